@@ -1,0 +1,5 @@
+import sys
+
+from planwatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,129 @@
+"""`python -m planwatch <command>`: one subcommand per job, heavy imports inside each command.
+
+Exit codes: 0 ok, 1 validation failed / not published, 2 usage or configuration error,
+3 transient failure (a locked file: try again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from planwatch.config import Settings
+from planwatch.errors import PlanwatchError
+
+log = logging.getLogger("planwatch")
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run every stage for one quarter without Airflow."""
+    from planwatch.pipeline import run_all
+    from planwatch.scheduling import quarter_for_run
+
+    quarter = quarter_for_run(None, args.quarter)
+    run_id = args.run_id or f"manual__{quarter}__{datetime.now():%Y%m%dT%H%M%S}"
+    run_all(quarter, run_id, settings)
+    from planwatch.summary import print_summary
+
+    print_summary(settings)
+    return 0
+
+
+def _cmd_stage(args: argparse.Namespace, settings: Settings) -> int:
+    from planwatch.pipeline import run_stage
+
+    metrics = run_stage(args.stage, args.quarter, args.run_id, settings)
+    print(" ".join(f"{k}={v}" for k, v in metrics.items()))
+    return 0
+
+
+def _cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the simulated demo statistics when raw/statistics holds no real submissions."""
+    from planwatch.simulate import ensure_demo_statistics
+
+    if ensure_demo_statistics(settings):
+        print(f"raw/statistics holds no submissions: wrote SIMULATED demo statistics to "
+              f"{settings.statistics_dir / 'simulated'}")
+    return 0
+
+
+def _cmd_logical_date(args: argparse.Namespace, settings: Settings) -> int:
+    """The logical date of the scheduled run that publishes the latest complete quarter."""
+    from planwatch.periods import last_closed_quarter
+    from planwatch.scheduling import TIMEZONE
+
+    now = datetime.now(TIMEZONE)
+    quarter = last_closed_quarter(now)
+    due = quarter.end_date + timedelta(days=15)
+    print(f"{due.isoformat()}T02:00:00+08:00")
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
+    from planwatch.summary import print_summary
+
+    return print_summary(settings)
+
+
+def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from planwatch.summary import print_status
+
+    return print_status(settings, limit=args.limit)
+
+
+def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from planwatch.publish import rollback
+
+    restored = rollback(settings, args.to)
+    print(f"restored {restored} as {settings.published_db}")
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Settings], int], str]] = {
+    "run": (_cmd_run, "run every stage for a quarter without Airflow"),
+    "stage": (_cmd_stage, "run one stage"),
+    "demo-data": (_cmd_demo_data, "write simulated demo statistics if raw/statistics is empty"),
+    "logical-date": (_cmd_logical_date, "print the logical date that publishes the latest closed quarter"),
+    "summary": (_cmd_summary, "one-screen summary of the last run and the published warehouse"),
+    "status": (_cmd_status, "the last runs, what each published, open data-quality findings"),
+    "rollback": (_cmd_rollback, "put back an earlier published warehouse"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="planwatch", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if name == "run":
+            p.add_argument("--quarter", help="YYYYQn; default: the last closed quarter")
+            p.add_argument("--run-id")
+        elif name == "stage":
+            from planwatch.types import STAGES
+
+            p.add_argument("stage", choices=STAGES)
+            p.add_argument("--quarter", required=True)
+            p.add_argument("--run-id", required=True)
+        elif name == "status":
+            p.add_argument("--limit", type=int, default=10)
+        elif name == "rollback":
+            p.add_argument("--to", help="version file name in warehouse/versions (default: the newest)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "run":
+        logging.getLogger("planwatch").setLevel(logging.INFO)
+    settings = Settings.from_env()
+    try:
+        return COMMANDS[args.command][0](args, settings)
+    except PlanwatchError as exc:
+        print(f"planwatch {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code

@@ -1,0 +1,135 @@
+"""DuckDB connections and the ingest store's schema.
+
+The ingest store (`warehouse/ingest.duckdb`) has one writer: the DAG, which runs one quarter at a
+time. Every function here opens, uses and closes its own connection so that no task keeps the
+file locked longer than it needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from planwatch.errors import WarehouseLocked
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+INGEST_DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS audit;
+
+CREATE TABLE IF NOT EXISTS raw.file_ledger (
+    file_id VARCHAR NOT NULL,          -- sha256 of the file's bytes
+    file_seq BIGINT NOT NULL,          -- load order: a higher number is a later submission
+    path VARCHAR NOT NULL,             -- relative to raw/
+    kind VARCHAR NOT NULL,             -- statistics | plan_document
+    size_bytes BIGINT,
+    registered_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,           -- registered | loaded | refused
+    error VARCHAR,
+    rows_read BIGINT,
+    rows_loaded BIGINT,
+    rows_quarantined BIGINT,
+    loaded_at TIMESTAMP,
+    PRIMARY KEY (file_id)
+);
+
+CREATE TABLE IF NOT EXISTS raw.stat_observations (
+    file_id VARCHAR NOT NULL,
+    file_seq BIGINT NOT NULL,
+    line_no BIGINT NOT NULL,
+    region_code VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,
+    period_type VARCHAR NOT NULL,
+    indicator_code VARCHAR NOT NULL,
+    breakdown VARCHAR NOT NULL,
+    value DOUBLE,
+    unit VARCHAR,
+    raw_value VARCHAR,
+    raw_unit VARCHAR,
+    numerator DOUBLE,
+    denominator DOUBLE,
+    reported_on DATE,
+    source VARCHAR,
+    is_simulated BOOLEAN NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.stat_quarantine (
+    file_id VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    line_no BIGINT,
+    raw_text VARCHAR,
+    reason_code VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS audit.run_log (
+    run_id VARCHAR NOT NULL,
+    quarter VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    ended_at TIMESTAMP,
+    status VARCHAR NOT NULL,
+    published BOOLEAN NOT NULL DEFAULT FALSE,
+    reason VARCHAR,
+    metrics JSON
+);
+
+CREATE TABLE IF NOT EXISTS audit.dq_results (
+    run_id VARCHAR NOT NULL,
+    suite VARCHAR NOT NULL,
+    expectation VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,
+    success BOOLEAN NOT NULL,
+    unexpected_count BIGINT,
+    sample JSON,
+    checked_at TIMESTAMP NOT NULL
+);
+"""
+
+
+@contextlib.contextmanager
+def connect(path: Path, read_only: bool = False, retries: int = 5) -> Iterator["duckdb.DuckDBPyConnection"]:
+    """Open a DuckDB file, retrying briefly while another process holds its write lock."""
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    delay = 0.2
+    for attempt in range(retries + 1):
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or attempt == retries:
+                if "lock" in str(exc).lower():
+                    raise WarehouseLocked(
+                        f"`file={path}` is locked by another process ({exc}). "
+                        "Wait for the running pipeline to finish, or stop the process that holds it."
+                    ) from exc
+                raise
+            time.sleep(delay)
+            delay *= 2
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_ingest_schema(con: "duckdb.DuckDBPyConnection") -> None:
+    con.execute(INGEST_DDL)
+
+
+def table_exists(con: "duckdb.DuckDBPyConnection", schema: str, table: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,172 @@
+"""Load the catalog and the reviewed plan files into the ingest store.
+
+The files in `raw/` are the truth: each load replaces the plan and reference tables whole, so a
+corrected CSV is picked up by the next run and a rerun changes nothing. Plan documents dropped
+into `raw/plans/` that have no reviewed file yet are extracted automatically and loaded with
+`review_status = 'draft'`, so they show up in the warehouse before a person has checked them.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from planwatch.catalog import Catalog
+from planwatch.config import Settings
+from planwatch.db import connect, ensure_ingest_schema
+from planwatch.errors import FileRefused
+from planwatch.types import Metrics, RunContext
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+PLAN_COLUMNS = [
+    "region_code", "region_name", "plan", "seq", "category", "indicator_name", "unit",
+    "baseline_year", "baseline_value", "target_year", "target_value", "attribute",
+    "target_2021", "target_2022", "target_2023", "target_2024", "target_2025", "breakdown",
+    "source_doc", "source_line", "indicator_code", "notes",
+]
+COMPLETION_COLUMNS = [
+    "region_code", "region_name", "plan", "seq", "category", "indicator_name", "unit",
+    "target_year", "target_value", "actual_value", "source_doc", "source_line", "indicator_code", "notes",
+]
+PROSE_COLUMNS = [
+    "region_code", "region_name", "plan", "indicator_name", "unit", "target_year", "target_value",
+    "comparator", "quote", "source_doc", "source_line", "indicator_code", "notes",
+]
+
+# (table, folder attribute of Settings, columns every file must have)
+PLAN_TABLES: tuple[tuple[str, str, list[str]], ...] = (
+    ("plan_indicators", "plan_indicators_dir", PLAN_COLUMNS),
+    ("plan_completion", "plan_completion_dir", COMPLETION_COLUMNS),
+    ("plan_prose_targets", "plan_prose_dir", PROSE_COLUMNS),
+)
+REFERENCE_TABLES = {
+    "regions": "regions.csv",
+    "indicators": "indicators.csv",
+    "indicator_aliases": "indicator_aliases.csv",
+    "units": "units.csv",
+}
+
+
+def _read_rows(path: Path, required: list[str]) -> list[dict[str, str]]:
+    """Rows of a reviewed CSV, every value a stripped string; refuses files missing a column."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise FileRefused(
+                    str(path), f"line 1: missing column(s) {', '.join(missing)}",
+                    "add them to the header; see docs/architecture.md, 'Plan files'",
+                )
+            return [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+    except UnicodeDecodeError as exc:
+        raise FileRefused(str(path), f"not UTF-8 ({exc.reason} at byte {exc.start})",
+                          "save the reviewed file as UTF-8") from exc
+
+
+def _replace_table(con: "duckdb.DuckDBPyConnection", table: str, columns: list[str],
+                   rows: list[dict[str, str]]) -> None:
+    """Replace raw.<table> by `rows`, all columns VARCHAR: staging models cast, the loader does not."""
+    con.execute(f"DROP TABLE IF EXISTS raw.{table}")
+    cols = ", ".join(f'"{c}" VARCHAR' for c in columns)
+    con.execute(f"CREATE TABLE raw.{table} ({cols})")
+    if rows:
+        placeholders = ", ".join("?" for _ in columns)
+        con.executemany(
+            f"INSERT INTO raw.{table} VALUES ({placeholders})",
+            [[row.get(c, "") or None for c in columns] for row in rows],
+        )
+
+
+def _csv_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.csv") if p.is_file()) if folder.exists() else []
+
+
+def _reviewed_docs(settings: Settings) -> set[str]:
+    docs: set[str] = set()
+    for path in _csv_files(settings.plan_indicators_dir):
+        for row in _read_rows(path, ["source_doc"]):
+            docs.add(row["source_doc"])
+    return docs
+
+
+def _draft_rows(settings: Settings, catalog: Catalog, reviewed: set[str]) -> list[dict[str, str]]:
+    """Extractor output for plan documents in raw/plans/ that nobody has reviewed yet."""
+    if not settings.plans_dir.exists():
+        return []
+    rows: list[dict[str, str]] = []
+    for doc in sorted(settings.plans_dir.glob("*.txt")):
+        if doc.name in reviewed:
+            continue
+        from planwatch.extract import extract_document
+
+        result = extract_document(doc, catalog)
+        log.info("draft plan %s: %d rows extracted, %d ambiguous", doc.name,
+                 len(result.rows), sum(1 for r in result.rows if r.get("ambiguous")))
+        for row in result.rows:
+            row = dict(row)
+            row["review_status"] = "draft"
+            row["source_file"] = f"plans/{doc.name}"
+            rows.append(row)
+    return rows
+
+
+def load_plans(settings: Settings, run: RunContext) -> Metrics:
+    """Stage: replace the reference and plan tables of the ingest store with what raw/ holds now."""
+    catalog = Catalog.load(settings.reference_dir)
+    metrics: Metrics = {}
+    with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+        con.execute("BEGIN")
+        for table, filename in REFERENCE_TABLES.items():
+            path = settings.reference_dir / filename
+            rows = _read_rows(path, [])
+            columns = list(rows[0].keys()) if rows else []
+            columns = columns or _header(path)
+            _replace_table(con, table, columns, rows)
+            metrics[f"{table}_rows"] = len(rows)
+        for table, folder_attr, columns in PLAN_TABLES:
+            folder: Path = getattr(settings, folder_attr)
+            rows = []
+            files = _csv_files(folder)
+            for path in files:
+                for row in _read_rows(path, columns):
+                    row["review_status"] = "reviewed"
+                    row["source_file"] = str(path.relative_to(settings.raw_dir))
+                    rows.append(row)
+            if table == "plan_indicators":
+                drafts = _draft_rows(settings, catalog, {r["source_doc"] for r in rows})
+                metrics["draft_rows"] = len(drafts)
+                rows.extend(drafts)
+            _replace_table(con, table, columns + ["review_status", "source_file"], rows)
+            metrics[f"{table}_files"] = len(files)
+            metrics[f"{table}_rows"] = len(rows)
+        con.execute("COMMIT")
+    unresolved = _unresolved_codes(settings, catalog)
+    metrics["rows_unresolved_code"] = unresolved
+    log.info("load_plans: %s", " ".join(f"{k}={v}" for k, v in metrics.items()))
+    return metrics
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _unresolved_codes(settings: Settings, catalog: Catalog) -> int:
+    """Rows whose indicator_code is not in the catalog: counted here, reported by the raw checks."""
+    count = 0
+    for path in _csv_files(settings.plan_indicators_dir):
+        for row in _read_rows(path, ["indicator_code"]):
+            if row["indicator_code"] not in catalog.indicators:
+                count += 1
+                log.warning("%s: indicator_code=%r of %r is not in raw/reference/indicators.csv",
+                            path.name, row["indicator_code"], row.get("indicator_name"))
+    return count

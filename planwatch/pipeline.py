@@ -1,0 +1,72 @@
+"""Run one stage, or all of them, for one quarter: the code every DAG task and the CLI share.
+
+A stage is `function(settings, run) -> Metrics`. This module adds what every stage needs around
+it: the run log, timing, and one log line of numbers per stage.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+
+from planwatch.config import Settings
+from planwatch.periods import Quarter
+from planwatch.types import STAGES, Metrics, RunContext, TStage
+
+log = logging.getLogger(__name__)
+
+STAGE_FUNCTIONS: dict[TStage, str] = {
+    "register_files": "planwatch.register:register_files",
+    "load_plans": "planwatch.load_plans:load_plans",
+    "load_statistics": "planwatch.load_statistics:load_statistics",
+    "validate_raw": "planwatch.validate:validate_raw",
+    "dbt_build": "planwatch.transform:build_candidate",
+    "validate_marts": "planwatch.validate:validate_marts",
+    "publish": "planwatch.publish:publish",
+    "report": "planwatch.report:write_report",
+}
+
+
+def stage_function(stage: TStage) -> Callable[[Settings, RunContext], Metrics]:
+    module_name, func_name = STAGE_FUNCTIONS[stage].split(":")
+    return getattr(importlib.import_module(module_name), func_name)  # type: ignore[no-any-return]
+
+
+def run_stage(stage: TStage, quarter: str, run_id: str, settings: Settings | None = None) -> Metrics:
+    """Run one stage and record it in the run log. Errors propagate after being recorded."""
+    from planwatch import runlog
+
+    settings = settings or Settings.from_env()
+    settings.ensure_dirs()
+    run = RunContext(run_id=run_id, quarter=Quarter.parse(quarter))
+    if stage == STAGES[0]:
+        runlog.start_run(settings, run)
+    started = time.perf_counter()
+    try:
+        metrics = stage_function(stage)(settings, run)
+    except Exception as exc:
+        runlog.record_task(settings, run, stage, {"error": f"{type(exc).__name__}: {exc}"[:2000]})
+        after_publish = STAGES.index(stage) > STAGES.index("publish")
+        runlog.finish_run(
+            settings, run,
+            status="published" if after_publish else ("not_published" if stage == "publish" else "failed"),
+            published=after_publish, reason=f"{stage}: {exc}"[:4000],
+        )
+        raise
+    metrics = dict(metrics)
+    metrics["seconds"] = round(time.perf_counter() - started, 3)
+    runlog.record_task(settings, run, stage, metrics)
+    log.info("%s %s: %s", run.quarter, stage, " ".join(f"{k}={v}" for k, v in metrics.items()))
+    if stage == "publish":
+        runlog.finish_run(settings, run, status="published", published=True, reason=None)
+    return metrics
+
+
+def run_all(quarter: str, run_id: str, settings: Settings | None = None) -> dict[str, Metrics]:
+    """Every stage in order, without Airflow: for the CLI, the benchmark and quick local checks."""
+    results: dict[str, Metrics] = {}
+    for stage in STAGES:
+        results[stage] = run_stage(stage, quarter, run_id, settings)
+    return results

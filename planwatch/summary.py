@@ -1,0 +1,115 @@
+"""What the engineers read after a run: a one-screen summary, and the status of the last runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from planwatch.config import Settings
+from planwatch.db import connect, table_exists
+
+
+def _runs(settings: Settings, limit: int) -> list[dict[str, Any]]:
+    if not settings.ingest_db.exists():
+        return []
+    with connect(settings.ingest_db, read_only=True) as con:
+        if not table_exists(con, "audit", "run_log"):
+            return []
+        cur = con.execute(
+            "select run_id, quarter, started_at, ended_at, status, published, reason, metrics "
+            "from audit.run_log order by started_at desc limit ?", [limit])
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    for row in rows:
+        m = row.get("metrics")
+        row["metrics"] = json.loads(m) if isinstance(m, str) else (m or {})
+    return rows
+
+
+def _published_counts(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    out: dict[str, Any] = {}
+    with connect(path, read_only=True) as con:
+        if table_exists(con, "marts", "fct_indicator_progress"):
+            row = con.execute(
+                "select count(*), count(distinct region_code || '/' || indicator_code || '/' || "
+                "coalesce(breakdown, '')), max(period), bool_or(is_simulated) "
+                "from marts.fct_indicator_progress").fetchone()
+            if row:
+                out.update(fact_rows=row[0], series=row[1], latest_period=row[2], any_simulated=row[3])
+            status = con.execute(
+                "select status, count(*) from marts.fct_indicator_progress "
+                "where period = (select max(period) from marts.fct_indicator_progress) "
+                "group by status order by 2 desc").fetchall()
+            out["status_latest"] = status
+    return out
+
+
+def _metric(metrics: dict[str, Any], task: str, key: str) -> Any:
+    return (metrics.get(task) or {}).get(key, "n/a")
+
+
+def print_summary(settings: Settings) -> int:
+    runs = _runs(settings, 1)
+    print("=" * 72)
+    print("planwatch summary")
+    print("=" * 72)
+    if not runs:
+        print("no run recorded yet: run `make run`")
+        return 1
+    run = runs[0]
+    m = run["metrics"]
+    checks_passed = sum(int(_metric(m, t, "passed")) for t in ("validate_raw", "validate_marts")
+                        if isinstance(_metric(m, t, "passed"), int))
+    checks_failed = sum(int(_metric(m, t, k)) for t in ("validate_raw", "validate_marts")
+                        for k in ("failed_error", "failed_warn") if isinstance(_metric(m, t, k), int))
+    print(f"run            {run['run_id']}  quarter {run['quarter']}  status {run['status']}")
+    print(f"indicators     {_metric(m, 'load_plans', 'plan_indicators_rows')} plan indicator rows, "
+          f"{_metric(m, 'load_plans', 'indicators_rows')} catalog indicators")
+    print(f"statistics     {_metric(m, 'load_statistics', 'rows_read')} rows read, "
+          f"{_metric(m, 'load_statistics', 'rows_loaded')} loaded, "
+          f"{_metric(m, 'load_statistics', 'rows_quarantined')} quarantined "
+          f"({_metric(m, 'register_files', 'files_new')} new files)")
+    print(f"checks         {checks_passed} passed, {checks_failed} failed "
+          f"({_metric(m, 'validate_raw', 'failed_error')}+{_metric(m, 'validate_marts', 'failed_error')} blocking)")
+    print(f"published      {'yes' if run['published'] else 'NO'}"
+          + (f"  reason: {run['reason']}" if run.get("reason") else ""))
+    counts = _published_counts(settings.published_db)
+    if counts:
+        print(f"warehouse      {settings.published_db}")
+        print(f"               {counts.get('series')} indicator series, {counts.get('fact_rows')} fact rows, "
+              f"latest period {counts.get('latest_period')}")
+        if counts.get("status_latest"):
+            print("               status at latest period: "
+                  + ", ".join(f"{s} {n}" for s, n in counts["status_latest"]))
+        if counts.get("any_simulated"):
+            print("               NOTE: 2021-2025 statistics are SIMULATED (is_simulated = true);"
+                  " 2020 figures are the plans' own")
+    report = _metric(m, "report", "report_path")
+    print(f"report         {report}")
+    print("=" * 72)
+    return 0 if run["published"] else 1
+
+
+def print_status(settings: Settings, limit: int = 10) -> int:
+    runs = _runs(settings, limit)
+    if not runs:
+        print("no run recorded yet")
+        return 0
+    print(f"{'run_id':48} {'quarter':8} {'status':14} {'published':9} reason")
+    for run in runs:
+        print(f"{run['run_id'][:48]:48} {run['quarter']:8} {run['status']:14} "
+              f"{'yes' if run['published'] else 'no':9} {(run.get('reason') or '')[:80]}")
+    if settings.published_db.exists():
+        with connect(settings.published_db, read_only=True) as con:
+            if table_exists(con, "audit", "dq_results"):
+                rows = con.execute(
+                    "select suite, expectation, severity, unexpected_count from audit.dq_results "
+                    "where not success and run_id = (select run_id from audit.run_log where published "
+                    "order by started_at desc limit 1) order by severity, suite, expectation").fetchall()
+                print(f"\nopen data-quality findings in the published warehouse: {len(rows)}")
+                for suite, expectation, severity, n in rows[:30]:
+                    print(f"  [{severity}] {suite}.{expectation}: {n} unexpected")
+    return 0
