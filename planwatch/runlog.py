@@ -1,0 +1,102 @@
+"""The run log: one row per pipeline run in `audit.run_log` of the ingest store.
+
+A run is `running` from `start_run` until `finish_run` sets `published`, `not_published` (a
+blocking check failed; the candidate is kept) or `failed` (an error stopped it). Each task adds
+its metrics under its own key of the `metrics` JSON, so a re-run task replaces only its entry.
+Every call opens the ingest store read-write for a moment and closes it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from planwatch.config import Settings
+from planwatch.db import connect, ensure_ingest_schema
+from planwatch.types import Metrics, RunContext
+
+log = logging.getLogger(__name__)
+
+TRunStatus = Literal["running", "published", "not_published", "failed"]
+RUN_STATUSES: tuple[TRunStatus, ...] = ("running", "published", "not_published", "failed")
+
+
+def _now() -> datetime:
+    # DuckDB TIMESTAMP has no zone: store UTC, naive.
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def start_run(settings: Settings, run: RunContext) -> None:
+    """Open the run's row (status `running`). Starting a run id again resets its row."""
+    with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+        con.execute("delete from audit.run_log where run_id = ?", [run.run_id])
+        con.execute(
+            "insert into audit.run_log (run_id, quarter, started_at, status, published, metrics) "
+            "values (?, ?, ?, 'running', false, '{}')",
+            [run.run_id, str(run.quarter), _now()],
+        )
+    log.info("run %s started for quarter %s", run.run_id, run.quarter)
+
+
+def record_task(settings: Settings, run: RunContext, task: str, metrics: Metrics) -> None:
+    """Store `metrics` under `task` in the run's metrics JSON (creating the row if need be)."""
+    with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+        row = con.execute("select metrics from audit.run_log where run_id = ?", [run.run_id]).fetchone()
+        if row is None:
+            con.execute(
+                "insert into audit.run_log (run_id, quarter, started_at, status, published, metrics) "
+                "values (?, ?, ?, 'running', false, '{}')",
+                [run.run_id, str(run.quarter), _now()],
+            )
+            current: dict[str, Any] = {}
+        else:
+            current = json.loads(row[0]) if row[0] else {}
+        current[task] = dict(metrics)
+        con.execute(
+            "update audit.run_log set metrics = ? where run_id = ?",
+            [json.dumps(current, ensure_ascii=False, sort_keys=True, default=str), run.run_id],
+        )
+
+
+def finish_run(settings: Settings, run: RunContext, status: TRunStatus, published: bool,
+               reason: str | None) -> None:
+    """Close the run's row with its final status and, when it did not publish, why."""
+    if status not in RUN_STATUSES:
+        raise ValueError(f"`status={status}` is not one of {', '.join(RUN_STATUSES)}")
+    with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+        exists = con.execute("select count(*) from audit.run_log where run_id = ?", [run.run_id]).fetchone()
+        if not exists or not exists[0]:
+            con.execute(
+                "insert into audit.run_log (run_id, quarter, started_at, status, published, metrics) "
+                "values (?, ?, ?, 'running', false, '{}')",
+                [run.run_id, str(run.quarter), _now()],
+            )
+        con.execute(
+            "update audit.run_log set ended_at = ?, status = ?, published = ?, reason = ? where run_id = ?",
+            [_now(), status, published, reason, run.run_id],
+        )
+    log.info("run %s finished: %s%s", run.run_id, status, f" ({reason})" if reason else "")
+
+
+def read_run(settings: Settings, run_id: str) -> dict[str, Any] | None:
+    """The run's row as a dict (metrics parsed), or None when the run is unknown."""
+    if not settings.ingest_db.exists():
+        return None
+    with connect(settings.ingest_db, read_only=True) as con:
+        cur = con.execute(
+            "select run_id, quarter, started_at, ended_at, status, published, reason, metrics "
+            "from audit.run_log where run_id = ?",
+            [run_id],
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        names = [d[0] for d in cur.description]
+    out = dict(zip(names, row))
+    out["metrics"] = json.loads(out["metrics"]) if out["metrics"] else {}
+    return out
