@@ -1,0 +1,127 @@
+"""The common row type of every layout parser, and the column sets of the three plan files.
+
+A layout parser produces `TableRow`s (indicator and completion tables) or `ProseTarget`s; the
+column lists below are the contract of docs/architecture.md "Plan files", plus `ambiguous`, which
+only the extractor writes (reviewed files never carry it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+TTableKind = Literal["indicators", "completion"]
+
+INDICATOR_COLUMNS: tuple[str, ...] = (
+    "region_code", "region_name", "plan", "seq", "category", "indicator_name", "unit",
+    "baseline_year", "baseline_value", "target_year", "target_value", "attribute",
+    "target_2021", "target_2022", "target_2023", "target_2024", "target_2025", "breakdown",
+    "source_doc", "source_line", "indicator_code", "notes",
+)
+COMPLETION_COLUMNS: tuple[str, ...] = (
+    "region_code", "region_name", "plan", "seq", "category", "indicator_name", "unit",
+    "target_year", "target_value", "actual_value", "attribute", "breakdown",
+    "source_doc", "source_line", "indicator_code", "notes",
+)
+PROSE_COLUMNS: tuple[str, ...] = (
+    "region_code", "region_name", "plan", "indicator_name", "unit", "target_year", "target_value",
+    "comparator", "quote", "source_doc", "source_line", "indicator_code", "notes",
+)
+EXTRA_COLUMN = "ambiguous"
+
+YEARLY = ("target_2021", "target_2022", "target_2023", "target_2024", "target_2025")
+ATTRIBUTES = {"约束性": "binding", "预期性": "expected"}
+BREAKDOWNS = {"城市": "urban", "城镇": "urban", "农村": "rural"}
+
+
+@dataclass
+class TableRow:
+    """One printed row of a plan table, values as printed ('' where the document has none)."""
+
+    kind: TTableKind
+    source_line: int
+    seq: str = ""
+    category: str = ""
+    indicator_name: str = ""
+    unit: str = ""
+    values: dict[str, str] = field(default_factory=dict)  # column name -> printed value
+    attribute: str = ""
+    breakdown: str = ""
+    indicator_code: str = ""
+    notes: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+
+    def flag(self, reason: str) -> None:
+        if reason not in self.ambiguous:
+            self.ambiguous.append(reason)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+@dataclass
+class ProseTarget:
+    """One target stated in running text ('城乡居民最低生活保障标准达到14000元/年')."""
+
+    source_line: int
+    indicator_name: str
+    unit: str
+    target_year: str
+    target_value: str
+    comparator: str
+    quote: str
+    indicator_code: str = ""
+    notes: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What every output row repeats about its document."""
+
+    region_code: str
+    region_name: str
+    source_doc: str
+
+
+def _common(doc: DocumentInfo, plan: str) -> dict[str, str]:
+    return {"region_code": doc.region_code, "region_name": doc.region_name, "plan": plan,
+            "source_doc": doc.source_doc}
+
+
+def indicator_dict(row: TableRow, doc: DocumentInfo, plan: str = "14th") -> dict[str, str]:
+    out = dict.fromkeys(INDICATOR_COLUMNS, "")
+    out.update(_common(doc, plan))
+    out.update(seq=row.seq, category=row.category, indicator_name=row.indicator_name, unit=row.unit,
+               attribute=row.attribute, breakdown=row.breakdown, source_line=str(row.source_line),
+               indicator_code=row.indicator_code, notes="; ".join(row.notes))
+    for column, value in row.values.items():
+        if column in out:
+            out[column] = value
+    out[EXTRA_COLUMN] = "; ".join(row.ambiguous)
+    return out
+
+
+def completion_dict(row: TableRow, doc: DocumentInfo, plan: str = "13th") -> dict[str, str]:
+    out = dict.fromkeys(COMPLETION_COLUMNS, "")
+    out.update(_common(doc, plan))
+    out.update(seq=row.seq, category=row.category, indicator_name=row.indicator_name, unit=row.unit,
+               attribute=row.attribute, breakdown=row.breakdown, source_line=str(row.source_line),
+               indicator_code=row.indicator_code, notes="; ".join(row.notes))
+    for column, value in row.values.items():
+        if column in out:
+            out[column] = value
+    out[EXTRA_COLUMN] = "; ".join(row.ambiguous)
+    return out
+
+
+def prose_dict(target: ProseTarget, doc: DocumentInfo, plan: str = "14th") -> dict[str, str]:
+    out = dict.fromkeys(PROSE_COLUMNS, "")
+    out.update(_common(doc, plan))
+    out.update(indicator_name=target.indicator_name, unit=target.unit, target_year=target.target_year,
+               target_value=target.target_value, comparator=target.comparator, quote=target.quote,
+               source_line=str(target.source_line), indicator_code=target.indicator_code,
+               notes="; ".join(target.notes))
+    out[EXTRA_COLUMN] = "; ".join(target.ambiguous)
+    return out
