@@ -1,0 +1,389 @@
+"""Stage `load_statistics`: load every registered statistics file into raw.stat_observations.
+
+Each row is either loaded (value converted to the catalog unit, raw text kept beside it) or put in
+raw.stat_quarantine with its line number and a reason a submitter understands. For every file,
+rows read = rows loaded + rows quarantined is checked against what landed in the tables and
+recorded in the ledger. A file that cannot be read at all is marked `refused` with the reason.
+Every version of a row stays; the latest `file_seq` wins downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Literal
+
+from planwatch.catalog import Catalog
+from planwatch.config import Settings
+from planwatch.db import connect, ensure_ingest_schema
+from planwatch.errors import FileRefused, TerminalError
+from planwatch.normalize import (
+    NotANumber,
+    normalize_breakdown,
+    normalize_unit,
+    parse_number,
+    parse_reported_on,
+    parse_value,
+    ratio_scale,
+    to_halfwidth,
+)
+from planwatch.periods import last_closed_quarter, parse_period, period_end_quarter
+from planwatch.simulated_reference import load_catalog
+from planwatch.statistics_io import Submission, open_submission
+from planwatch.types import Metrics, RunContext
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+TReason = Literal[
+    "malformed_row", "unknown_region", "bad_period", "future_period", "unknown_indicator", "bad_breakdown",
+    "not_a_number", "unit_not_convertible", "unit_conflict", "bad_date", "duplicate_in_file",
+]
+REASON_CODES: tuple[TReason, ...] = (
+    "malformed_row", "unknown_region", "bad_period", "future_period", "unknown_indicator", "bad_breakdown",
+    "not_a_number", "unit_not_convertible", "unit_conflict", "bad_date", "duplicate_in_file",
+)
+
+_OBS_COLUMNS = ("line_no", "region_code", "period", "period_type", "indicator_code", "breakdown", "value", "unit",
+                "raw_value", "raw_unit", "numerator", "denominator", "reported_on", "source", "is_simulated")
+
+
+@dataclass
+class FileOutcome:
+    """What one file gave: accepted rows column by column, and quarantined rows."""
+
+    rows_read: int = 0
+    columns: dict[str, list[object]] = field(default_factory=lambda: {c: [] for c in _OBS_COLUMNS})
+    quarantine: list[tuple[int, TReason, str]] = field(default_factory=list)  # (line_no, code, reason)
+
+    @property
+    def rows_loaded(self) -> int:
+        return len(self.columns["line_no"])
+
+
+def _cell(cells: list[str], idx: int | None) -> str:
+    if idx is None or idx >= len(cells):
+        return ""
+    return cells[idx]
+
+
+def parse_submission(sub: Submission, catalog: Catalog, today: date) -> FileOutcome:
+    """Judge every row of `sub`: convert what can be accepted, give a reason for the rest."""
+    col = sub.column_index()
+    i_region, i_period, i_value, i_unit = col["region_code"], col["period"], col["value"], col["unit"]
+    i_code, i_name = col.get("indicator_code"), col.get("indicator_name")
+    i_breakdown, i_num, i_den = col.get("breakdown"), col.get("numerator"), col.get("denominator")
+    i_reported, i_source = col["reported_on"], col["source"]
+    width = len(sub.header)
+    last_closed = last_closed_quarter(today)
+
+    out = FileOutcome()
+    c = out.columns
+    q = out.quarantine
+    # Caches: a file repeats the same few regions, periods, names, units and dates many times.
+    periods: dict[str, tuple[str, str] | tuple[None, TReason, str]] = {}
+    names: dict[tuple[str, str], str | None] = {}
+    factors: dict[tuple[str, str], float | None] = {}
+    dates: dict[str, date | None | str] = {}
+    regions = catalog.regions
+    indicators = catalog.indicators
+    seen: dict[tuple[str, str, str, str], int] = {}  # key -> index in accepted columns
+    dropped: set[int] = set()
+
+    for line_no, cells in sub.rows():
+        out.rows_read += 1
+        if len(cells) > width and any(cells[width:]):
+            q.append((line_no, "malformed_row",
+                      f"line has {len(cells)} cells but the header has {width}; a value probably contains an unquoted comma"))
+            continue
+
+        region = to_halfwidth(_cell(cells, i_region)).strip()
+        if region not in regions:
+            q.append((line_no, "unknown_region",
+                      f"region_code '{region}' is not in raw/reference/regions.csv; check the 6-digit GB/T 2260 code"))
+            continue
+
+        ptext = _cell(cells, i_period)
+        pinfo = periods.get(ptext)
+        if pinfo is None:
+            try:
+                period, ptype = parse_period(to_halfwidth(ptext))
+                end = period_end_quarter(period)
+                if end > last_closed:
+                    pinfo = (None, "future_period",
+                             f"period {period} ends after {last_closed}, the last quarter closed on {today.isoformat()}; "
+                             "a figure cannot be reported before its period ends (a typo in the year?)")
+                else:
+                    pinfo = (period, ptype)
+            except ValueError:
+                pinfo = (None, "bad_period", f"period '{ptext}' is neither a quarter such as 2023Q2 nor a year such as 2023")
+            periods[ptext] = pinfo
+        if pinfo[0] is None:
+            q.append((line_no, pinfo[1], pinfo[2]))  # type: ignore[misc]
+            continue
+        period, ptype = pinfo  # type: ignore[misc]
+
+        code = to_halfwidth(_cell(cells, i_code)).strip().upper()
+        if code:
+            if code not in indicators:
+                q.append((line_no, "unknown_indicator",
+                          f"indicator_code '{code}' is not in raw/reference/indicators.csv"))
+                continue
+        else:
+            name = _cell(cells, i_name).strip()
+            key = (name, region)
+            if key not in names:
+                names[key] = catalog.resolve_name(name, region) if name else None
+            resolved = names[key]
+            if resolved is None:
+                q.append((line_no, "unknown_indicator",
+                          f"indicator_name '{name}' is not a known name for region {region}; use indicator_code, or add "
+                          "the name to raw/reference/indicator_aliases.csv" if name else
+                          "neither indicator_code nor indicator_name is filled in"))
+                continue
+            code = resolved
+        ind = indicators[code]
+
+        braw = _cell(cells, i_breakdown)
+        breakdown = normalize_breakdown(braw) if braw else ""
+        if breakdown is None:
+            q.append((line_no, "bad_breakdown", f"breakdown '{braw}' is not urban, rural or empty (the total)"))
+            continue
+
+        raw_value = _cell(cells, i_value)
+        raw_unit = _cell(cells, i_unit)
+        try:
+            parsed = parse_value(raw_value)
+            numerator = parse_number(_cell(cells, i_num)) if i_num is not None else None
+            denominator = parse_number(_cell(cells, i_den)) if i_den is not None else None
+        except NotANumber as exc:
+            q.append((line_no, "not_a_number", str(exc)))
+            continue
+        value = parsed.value
+        unit = normalize_unit(raw_unit)
+        if parsed.unit:
+            if unit and unit != parsed.unit:
+                q.append((line_no, "unit_conflict",
+                          f"the value cell says {parsed.unit} but the unit column says {unit}; keep the unit in one place"))
+                continue
+            unit = parsed.unit
+        if value is None and numerator is not None and denominator is not None:
+            if denominator == 0:
+                q.append((line_no, "not_a_number", "value is missing and the denominator is 0, so no value can be computed"))
+                continue
+            value = numerator / denominator * ratio_scale(unit or ind.unit)
+        if not unit:
+            q.append((line_no, "unit_not_convertible",
+                      f"unit is empty; write the unit of the figure (the catalog unit of {code} is {ind.unit})"))
+            continue
+        fkey = (unit, ind.unit)
+        if fkey not in factors:
+            factors[fkey] = catalog.convert(1.0, unit, ind.unit)
+        factor = factors[fkey]
+        if factor is None:
+            q.append((line_no, "unit_not_convertible",
+                      f"unit '{unit}' cannot be converted to '{ind.unit}', the catalog unit of {code}; "
+                      "report the figure in the catalog unit (or add the unit to raw/reference/units.csv)"))
+            continue
+        if value is not None and factor != 1.0:
+            value = round(value * factor, 10)
+
+        rtext = _cell(cells, i_reported)
+        reported = dates.get(rtext, "")
+        if reported == "":
+            try:
+                reported = parse_reported_on(rtext)
+            except ValueError as exc:
+                reported = str(exc)
+            dates[rtext] = reported
+        if isinstance(reported, str):
+            q.append((line_no, "bad_date", reported))
+            continue
+
+        key4 = (region, period, code, breakdown)
+        first = seen.get(key4)
+        if first is not None:
+            first_value = c["value"][first]
+            first_line = c["line_no"][first]
+            what = f"{region} {period} {code} {breakdown or 'total'}"
+            same = first_value == value or (first_value is not None and value is not None
+                                            and abs(first_value - value) <= 1e-9 * max(1.0, abs(value)))  # type: ignore[operator]
+            if same and first not in dropped:
+                q.append((line_no, "duplicate_in_file",
+                          f"repeats line {first_line} ({what}) with the same value; only line {first_line} is loaded"))
+            else:
+                q.append((line_no, "duplicate_in_file",
+                          f"line {first_line} and this line both give {what}, with different values "
+                          f"({c['raw_value'][first]} and {raw_value}); neither is loaded: send one corrected file"))
+                if first not in dropped:
+                    dropped.add(first)
+                    q.append((first_line, "duplicate_in_file",  # type: ignore[arg-type]
+                              f"line {line_no} gives the same {what} with a different value ({raw_value} vs "
+                              f"{c['raw_value'][first]}); neither is loaded: send one corrected file"))
+            continue
+        seen[key4] = len(c["line_no"])
+
+        source = _cell(cells, i_source).strip()
+        c["line_no"].append(line_no)
+        c["region_code"].append(region)
+        c["period"].append(period)
+        c["period_type"].append(ptype)
+        c["indicator_code"].append(code)
+        c["breakdown"].append(breakdown)
+        c["value"].append(value)
+        c["unit"].append(ind.unit)
+        c["raw_value"].append(raw_value)
+        c["raw_unit"].append(raw_unit)
+        c["numerator"].append(numerator)
+        c["denominator"].append(denominator)
+        c["reported_on"].append(reported)
+        c["source"].append(source)
+        c["is_simulated"].append(source.lower() == "simulated")
+
+    if dropped:
+        keep = [i for i in range(len(c["line_no"])) if i not in dropped]
+        out.columns = {name: [values[i] for i in keep] for name, values in c.items()}
+    q.sort(key=lambda item: item[0])
+    return out
+
+
+def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: Submission,
+            outcome: FileOutcome, loaded_at: datetime) -> None:
+    import pyarrow as pa
+
+    file_id, file_seq, rel = entry
+    schema = pa.schema([
+        ("line_no", pa.int64()), ("region_code", pa.string()), ("period", pa.string()), ("period_type", pa.string()),
+        ("indicator_code", pa.string()), ("breakdown", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
+        ("raw_value", pa.string()), ("raw_unit", pa.string()), ("numerator", pa.float64()),
+        ("denominator", pa.float64()), ("reported_on", pa.date32()), ("source", pa.string()),
+        ("is_simulated", pa.bool_()),
+    ])
+    table = pa.table(outcome.columns, schema=schema)  # noqa: F841 - read by DuckDB below
+    con.register("_accepted", table)
+    try:
+        con.execute(
+            "insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type, "
+            "indicator_code, breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, "
+            "is_simulated, loaded_at) select ?::varchar, ?::bigint, line_no, region_code, period, period_type, "
+            "indicator_code, breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, "
+            "is_simulated, ?::timestamp from _accepted",
+            [file_id, file_seq, loaded_at],
+        )
+    finally:
+        con.unregister("_accepted")
+    if outcome.quarantine:
+        con.executemany(
+            "insert into raw.stat_quarantine (file_id, path, line_no, raw_text, reason_code, reason, loaded_at) "
+            "values (?, ?, ?, ?, ?, ?, ?)",
+            [[file_id, rel, line, sub.raw_text(line), code, reason, loaded_at] for line, code, reason in outcome.quarantine],
+        )
+
+
+def _count(con: "duckdb.DuckDBPyConnection", table: str, file_id: str) -> int:
+    row = con.execute(f"select count(*) from raw.{table} where file_id = ?", [file_id]).fetchone()  # noqa: S608 - fixed names
+    return int(row[0]) if row else 0
+
+
+def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog,
+              entry: tuple[str, int, str], today: date) -> FileOutcome:
+    """Load one ledger file inside one transaction; raise FileRefused when it cannot be read at all."""
+    file_id, file_seq, rel = entry
+    sub = open_submission(settings.raw_dir / rel, rel)
+    outcome = parse_submission(sub, catalog, today)
+    if outcome.rows_read == 0:
+        raise FileRefused(rel, "has a header but no data rows", "export the sheet again with its figures")
+    loaded_at = datetime.now()
+    con.begin()
+    try:
+        # A crash between insert and ledger update is impossible inside one transaction, but a
+        # hand-edited ledger could send a file twice: its rows are replaced, never doubled.
+        con.execute("delete from raw.stat_observations where file_id = ?", [file_id])
+        con.execute("delete from raw.stat_quarantine where file_id = ?", [file_id])
+        _insert(con, entry, sub, outcome, loaded_at)
+        loaded, quarantined = _count(con, "stat_observations", file_id), _count(con, "stat_quarantine", file_id)
+        if loaded != outcome.rows_loaded or outcome.rows_read != loaded + quarantined:
+            raise TerminalError(
+                f"`file={rel}`: rows read {outcome.rows_read} ≠ rows loaded {loaded} + rows quarantined {quarantined}; "
+                "this is a loader defect, nothing of the file was kept: report it with the file attached"
+            )
+        con.execute(
+            "update raw.file_ledger set status = 'loaded', error = null, rows_read = ?, rows_loaded = ?, "
+            "rows_quarantined = ?, loaded_at = ? where file_id = ?",
+            [outcome.rows_read, loaded, quarantined, loaded_at, file_id],
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return outcome
+
+
+def load_statistics(settings: Settings, run: RunContext, today: date | None = None) -> Metrics:
+    """Load every ledger file of kind statistics that is still `registered`, oldest `file_seq` first."""
+    started = time.perf_counter()
+    today = today or date.today()
+    catalog = load_catalog(settings)
+    files_loaded = files_refused = rows_read = rows_loaded = rows_quarantined = rows_revising = 0
+    reasons: Counter[str] = Counter()
+    with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+        entries = [
+            (str(r[0]), int(r[1]), str(r[2]))
+            for r in con.execute(
+                "select file_id, file_seq, path from raw.file_ledger "
+                "where kind = 'statistics' and status = 'registered' order by file_seq"
+            ).fetchall()
+        ]
+        for entry in entries:
+            file_id, file_seq, rel = entry
+            try:
+                outcome = load_file(con, settings, catalog, entry, today)
+            except FileRefused as exc:
+                files_refused += 1
+                log.error("refused %s", exc)
+                con.execute(
+                    "update raw.file_ledger set status = 'refused', error = ?, loaded_at = ? where file_id = ?",
+                    [str(exc), datetime.now(), file_id],
+                )
+                continue
+            files_loaded += 1
+            rows_read += outcome.rows_read
+            rows_loaded += outcome.rows_loaded
+            rows_quarantined += len(outcome.quarantine)
+            file_reasons = Counter(code for _, code, _ in outcome.quarantine)
+            reasons.update(file_reasons)
+            revising = _revising_rows(con, file_id, file_seq)
+            rows_revising += revising
+            log.info("loaded `file=%s` (file_seq %d): read %d = loaded %d + quarantined %d%s; %d rows revise earlier files",
+                     rel, file_seq, outcome.rows_read, outcome.rows_loaded, len(outcome.quarantine),
+                     f" {dict(file_reasons)}" if file_reasons else "", revising)
+    metrics: Metrics = {
+        "files_loaded": files_loaded,
+        "files_refused": files_refused,
+        "rows_read": rows_read,
+        "rows_loaded": rows_loaded,
+        "rows_quarantined": rows_quarantined,
+        "rows_revising": rows_revising,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    metrics.update({f"quarantined_{code}": n for code, n in sorted(reasons.items())})
+    log.info("load_statistics run %s: %s", run.run_id, metrics)
+    return metrics
+
+
+def _revising_rows(con: "duckdb.DuckDBPyConnection", file_id: str, file_seq: int) -> int:
+    """Rows of this file that replace a row of an earlier file (same region, period, indicator, breakdown)."""
+    row = con.execute(
+        "select count(*) from raw.stat_observations n where n.file_id = ? and exists ("
+        " select 1 from raw.stat_observations o where o.file_seq < ? and o.region_code = n.region_code"
+        " and o.period = n.period and o.indicator_code = n.indicator_code and o.breakdown = n.breakdown)",
+        [file_id, file_seq],
+    ).fetchone()
+    return int(row[0]) if row else 0
+

@@ -1,0 +1,187 @@
+"""Open a statistics submission (.csv in UTF-8 or GB18030, or .xlsx) as numbered rows of text cells.
+
+A file that cannot be read at all raises `FileRefused` with the reason and what to do; a file that
+can be read yields every non-blank row with its line number (the spreadsheet row for .xlsx), so
+that the loader can quarantine single rows and point at them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from planwatch.errors import FileRefused
+from planwatch.normalize import to_halfwidth
+
+log = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("region_code", "period", "value", "unit", "reported_on", "source")
+INDICATOR_COLUMNS = ("indicator_code", "indicator_name")  # at least one of them
+OPTIONAL_COLUMNS = ("breakdown", "numerator", "denominator")
+DATA_SUFFIXES = (".csv", ".xlsx", ".xls")
+
+_FORMAT_HINT = "see raw/README.md for the submission format"
+
+
+@dataclass
+class Submission:
+    """A readable submission: its normalised header, how it was decoded, and its rows."""
+
+    path: Path
+    display_path: str
+    header: list[str]
+    encoding: str
+    _rows: Iterator[tuple[int, list[str]]]
+    _lines: list[str] | None = None
+    _text: str | None = None
+    _xlsx_rows: dict[int, list[str]] = field(default_factory=dict)
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(line number, cells) for every row after the header that has at least one non-empty cell."""
+        return self._rows
+
+    def raw_text(self, line_no: int) -> str:
+        """The row exactly as it stands in the file (for .xlsx: its cells joined by commas)."""
+        if self._text is not None:
+            if self._lines is None:
+                self._lines = self._text.split("\n")
+            if 1 <= line_no <= len(self._lines):
+                return self._lines[line_no - 1].rstrip("\r")
+            return ""
+        return ",".join(self._xlsx_rows.get(line_no, []))
+
+    def column_index(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.header) if name}
+
+
+def normalize_header(cell: str) -> str:
+    """`Region Code ` → `region_code`; a BOM or full-width characters do not matter."""
+    return "_".join(to_halfwidth(cell).replace("\ufeff", "").strip().lower().split())
+
+
+def check_header(sub: Submission) -> None:
+    """Refuse a file whose header lacks a required column (the usual sign of a wrong file or encoding)."""
+    present = set(sub.header)
+    missing = [c for c in REQUIRED_COLUMNS if c not in present]
+    if not any(c in present for c in INDICATOR_COLUMNS):
+        missing.append("indicator_code or indicator_name")
+    if missing:
+        shown = ", ".join(h for h in sub.header if h)[:200] or "(nothing)"
+        raise FileRefused(
+            sub.display_path,
+            f"the header row lacks {', '.join(missing)}; it has: {shown}",
+            f"the first row must name the columns; {_FORMAT_HINT}",
+        )
+
+
+def open_submission(path: Path, display_path: str) -> Submission:
+    """Open `path` for reading rows, or raise FileRefused saying why it cannot be read."""
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise FileRefused(display_path, "is an old-style .xls workbook", "open it in a spreadsheet program and save it as .xlsx or CSV")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileRefused(display_path, f"cannot be read ({exc.strerror or exc})", "check that the file exists and is readable") from exc
+    if not data.strip():
+        raise FileRefused(display_path, "is empty", "export the sheet again; an empty file carries no figures")
+    sub = _open_xlsx(path, display_path, data) if suffix == ".xlsx" else _open_csv(path, display_path, data)
+    check_header(sub)
+    return sub
+
+
+def _decode(data: bytes, display_path: str) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise FileRefused(display_path, f"starts with a UTF-8 mark but byte {exc.start + 3} is not UTF-8",
+                              "save it again as CSV UTF-8") from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+        raise FileRefused(display_path, "is UTF-16 text (Excel's 'Unicode text'), which is not accepted",
+                          "save it as 'CSV UTF-8' or as .xlsx")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise FileRefused(display_path, f"is neither UTF-8 nor GB18030 text (undecodable byte at offset {exc.start})",
+                          "save it as 'CSV UTF-8' or as .xlsx") from exc
+
+
+def _open_csv(path: Path, display_path: str, data: bytes) -> Submission:
+    text, encoding = _decode(data, display_path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FileRefused(display_path, "is empty", "export the sheet again") from None
+    except csv.Error as exc:
+        raise FileRefused(display_path, f"line 1 is not CSV ({exc})", _FORMAT_HINT) from exc
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        start = reader.line_num + 1
+        try:
+            for cells in reader:
+                # A record may span lines (a quoted newline); report the line on which it starts.
+                if any(cells):
+                    yield start, cells
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise FileRefused(display_path, f"line {reader.line_num} is not valid CSV ({exc})",
+                              "fix the quoting on that line or export the file again") from exc
+
+    sub = Submission(path, display_path, [normalize_header(h) for h in header], encoding, rows(), _text=text)
+    return sub
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        # Excel stores 320583 and 2023 as floats; a code must not become "320583.0".
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _open_xlsx(path: Path, display_path: str, data: bytes) -> Submission:
+    import zipfile
+
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheets = wb.worksheets
+            if not sheets:
+                raise FileRefused(display_path, "is a workbook without sheets", "export the sheet again")
+            table = [[_cell_text(v) for v in row] for row in sheets[0].iter_rows(values_only=True)]
+            ignored = [ws.title for ws in sheets[1:] if ws.max_row and ws.max_row > 1]
+        finally:
+            wb.close()
+    except FileRefused:
+        raise
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, EOFError, OSError, ValueError) as exc:
+        raise FileRefused(display_path, f"cannot be opened as an .xlsx workbook ({type(exc).__name__}: {exc})",
+                          "the file is probably truncated or not really .xlsx; export it again") from exc
+    if ignored:
+        log.warning("`file=%s`: only the first sheet is read; sheets %s are ignored", display_path, ignored)
+    if not table:
+        raise FileRefused(display_path, "has an empty first sheet", "put the submission on the first sheet")
+    by_line = {i: cells for i, cells in enumerate(table, start=1)}
+    rows = ((i, cells) for i, cells in by_line.items() if i > 1 and any(cells))
+    return Submission(path, display_path, [normalize_header(h) for h in table[0]], "xlsx", rows, _xlsx_rows=by_line)
