@@ -1,0 +1,226 @@
+"""The warehouse as BI tools see it: the `bi` views through SQLAlchemy (duckdb-engine, read-only,
+as Superset connects), also while a publish replaces the file, and the Parquet exports."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from planwatch.serve import BI_VIEWS, create_bi_views, export_parquet
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"
+STATUS_MACRO = REPO_ROOT / "dbt" / "macros" / "status_labels.sql"
+
+
+def build_warehouse(path: Path, as_of: str = "2025Q2", n_regions: int = 5) -> Path:
+    """A candidate as the publish step leaves it: marts, audit, bi views, checkpointed and closed."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("SET VARIABLE n_regions = ?", [n_regions])
+        con.execute("SET VARIABLE as_of = ?", [as_of])
+        con.execute(FIXTURE_SQL.read_text(encoding="utf-8"))
+        create_bi_views(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Path:
+    (tmp_path / "warehouse").mkdir()
+    return build_warehouse(tmp_path / "warehouse" / "planwatch.duckdb")
+
+
+def bi_engine(path: Path) -> sa.Engine:
+    """The URL a Superset admin types into "SQLAlchemy URI", with Superset's NullPool."""
+    return sa.create_engine(f"duckdb:///{path}?access_mode=read_only", poolclass=NullPool)
+
+
+def test_views_answer_with_the_latest_status_of_every_series(published: Path) -> None:
+    with duckdb.connect(str(published), read_only=True) as con:
+        series = con.execute(
+            "select count(distinct (region_code, plan, indicator_code, coalesce(breakdown, ''))) "
+            "from marts.fct_indicator_progress").fetchone()[0]
+        latest = con.execute(
+            "select period, actual_value, status, status_label_zh, status_label_en, indicator_name_en "
+            "from bi.latest_status where region_code = ? and indicator_code = ?",
+            ["320583", "SOC_ORG_PER_10K"]).fetchall()
+        backwards = con.execute(
+            "select status, status_label_zh, progress_ratio from bi.latest_status "
+            "where region_code = '321200' and indicator_code = 'AFF_FUNERAL_GREEN_SHARE'").fetchall()
+        counted = con.execute("select sum(indicators) from bi.status_counts").fetchone()[0]
+        n_latest = con.execute("select count(*) from bi.latest_status").fetchone()[0]
+        dq = con.execute("select suite, severity, checks, passed, failed, unexpected_rows "
+                         "from bi.dq_summary order by suite, severity").fetchall()
+        findings = con.execute("select expectation, unexpected_count from bi.dq_findings "
+                               "order by expectation").fetchall()
+    assert n_latest == series == 45  # 5 regions x 9 plan rows
+    # 2025Q2 is not reported for this indicator: the latest reported quarter stands
+    assert latest == [("2025Q1", 9.02, "target_achieved", "已实现目标", "Target achieved",
+                       "Social organisations per 10,000 residents")]
+    assert backwards == [("deterioration", "逆向变化", -0.4)]
+    assert counted == series
+    # only the last run's checks; the older run's finding (9 rows) is closed
+    assert dq == [("fct_indicator_progress", "error", 1, 1, 0, 0), ("fct_indicator_progress", "warn", 1, 0, 1, 5),
+                  ("raw_stat_observations", "error", 1, 1, 0, 0), ("raw_stat_observations", "warn", 1, 0, 1, 3)]
+    assert findings == [("quarter_not_reported", 5), ("values_within_catalog_bounds", 3)]
+
+
+def test_status_labels_match_the_dbt_macro() -> None:
+    if not STATUS_MACRO.exists():
+        pytest.skip(f"{STATUS_MACRO} not in this tree")
+    macro = re.findall(r'"status":\s*"(\w+)",\s*"sort_order":\s*(\d+),\s*"label_zh":\s*"([^"]+)",'
+                       r'\s*"label_en":\s*"([^"]+)"', STATUS_MACRO.read_text(encoding="utf-8"))
+    with duckdb.connect(":memory:") as con:
+        con.execute("create schema marts; create schema audit; "
+                    "create table marts.fct_indicator_progress (region_code varchar, region_name varchar, "
+                    "plan varchar, indicator_code varchar, indicator_name varchar, attribute varchar, "
+                    "breakdown varchar, period varchar, period_end date, actual_value double, "
+                    "baseline_value double, target_value double, target_year int, expected_value double, "
+                    "progress_ratio double, projected_value double, status varchar, is_simulated boolean); "
+                    "create table marts.dim_indicator (indicator_code varchar, name_zh varchar, name_en varchar); "
+                    "create table audit.dq_results (run_id varchar, suite varchar, expectation varchar, "
+                    "severity varchar, success boolean, unexpected_count bigint, sample json, "
+                    "checked_at timestamp)")
+        create_bi_views(con)
+        ours = con.execute("select status, sort_order, label_zh, label_en from bi.status_labels "
+                           "order by sort_order").fetchall()
+    assert len(macro) == 7
+    assert ours == [(s, int(o), zh, en) for s, o, zh, en in macro]
+
+
+def test_views_refuse_to_build_without_their_marts(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
+        with pytest.raises(duckdb.CatalogException, match="fct_indicator_progress"):
+            create_bi_views(con)
+
+
+def test_sqlalchemy_read_only_like_superset(published: Path) -> None:
+    engine = bi_engine(published)
+    inspector = sa.inspect(engine)
+    # duckdb-engine names schemas after the file's catalog, as Superset's schema picker shows them
+    assert {"planwatch.bi", "planwatch.marts", "planwatch.audit"} <= set(inspector.get_schema_names())
+    assert set(BI_VIEWS) <= set(inspector.get_view_names(schema="bi"))
+    # Column types as a virtual dataset / SQL Lab learns them: from the cursor's description.
+    # (inspector.get_columns fails with duckdb-engine 0.17 under SQLAlchemy 2.1: pg_collation;
+    # Superset ships SQLAlchemy 1.4 and is not affected, see docs/bi.md.)
+    with engine.connect() as conn:
+        columns = set(conn.execute(sa.text("SELECT * FROM bi.latest_status LIMIT 0")).keys())
+    assert {"region_name", "indicator_name_zh", "status", "status_label_en", "is_simulated"} <= columns
+    # The shape of query Superset's explore view sends for a bar chart, and for a table with a filter.
+    with engine.connect() as conn:
+        bars = conn.execute(sa.text(
+            "SELECT status_label_en AS status_label_en, sum(indicators) AS \"SUM(indicators)\" "
+            "FROM bi.status_counts WHERE attribute IN ('binding') GROUP BY status_label_en "
+            "ORDER BY \"SUM(indicators)\" DESC LIMIT 10000")).all()
+        table = conn.execute(sa.text(
+            "SELECT region_name, indicator_name_zh, period, actual_value, status_label_zh "
+            "FROM bi.latest_status WHERE region_code = :code ORDER BY indicator_code LIMIT 1000"),
+            {"code": "520300"}).all()
+        with pytest.raises(sa.exc.DBAPIError, match="read-only"):
+            conn.execute(sa.text("CREATE TABLE bi.scratch AS SELECT 1"))
+    assert sum(n for _, n in bars) == 10  # 2 binding rows x 5 regions
+    assert len(table) == 9 and all(r.region_name == "遵义市" for r in table)
+    # connect_args is the other way Superset passes it ("Engine parameters" in the database form)
+    other = sa.create_engine(f"duckdb:///{published}", connect_args={"read_only": True}, poolclass=NullPool)
+    with other.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from bi.dq_findings")).scalar_one() == 2
+
+
+PUBLISHER = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from test_serve import build_warehouse
+    target = Path({target!r})
+    for i in range({n}):
+        candidate = target.parent / "candidates" / f"run{{i}}.duckdb"
+        candidate.parent.mkdir(exist_ok=True)
+        build_warehouse(candidate, as_of="2025Q1" if i % 2 == 0 else "2025Q2")
+        os.replace(candidate, target)
+""")
+
+
+def test_bi_queries_keep_working_while_a_publish_replaces_the_file(published: Path, tmp_path: Path) -> None:
+    publishes = 12
+    script = PUBLISHER.format(tests=str(Path(__file__).parent), target=str(published), n=publishes)
+    publisher = subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    engine = bi_engine(published)
+    seen: list[tuple[str, str, int, int]] = []
+    errors: list[str] = []
+    deadline = time.monotonic() + 120
+    while publisher.poll() is None and time.monotonic() < deadline:
+        try:
+            with engine.connect() as conn:
+                fact_period = conn.execute(sa.text(
+                    "select max(period) from marts.fct_indicator_progress")).scalar_one()
+                view_period = conn.execute(sa.text("select max(period) from bi.latest_status")).scalar_one()
+                counted = conn.execute(sa.text("select sum(indicators) from bi.status_counts")).scalar_one()
+                facts = conn.execute(sa.text("select count(*) from marts.fct_indicator_progress")).scalar_one()
+            seen.append((fact_period, view_period, int(counted), int(facts)))
+        except Exception as exc:  # collect, so the assertion shows every kind of failure
+            errors.append(f"{type(exc).__name__}: {exc}")
+    output = publisher.communicate(timeout=60)[0]
+    assert publisher.returncode == 0, output
+    assert errors == []
+    assert len(seen) >= 10
+    # every read saw one whole published version: 45 series x 17 or 18 quarters
+    assert set(seen) <= {("2025Q1", "2025Q1", 45, 45 * 17), ("2025Q2", "2025Q2", 45, 45 * 18)}
+    assert len(set(seen)) == 2
+    with engine.connect() as conn:  # the last publish (i = 11) is 2025Q2
+        assert conn.execute(sa.text("select max(period) from bi.latest_status")).scalar_one() == "2025Q2"
+
+
+def test_parquet_export_of_every_mart(published: Path, tmp_path: Path) -> None:
+    out = tmp_path / "parquet"
+    out.mkdir()
+    (out / "fct_retired_mart.parquet").write_bytes(b"stale")
+    before = published.stat().st_mtime_ns
+    rows = export_parquet(published, out)
+    assert published.stat().st_mtime_ns == before  # read-only: the published file is untouched
+    assert sorted(p.name for p in out.iterdir()) == [
+        "dim_indicator.parquet", "dim_region.parquet", "fct_indicator_progress.parquet",
+        "fct_plan_completion.parquet"]
+    assert rows == {"dim_indicator": 8, "dim_region": 5, "fct_indicator_progress": 45 * 18,
+                    "fct_plan_completion": 10}
+    table = pq.read_table(out / "fct_indicator_progress.parquet")
+    assert table.num_rows == 45 * 18
+    assert {"region_code", "status", "is_simulated", "period_end"} <= set(table.column_names)
+    # a tool that prefers files gets the same answer as one that opens the warehouse
+    with duckdb.connect(":memory:") as con:
+        from_files = con.execute(
+            "select count(*) from read_parquet(?) where status = 'deterioration'",
+            [str(out / "fct_indicator_progress.parquet")]).fetchone()[0]
+    with duckdb.connect(str(published), read_only=True) as con:
+        from_db = con.execute("select count(*) from marts.fct_indicator_progress "
+                              "where status = 'deterioration'").fetchone()[0]
+    assert from_files == from_db > 0
+
+
+def test_duckdb_cli_opens_the_warehouse_read_only(published: Path) -> None:
+    cli = shutil.which("duckdb")
+    if cli is None:
+        pytest.skip("no `duckdb` CLI on PATH (docs/bi.md says how to get one)")
+    version = subprocess.run([cli, "--version"], capture_output=True, text=True).stdout
+    if not version.startswith(f"v{duckdb.__version__.split('.')[0]}."):
+        pytest.skip(f"the duckdb CLI on PATH is {version.strip()}; it must be {duckdb.__version__.split('.')[0]}.x "
+                    "to read a file written by duckdb " + duckdb.__version__)
+    done = subprocess.run([cli, "-readonly", "-csv", str(published), "-c",
+                           "select count(*) from bi.latest_status"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["count_star()", "45"]
