@@ -92,15 +92,17 @@ def parse_rows(cells: list[Cell], start: int, spec: TableSpec, units: list[str])
             break
         row_start = i
         seq = ""
+        seq_pos = 0
         category = ""
         if (spec.has("category") and spec.has("seq") and kinds[i] == "text"
                 and spec.roles.index("category") < spec.roles.index("seq")):
             k = skip_empty(i + 1)
             if k < n and cells[k].text.strip() == str(expected_seq) and next_is_name(k + 1):
-                category, seq, i = cells[i].text.strip(), str(expected_seq), skip_empty(k + 1)
+                category, seq, seq_pos = cells[i].text.strip(), str(expected_seq), cells[k].pos
+                i = skip_empty(k + 1)
         if spec.has("seq") and not seq:
             if kinds[i] == "value" and cells[i].text.strip() == str(expected_seq) and next_is_name(i + 1):
-                seq = cells[i].text.strip()
+                seq, seq_pos = cells[i].text.strip(), cells[i].pos
                 i = skip_empty(i + 1)
             else:
                 break
@@ -147,7 +149,8 @@ def parse_rows(cells: list[Cell], start: int, spec: TableSpec, units: list[str])
                     break
             else:
                 break
-        row = TableRow(kind=spec.kind, source_line=name_cells[0].pos, seq=seq, category=category,
+        first_pos = seq_pos if seq else name_cells[0].pos
+        row = TableRow(kind=spec.kind, source_line=first_pos, seq=seq, category=category,
                        indicator_name="".join(c.text.strip() for c in name_cells), unit=unit,
                        attribute=attribute)
         place_values(row, spec, values)

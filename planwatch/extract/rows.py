@@ -21,7 +21,7 @@ INDICATOR_COLUMNS: tuple[str, ...] = (
 COMPLETION_COLUMNS: tuple[str, ...] = (
     "region_code", "region_name", "plan", "seq", "category", "indicator_name", "unit",
     "target_year", "target_value", "actual_value", "attribute", "breakdown",
-    "source_doc", "source_line", "indicator_code", "notes",
+    "source_doc", "source_line", "indicator_code", "notes", "baseline_year", "baseline_value",
 )
 PROSE_COLUMNS: tuple[str, ...] = (
     "region_code", "region_name", "plan", "indicator_name", "unit", "target_year", "target_value",
