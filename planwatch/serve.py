@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 BI_VIEWS_SQL = Path(__file__).resolve().parent / "sql" / "bi_views.sql"
 BI_VIEWS: tuple[str, ...] = (
-    "status_labels", "latest_status", "status_counts", "dq_last_run", "dq_summary", "dq_findings",
+    "latest_status", "status_counts", "dq_last_run", "dq_summary", "dq_findings",
 )
 MART_SCHEMA = "marts"
 
@@ -31,8 +31,8 @@ MART_SCHEMA = "marts"
 def create_bi_views(con: "duckdb.DuckDBPyConnection") -> list[str]:
     """Create (or replace) the `bi` views in the warehouse `con` is connected to; returns their names.
 
-    Needs `marts.fct_indicator_progress`, `marts.dim_indicator` and `audit.dq_results` in the same
-    file: DuckDB binds a view when it is created, so a missing table fails here, at publish time,
+    Needs `marts.fct_indicator_progress`, `marts.dim_indicator`, `marts.dim_region`,
+    `marts.dim_status` and `audit.dq_results` in the same file: DuckDB binds a view when it is created, so a missing table fails here, at publish time,
     rather than in a dashboard.
     """
     con.execute(BI_VIEWS_SQL.read_text(encoding="utf-8"))

@@ -4,19 +4,6 @@
 
 CREATE SCHEMA IF NOT EXISTS bi;
 
--- The closed set of statuses with their labels, in display order. Keep in step with
--- dbt/macros/status_labels.sql (tests/planwatch/test_serve.py compares the two).
-CREATE OR REPLACE VIEW bi.status_labels AS
-SELECT * FROM (VALUES
-    ('target_achieved',    1, '已实现目标', 'Target achieved'),
-    ('on_track',           2, '进度正常',   'On track'),
-    ('needs_acceleration', 3, '需加快进度', 'Progress made, acceleration needed'),
-    ('limited_progress',   4, '进展有限',   'Limited progress'),
-    ('deterioration',      5, '逆向变化',   'Deterioration'),
-    ('insufficient_data',  6, '数据不足',   'Insufficient data'),
-    ('no_target',          7, '无量化目标', 'No quantified target')
-) AS t(status, sort_order, label_zh, label_en);
-
 -- Grain: one row per region, plan, indicator and breakdown: its latest period with an actual
 -- value (or, for a series with no actual value yet, its latest period).
 CREATE OR REPLACE VIEW bi.latest_status AS
@@ -32,11 +19,13 @@ WITH ranked AS (
 SELECT
     r.region_code,
     r.region_name,
+    g.region_name_en,
     r.plan,
     r.indicator_code,
     r.indicator_name,
-    i.name_zh AS indicator_name_zh,
-    i.name_en AS indicator_name_en,
+    i.indicator_name_zh,
+    i.indicator_name_en,
+    i.unit,
     r.attribute,
     coalesce(r.breakdown, '') AS breakdown,
     r.period,
@@ -49,13 +38,14 @@ SELECT
     r.progress_ratio,
     r.projected_value,
     r.status,
-    s.label_zh AS status_label_zh,
-    s.label_en AS status_label_en,
+    s.status_zh AS status_label_zh,
+    s.status_en AS status_label_en,
     s.sort_order AS status_order,
     r.is_simulated
 FROM ranked AS r
 LEFT JOIN marts.dim_indicator AS i ON i.indicator_code = r.indicator_code
-LEFT JOIN bi.status_labels AS s ON s.status = r.status
+LEFT JOIN marts.dim_status AS s ON s.status = r.status
+LEFT JOIN marts.dim_region AS g ON g.region_code = r.region_code
 WHERE r.recency = 1;
 
 -- Grain: one row per region, attribute (binding / expected / empty) and status.

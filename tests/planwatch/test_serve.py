@@ -4,7 +4,6 @@ as Superset connects), also while a publish replaces the file, and the Parquet e
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,6 @@ from planwatch.serve import BI_VIEWS, create_bi_views, export_parquet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"
-STATUS_MACRO = REPO_ROOT / "dbt" / "macros" / "status_labels.sql"
 
 
 def build_warehouse(path: Path, as_of: str = "2025Q2", n_regions: int = 5) -> Path:
@@ -78,29 +76,6 @@ def test_views_answer_with_the_latest_status_of_every_series(published: Path) ->
     assert dq == [("fct_indicator_progress", "error", 1, 1, 0, 0), ("fct_indicator_progress", "warn", 1, 0, 1, 5),
                   ("raw_stat_observations", "error", 1, 1, 0, 0), ("raw_stat_observations", "warn", 1, 0, 1, 3)]
     assert findings == [("quarter_not_reported", 5), ("values_within_catalog_bounds", 3)]
-
-
-def test_status_labels_match_the_dbt_macro() -> None:
-    if not STATUS_MACRO.exists():
-        pytest.skip(f"{STATUS_MACRO} not in this tree")
-    macro = re.findall(r'"status":\s*"(\w+)",\s*"sort_order":\s*(\d+),\s*"label_zh":\s*"([^"]+)",'
-                       r'\s*"label_en":\s*"([^"]+)"', STATUS_MACRO.read_text(encoding="utf-8"))
-    with duckdb.connect(":memory:") as con:
-        con.execute("create schema marts; create schema audit; "
-                    "create table marts.fct_indicator_progress (region_code varchar, region_name varchar, "
-                    "plan varchar, indicator_code varchar, indicator_name varchar, attribute varchar, "
-                    "breakdown varchar, period varchar, period_end date, actual_value double, "
-                    "baseline_value double, target_value double, target_year int, expected_value double, "
-                    "progress_ratio double, projected_value double, status varchar, is_simulated boolean); "
-                    "create table marts.dim_indicator (indicator_code varchar, name_zh varchar, name_en varchar); "
-                    "create table audit.dq_results (run_id varchar, suite varchar, expectation varchar, "
-                    "severity varchar, success boolean, unexpected_count bigint, sample json, "
-                    "checked_at timestamp)")
-        create_bi_views(con)
-        ours = con.execute("select status, sort_order, label_zh, label_en from bi.status_labels "
-                           "order by sort_order").fetchall()
-    assert len(macro) == 7
-    assert ours == [(s, int(o), zh, en) for s, o, zh, en in macro]
 
 
 def test_views_refuse_to_build_without_their_marts(tmp_path: Path) -> None:
@@ -194,10 +169,10 @@ def test_parquet_export_of_every_mart(published: Path, tmp_path: Path) -> None:
     rows = export_parquet(published, out)
     assert published.stat().st_mtime_ns == before  # read-only: the published file is untouched
     assert sorted(p.name for p in out.iterdir()) == [
-        "dim_indicator.parquet", "dim_region.parquet", "fct_indicator_progress.parquet",
-        "fct_plan_completion.parquet"]
-    assert rows == {"dim_indicator": 8, "dim_region": 5, "fct_indicator_progress": 45 * 18,
-                    "fct_plan_completion": 10}
+        "dim_indicator.parquet", "dim_region.parquet", "dim_status.parquet",
+        "fct_indicator_progress.parquet", "fct_plan_completion.parquet"]
+    assert rows == {"dim_indicator": 8, "dim_region": 5, "dim_status": 7,
+                    "fct_indicator_progress": 45 * 18, "fct_plan_completion": 10}
     table = pq.read_table(out / "fct_indicator_progress.parquet")
     assert table.num_rows == 45 * 18
     assert {"region_code", "status", "is_simulated", "period_end"} <= set(table.column_names)
