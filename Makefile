@@ -23,7 +23,9 @@ venv: $(STAMP)
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@echo "installing the pinned stack from requirements.lock into $(VENV) (about 80 s the first time)"
+	@set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 \
+	  | { grep -v "^WARNING: Location" || true; }
 	@# The repository itself is the package path: no build step, the same code in tests and DAGs.
 	@echo "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/planwatch-repo.pth"
 	@touch $(STAMP)

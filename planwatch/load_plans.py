@@ -32,7 +32,8 @@ PLAN_COLUMNS = [
 ]
 COMPLETION_COLUMNS = [
     "region_code", "region_name", "plan", "seq", "category", "indicator_name", "unit",
-    "target_year", "target_value", "actual_value", "source_doc", "source_line", "indicator_code", "notes",
+    "target_year", "target_value", "actual_value", "attribute", "breakdown", "baseline_year",
+    "baseline_value", "source_doc", "source_line", "indicator_code", "notes",
 ]
 PROSE_COLUMNS = [
     "region_code", "region_name", "plan", "indicator_name", "unit", "target_year", "target_value",
