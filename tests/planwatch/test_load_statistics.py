@@ -1,0 +1,260 @@
+"""load_statistics on real files in a tmp home: normalisation, quarantine, refusals, revisions, encodings."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from planwatch.config import Settings
+from planwatch.load_statistics import load_statistics
+from planwatch.periods import Quarter
+from planwatch.register import register_files
+from planwatch.types import RunContext
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "statistics"
+RUN = RunContext("test", Quarter(2025, 4))
+TODAY = date(2026, 1, 15)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    s = Settings(home=tmp_path / "home")
+    shutil.copytree(FIXTURES / "reference", s.reference_dir)
+    shutil.copytree(FIXTURES / "plan_indicators", s.plan_indicators_dir)
+    s.statistics_dir.mkdir(parents=True)
+    return s
+
+
+def _drop(settings: Settings, fixture: str, name: str | None = None) -> Path:
+    target = settings.statistics_dir / (name or Path(fixture).name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(FIXTURES / fixture, target)
+    return target
+
+
+def _load(settings: Settings, today: date = TODAY) -> dict[str, object]:
+    register_files(settings, RUN)
+    return load_statistics(settings, RUN, today=today)
+
+
+def _query(settings: Settings, sql: str, params: list[object] | None = None) -> list[tuple]:
+    con = duckdb.connect(str(settings.ingest_db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_valid_file_loads_every_row(settings: Settings) -> None:
+    _drop(settings, "valid_320583_2023Q2.csv")
+    metrics = _load(settings)
+    assert (metrics["files_loaded"], metrics["rows_read"], metrics["rows_loaded"], metrics["rows_quarantined"]) == (1, 8, 8, 0)
+    rows = _query(settings, "select line_no, period, period_type, indicator_code, breakdown, value, unit, numerator, "
+                            "denominator, reported_on, source, is_simulated from raw.stat_observations order by line_no")
+    assert rows[0] == (2, "2023Q2", "quarter", "ELD_NURSING_BED_SHARE", "", 55.2, "%", 552.0, 1000.0,
+                       date(2023, 7, 20), "昆山市民政局", False)
+    assert rows[6][3:6] == ("COM_SERVICE_COVERAGE", "rural", 95.5)
+    assert rows[7][1:3] == ("2023", "year")
+
+
+# line -> (indicator_code, breakdown, value in catalog unit, raw_value, raw_unit)
+NORMALISED = {
+    2: ("ELD_NURSING_BED_SHARE", "", 56.5, "56.5", "%"),
+    3: ("ELD_BEDS_PER_THOUSAND", "", 42.5, "４２．５", "张/千名老人"),          # full-width digits
+    4: ("AST_LOW_INCOME_PERSONS", "", 5120.0, "5,120", "人"),                   # thousands separator
+    5: ("AST_TEMP_ASSIST_TIMES", "", 2800.0, "0.28万人次", ""),                  # unit in the value cell
+    6: ("CHA_DONATIONS", "", 13500.0, "1.35", "亿元"),                         # 亿元 -> 万元
+    7: ("COM_SERVICE_COVERAGE", "urban", 100.0, "100%", "%"),                  # trailing %
+    8: ("COM_SERVICE_COVERAGE", "rural", None, "--", "%"),                     # missing, 农村 -> rural
+    17: ("AST_LOW_INCOME_PERSONS", "urban", 3100.0, "0.31", "万人"),           # region alias, 万人 -> 人
+    18: ("ELD_NURSING_BED_SHARE", "urban", 56.5, "565", "‰"),                  # ‰ -> %
+    26: ("ELD_BEDS_PER_THOUSAND", "rural", 46.0, "", "张/千名老人"),             # value from components
+}
+
+# line -> reason_code
+QUARANTINED = {
+    9: "unknown_region",
+    10: "unknown_indicator",
+    11: "unknown_indicator",
+    12: "future_period",
+    13: "bad_period",
+    14: "not_a_number",
+    15: "unit_not_convertible",
+    16: "duplicate_in_file",
+    19: "duplicate_in_file",
+    20: "duplicate_in_file",
+    22: "bad_date",
+    23: "unit_conflict",
+    24: "malformed_row",
+    25: "bad_breakdown",
+}
+
+
+def test_rows_read_equal_rows_loaded_plus_quarantined_on_a_file_with_faults(settings: Settings) -> None:
+    _drop(settings, "faults_320583_2023Q3.csv")
+    metrics = _load(settings)
+    assert (metrics["rows_read"], metrics["rows_loaded"], metrics["rows_quarantined"]) == (24, 10, 14)
+    ledger = _query(settings, "select status, rows_read, rows_loaded, rows_quarantined, error from raw.file_ledger")
+    assert ledger == [("loaded", 24, 10, 14, None)]
+    assert metrics["quarantined_duplicate_in_file"] == 3
+
+
+def test_each_normalisation_rule_keeps_the_raw_text(settings: Settings) -> None:
+    _drop(settings, "faults_320583_2023Q3.csv")
+    _load(settings)
+    rows = _query(settings, "select line_no, indicator_code, breakdown, value, raw_value, raw_unit, unit "
+                            "from raw.stat_observations order by line_no")
+    got = {r[0]: r[1:6] for r in rows}
+    assert got == NORMALISED
+    units = {r[1]: r[6] for r in rows}
+    assert units["CHA_DONATIONS"] == "万元" and units["AST_LOW_INCOME_PERSONS"] == "人"
+
+
+def test_each_quarantine_reason_names_the_line_and_keeps_the_raw_text(settings: Settings) -> None:
+    _drop(settings, "faults_320583_2023Q3.csv")
+    _load(settings)
+    rows = _query(settings, "select line_no, reason_code, reason, raw_text, path from raw.stat_quarantine order by line_no")
+    assert {r[0]: r[1] for r in rows} == QUARANTINED
+    by_line = {r[0]: r for r in rows}
+    assert all(r[4] == "statistics/faults_320583_2023Q3.csv" for r in rows)
+    assert by_line[9][3].startswith("999999,2023Q3,ELD_NURSING_BED_SHARE")
+    assert "999999" in by_line[9][2]
+    assert "不存在的指标" in by_line[11][2] and "indicator_aliases.csv" in by_line[11][2]
+    assert "2052Q3" in by_line[12][2] and "2025Q4" in by_line[12][2]
+    assert "待核实" in by_line[14][2]
+    assert "'张'" in by_line[15][2] and "'人'" in by_line[15][2]
+    assert "repeats line 3" in by_line[16][2]
+    assert "line 20" in by_line[19][2] and "line 19" in by_line[20][2] and "neither is loaded" in by_line[20][2]
+    assert "12 cells" in by_line[24][2] and by_line[24][3] == "320583,2023Q3,CHA_DONATIONS,,urban,1,2,万元,,,2023-10-20,昆山市民政局"
+
+
+def test_future_period_depends_on_the_day_of_loading(settings: Settings) -> None:
+    path = settings.statistics_dir / "late.csv"
+    path.write_text("region_code,period,indicator_code,value,unit,reported_on,source\n"
+                    "320583,2025Q4,AST_LOW_INCOME_PERSONS,5000,人,2026-01-10,局\n"
+                    "320583,2025,AST_TEMP_ASSIST_TIMES,4000,人次,2026-01-10,局\n", encoding="utf-8")
+    metrics = _load(settings, today=date(2025, 12, 31))
+    assert metrics["quarantined_future_period"] == 2
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # new bytes: a new submission
+    assert _load(settings, today=date(2026, 1, 1))["rows_loaded"] == 2
+
+
+def test_reloading_the_same_file_changes_nothing(settings: Settings) -> None:
+    _drop(settings, "faults_320583_2023Q3.csv")
+    _drop(settings, "faults_320583_2023Q3.csv", "again/same_bytes.csv")
+    first = _load(settings)
+    assert first["files_loaded"] == 1
+    counts = _query(settings, "select (select count(*) from raw.stat_observations), (select count(*) from raw.stat_quarantine),"
+                              " (select count(*) from raw.file_ledger)")
+    second = _load(settings)
+    assert (second["files_loaded"], second["rows_read"]) == (0, 0)
+    assert _query(settings, "select (select count(*) from raw.stat_observations), (select count(*) from raw.stat_quarantine),"
+                            " (select count(*) from raw.file_ledger)") == counts == [(10, 14, 1)]
+
+
+def test_a_revision_wins_and_the_earlier_version_stays_queryable(settings: Settings) -> None:
+    _drop(settings, "valid_320583_2023Q2.csv", "320583/2023Q2.csv")
+    _load(settings)
+    _drop(settings, "revision_320583_2023Q2.csv", "320583/2023Q2_revised.csv")
+    metrics = _load(settings)
+    assert metrics["rows_revising"] == 2
+    history = _query(settings, """
+        select o.file_seq, l.path, o.value, o.loaded_at is not null
+        from raw.stat_observations o join raw.file_ledger l using (file_id)
+        where o.indicator_code = 'ELD_NURSING_BED_SHARE' order by o.file_seq""")
+    assert history == [(1, "statistics/320583/2023Q2.csv", 55.2, True),
+                       (2, "statistics/320583/2023Q2_revised.csv", 55.8, True)]
+    latest = dict(_query(settings, """
+        select indicator_code, value from raw.stat_observations
+        qualify row_number() over (partition by region_code, period, indicator_code, breakdown order by file_seq desc) = 1
+        and period = '2023Q2' and breakdown = ''"""))
+    assert latest["ELD_NURSING_BED_SHARE"] == 55.8
+    assert latest["AST_LOW_INCOME_PERSONS"] == 5175.0
+    assert latest["CHA_DONATIONS"] == 6800.0  # not in the revision: the first file's figure stands
+
+
+def _observations(settings: Settings, path_like: str) -> list[tuple]:
+    return _query(settings, "select o.region_code, o.period, o.indicator_code, o.breakdown, o.value, o.unit, o.reported_on "
+                            "from raw.stat_observations o join raw.file_ledger l using (file_id) where l.path like ? "
+                            "order by o.indicator_code", [path_like])
+
+
+def test_gb18030_and_utf8_with_bom_give_the_same_rows(settings: Settings) -> None:
+    src = FIXTURES / "gb18030_350582_2023Q2.csv"
+    with pytest.raises(UnicodeDecodeError):
+        src.read_bytes().decode("utf-8")
+    _drop(settings, "gb18030_350582_2023Q2.csv", "gb/350582_2023Q2.csv")
+    (settings.statistics_dir / "bom").mkdir()
+    (settings.statistics_dir / "bom" / "350582_2023Q2.csv").write_bytes(
+        b"\xef\xbb\xbf" + src.read_bytes().decode("gb18030").encode("utf-8"))
+    metrics = _load(settings)
+    assert (metrics["files_loaded"], metrics["rows_loaded"], metrics["rows_quarantined"]) == (2, 6, 0)
+    gb = _observations(settings, "statistics/gb/%")
+    assert gb == _observations(settings, "statistics/bom/%")
+    assert gb == [
+        ("350582", "2023Q2", "CHA_DONATIONS", "", 4250.0, "万元", date(2023, 7, 18)),
+        ("350582", "2023Q2", "ELD_BEDS_PER_THOUSAND", "", 38.6, "张/千名老人", date(2023, 7, 18)),
+        ("350582", "2023Q2", "ELD_NURSING_BED_SHARE", "", 47.3, "%", date(2023, 7, 18)),
+    ]
+
+
+def test_xlsx_with_the_same_columns_gives_the_same_rows_as_csv(settings: Settings) -> None:
+    import openpyxl
+
+    src = FIXTURES / "valid_320583_2023Q2.csv"
+    with src.open(encoding="utf-8") as fh:
+        table = list(csv.reader(fh))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(table[0])
+    for row in table[1:]:
+        # As a spreadsheet holds them: codes and numbers as numbers, the date as a date.
+        cells: list[object] = [int(row[0]), row[1] if "Q" in row[1] else int(row[1]), row[2], row[3], float(row[4]), row[5],
+                               float(row[6]) if row[6] else None, float(row[7]) if row[7] else None,
+                               datetime.fromisoformat(row[8]), row[9]]
+        ws.append(cells)
+    (settings.statistics_dir / "xlsx").mkdir()
+    wb.save(settings.statistics_dir / "xlsx" / "320583_2023Q2.xlsx")
+    _drop(settings, "valid_320583_2023Q2.csv", "csv/320583_2023Q2.csv")
+    metrics = _load(settings)
+    assert (metrics["files_loaded"], metrics["rows_loaded"], metrics["rows_quarantined"]) == (2, 16, 0)
+    from_xlsx = _observations(settings, "statistics/xlsx/%")
+    assert len(from_xlsx) == 8
+    assert from_xlsx == _observations(settings, "statistics/csv/%")
+
+
+@pytest.mark.parametrize("fixture, reason", [
+    ("empty.csv", "is empty"),
+    ("header_only.csv", "no data rows"),
+    ("missing_columns.csv", "lacks unit, reported_on, source, indicator_code or indicator_name"),
+    ("utf16_encoding.csv", "UTF-16"),
+    ("undecodable_bytes.csv", "neither UTF-8 nor GB18030"),
+    ("truncated.xlsx", "cannot be opened as an .xlsx workbook"),
+])
+def test_unreadable_files_are_refused_with_the_reason_in_the_ledger(settings: Settings, fixture: str, reason: str) -> None:
+    path = _drop(settings, f"bad/{fixture}")
+    _drop(settings, "valid_320583_2023Q2.csv")
+    metrics = _load(settings)
+    assert (metrics["files_refused"], metrics["files_loaded"]) == (1, 1)
+    status, error = _query(settings, "select status, error from raw.file_ledger where path = ?",
+                           [f"statistics/{fixture}"])[0]
+    assert status == "refused"
+    assert reason in error and f"statistics/{fixture}" in error
+    assert path.exists()  # never moved or deleted
+    assert _query(settings, "select count(*) from raw.stat_observations o join raw.file_ledger l using (file_id) "
+                            "where l.status = 'refused'") == [(0,)]
+    # A refused file stays refused: the next run does not retry the same bytes.
+    assert _load(settings)["files_refused"] == 0
+
+
+def test_simulated_source_marks_rows_simulated(settings: Settings) -> None:
+    (settings.statistics_dir / "sim.csv").write_text(
+        "region_code,period,indicator_code,value,unit,reported_on,source\n"
+        "320583,2021Q1,AST_LOW_INCOME_PERSONS,5200,人,2021-04-20,simulated\n", encoding="utf-8")
+    _load(settings)
+    assert _query(settings, "select source, is_simulated from raw.stat_observations") == [("simulated", True)]
