@@ -8,7 +8,7 @@ from planwatch.extract import pipe_table
 from planwatch.extract.header import HEADER_STARTS
 
 TLayout = Literal["flattened", "pipe_table", "cell_per_line", "prose"]
-ONE_LINE_MIN_CHARS = 2000
+ONE_LINE_MIN_CHARS = 100
 
 
 def detect_layout(text: str) -> TLayout:
