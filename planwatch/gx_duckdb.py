@@ -23,7 +23,8 @@ column types. The dialect below reflects columns from DuckDB's own ``information
 
 The adapter below is a duckdb-engine dialect whose cursors fetch their rows at execute time
 (what psycopg2 does), registered as ``duckdb+buffered://``. Every query GX sends is an aggregate
-or a bounded sample, so holding the rows in memory costs nothing measurable.
+or a bounded sample, so holding the rows in memory costs nothing measurable. It does not pool
+connections (see ``get_pool_class``).
 """
 
 from __future__ import annotations
@@ -107,6 +108,15 @@ def _dialect_class() -> type:
         """duckdb-engine with client-side buffered cursors (see the module docstring)."""
 
         supports_statement_cache = False
+
+        @classmethod
+        def get_pool_class(cls, url: Any) -> Any:
+            # No pooling: GX keeps engines (and their pools) alive inside its datasources and
+            # execution engines, and DuckDB refuses a read-write connection to a file while this
+            # process holds a read-only one. Closing on return lets the caller write right after.
+            from sqlalchemy.pool import NullPool
+
+            return NullPool
 
         def connect(self, *cargs: Any, **cparams: Any) -> Any:
             return BufferedConnection(super().connect(*cargs, **cparams))

@@ -1,0 +1,19 @@
+"""The data-quality suites, as code reviewed like code. `raw_suites` gate the ingest store,
+`mart_suites` the candidate warehouse; planwatch.validate runs them through Great Expectations."""
+
+from __future__ import annotations
+
+from . import marts, plan_consistency, raw_statistics
+from ._common import Rule, Suite, SuiteParams, Thresholds
+
+__all__ = ["Rule", "Suite", "SuiteParams", "Thresholds", "raw_suites", "mart_suites", "MART_TABLES"]
+
+MART_TABLES = marts.TABLES
+
+
+def raw_suites(params: SuiteParams) -> list[Suite]:
+    return [raw_statistics.build(params), plan_consistency.build(params)]
+
+
+def mart_suites(params: SuiteParams) -> list[Suite]:
+    return [build(params) for build in marts.SUITES]

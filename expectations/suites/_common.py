@@ -1,0 +1,168 @@
+"""What a suite is made of, and the SQL fragments every suite shares.
+
+A `Suite` is a named list of `Rule`s run against one batch (a table or a query) of one DuckDB
+file. A rule is either an "unexpected rows" query (GX's `UnexpectedRowsExpectation`: the query
+returns the offending rows, their first columns being the keys kept as the finding's sample) or
+one of GX's built-in expectations. A query reads the batch as the table `batch_rows`; GX's own
+`{batch}` placeholder is added by `Rule.gx_query` (GX substitutes it with `(...) AS subselect`,
+so it cannot take an alias of its own). Every rule carries its severity: `error` blocks publishing,
+`warn` publishes with the finding recorded.
+
+GX's `unexpected_rows_query` takes no bind parameters, so thresholds are formatted into the
+SQL; they reach here only as Python floats/ints (see `Thresholds.load`), never as text from a
+file. Literal braces would clash with GX's `{batch}` placeholder, so the SQL here uses none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+TSeverity = Literal["error", "warn"]
+TTarget = Literal["ingest", "candidate"]
+
+THRESHOLD_KEYS: dict[str, type] = {
+    "jump_factor": float,
+    "history_zscore": float,
+    "history_min_points": int,
+    "row_drop_fraction": float,
+    "ratio_abs_tolerance": float,
+    "ratio_rel_tolerance": float,
+    "plan_bridge_rel_tolerance": float,
+    "sample_size": int,
+}
+
+
+class ThresholdError(ValueError):
+    """thresholds.yml is missing a key or holds something that is not a number."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    jump_factor: float
+    history_zscore: float
+    history_min_points: int
+    row_drop_fraction: float
+    ratio_abs_tolerance: float
+    ratio_rel_tolerance: float
+    plan_bridge_rel_tolerance: float
+    sample_size: int
+
+    @classmethod
+    def load(cls, path: Path) -> "Thresholds":
+        import yaml
+
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        values: dict[str, Any] = {}
+        for key, kind in THRESHOLD_KEYS.items():
+            if key not in data:
+                raise ThresholdError(f"`file={path}`: key `{key}` is missing; add it (see the comments there)")
+            raw = data[key]
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                raise ThresholdError(f"`file={path}`: `{key}: {raw!r}` is not a number")
+            values[key] = kind(raw)
+            if values[key] < 0:
+                raise ThresholdError(f"`file={path}`: `{key}: {raw!r}` must not be negative")
+        if values["jump_factor"] <= 1:
+            raise ThresholdError(f"`file={path}`: `jump_factor` must be greater than 1")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class SuiteParams:
+    """What a suite's rules may depend on besides the data."""
+
+    quarter: str                     # the run's quarter, e.g. 2024Q4
+    quarter_index: int               # planwatch.periods.Quarter.index of it
+    thresholds: Thresholds
+    previous_row_counts: Mapping[str, int] = field(default_factory=dict)  # "schema.table" -> rows
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    severity: TSeverity
+    description: str
+    query: str | None = None                           # unexpected rows, keys first; reads batch_rows
+    builtin: tuple[str, dict[str, Any]] | None = None  # GX expectation class name and kwargs
+
+    def __post_init__(self) -> None:
+        if self.severity not in ("error", "warn"):
+            raise ValueError(f"rule {self.name}: severity must be error or warn, not {self.severity!r}")
+        if (self.query is None) == (self.builtin is None):
+            raise ValueError(f"rule {self.name}: give exactly one of query and builtin")
+        if self.query is not None and ("batch_rows" not in self.query or "{" in self.query):
+            raise ValueError(f"rule {self.name}: the query must read batch_rows and contain no braces")
+
+    def gx_query(self) -> str:
+        """The query as GX wants it: the batch bound to `batch_rows` through GX's `{batch}`."""
+        assert self.query is not None
+        head = "with batch_rows as (select * from {batch})"
+        body = self.query.strip()
+        if body[:5].lower() == "with ":
+            return f"{head}, {body[5:]}"
+        return f"{head} {body}"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    target: TTarget     # which file: the ingest store (raw suites) or the run's candidate (marts)
+    batch_sql: str      # the SELECT that defines the batch
+    rules: list[Rule]
+
+
+def truthy(column: str) -> str:
+    """SQL: the catalog's boolean column as a boolean, whether loaded as BOOLEAN or as text."""
+    return f"coalesce(lower(trim(cast({column} as varchar))) in ('true', '1', 'yes', 'y'), false)"
+
+
+def num(column: str) -> str:
+    """SQL: a plan value (decimal string as printed, or a number) as DOUBLE; '', '--', '*' are NULL."""
+    return f"try_cast(nullif(trim(cast({column} as varchar)), '') as double)"
+
+
+# The bounds of every indicator, in its canonical unit. The catalog is the only source:
+# `lower_bound`/`upper_bound` of raw.indicators where given; where a side is empty, what the unit
+# itself allows: a share (dimension `share` in raw.units) lies in [0, 100 / factor], i.e. [0, 100]
+# for `%` and [0, 1000] for `‰`; counts and amounts are not negative. `share_scale` is what
+# numerator / denominator is multiplied by to give a share in that unit.
+BOUNDS = f"""
+    select i.indicator_code, i.unit, i.kind, i.measure, i.direction,
+           coalesce({num('i.lower_bound')},
+                    case when u.dimension = 'share' or i.kind in ('count', 'amount') then 0.0 end) as lo,
+           coalesce({num('i.upper_bound')},
+                    case when u.dimension = 'share' then 100.0 / {num('u.factor')} end) as hi,
+           {truthy('i.is_integral')} as integral,
+           case when u.dimension = 'share' then 100.0 / {num('u.factor')} end as share_scale
+    from raw.indicators i
+    left join raw.units u on u.unit = i.unit
+"""
+
+
+def outside_bounds(value: str, lo: str = "k.lo", hi: str = "k.hi") -> str:
+    """SQL predicate: `value` is not finite or lies outside [lo, hi] (a NULL side is open)."""
+    return (f"({value} is not null and (isnan({value}) or isinf({value}) "
+            f"or ({lo} is not null and {value} < {lo}) or ({hi} is not null and {value} > {hi})))")
+
+
+def period_label(index_sql: str) -> str:
+    """SQL: `YYYYQn` for a Quarter.index."""
+    return f"(cast(({index_sql}) // 4 as varchar) || 'Q' || cast(({index_sql}) % 4 + 1 as varchar))"
+
+
+def row_count_rule(table: str, params: SuiteParams) -> Rule | None:
+    """A sudden drop of `table`'s rows against the published warehouse blocks publishing."""
+    previous = params.previous_row_counts.get(table)
+    if not previous:
+        return None
+    floor = int(previous * (1.0 - params.thresholds.row_drop_fraction))
+    return Rule(
+        name="row_count_not_dropped",
+        severity="error",
+        description=(f"{table} keeps at least {1 - params.thresholds.row_drop_fraction:.0%} of the "
+                     f"{previous} rows it has in the published warehouse"),
+        builtin=("ExpectTableRowCountToBeBetween", {"min_value": floor}),
+    )

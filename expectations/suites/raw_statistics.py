@@ -1,0 +1,142 @@
+"""Suite `raw_statistics`: the statistics as the run will publish them, in the ingest store.
+
+Batch: the latest version (highest `file_seq`, then `line_no`) of every region × indicator ×
+breakdown × period in raw.stat_observations, for periods ending in or before the run's quarter.
+"""
+
+from __future__ import annotations
+
+from ._common import BOUNDS, Rule, Suite, SuiteParams, outside_bounds, period_label
+
+NAME = "raw_statistics"
+
+
+def batch_sql(params: SuiteParams) -> str:
+    qi = int(params.quarter_index)
+    return f"""
+    select * exclude (rn) from (
+        select o.region_code, o.indicator_code, o.breakdown, o.period, o.period_type, o.value,
+               o.numerator, o.denominator, o.file_id, o.file_seq, o.line_no,
+               case when o.period_type = 'year' then cast(o.period as integer) * 4 + 3
+                    else cast(substr(o.period, 1, 4) as integer) * 4
+                         + cast(substr(o.period, 6, 1) as integer) - 1 end as period_index,
+               row_number() over (partition by o.region_code, o.indicator_code, o.breakdown, o.period
+                                  order by o.file_seq desc, o.line_no desc) as rn
+        from raw.stat_observations o
+    ) where rn = 1 and period_index <= {qi}
+    """
+
+
+def build(params: SuiteParams) -> Suite:
+    t = params.thresholds
+    qi = int(params.quarter_index)
+    rules = [
+        Rule(
+            name="region_code_known",
+            severity="error",
+            description="every region_code is in the region catalog (raw.regions)",
+            query="""select b.region_code, b.indicator_code, b.period, b.file_id, b.line_no from batch_rows b
+                     where b.region_code not in (select region_code from raw.regions)""",
+        ),
+        Rule(
+            name="indicator_code_known",
+            severity="error",
+            description="every indicator_code is in the indicator catalog (raw.indicators)",
+            query="""select b.region_code, b.indicator_code, b.period, b.file_id, b.line_no from batch_rows b
+                     where b.indicator_code not in (select indicator_code from raw.indicators)""",
+        ),
+        Rule(
+            name="value_within_catalog_bounds",
+            severity="error",
+            description=("every value lies within its indicator's catalog bounds (shares in [0, 100] for %, "
+                         "[0, 1000] for ‰ unless the catalog says otherwise; counts and amounts >= 0)"),
+            query=f"""with k as ({BOUNDS})
+                      select b.region_code, b.indicator_code, b.breakdown, b.period, b.value, k.lo, k.hi,
+                             b.file_id, b.line_no
+                      from batch_rows b join k using (indicator_code)
+                      where {outside_bounds('b.value')}""",
+        ),
+        Rule(
+            name="count_values_integral",
+            severity="error",
+            description="values of indicators the catalog marks is_integral are whole numbers",
+            query=f"""with k as ({BOUNDS})
+                      select b.region_code, b.indicator_code, b.breakdown, b.period, b.value, b.file_id, b.line_no
+                      from batch_rows b join k using (indicator_code)
+                      where k.integral and b.value is not null and not isinf(b.value)
+                        and b.value <> round(b.value)""",
+        ),
+        Rule(
+            name="ratio_matches_components",
+            severity="error",
+            description=(f"a share reported with numerator and denominator equals numerator / denominator × "
+                         f"scale within {t.ratio_abs_tolerance:g} or {t.ratio_rel_tolerance:.2%}"),
+            query=f"""with k as ({BOUNDS})
+                      select b.region_code, b.indicator_code, b.breakdown, b.period, b.value,
+                             b.numerator, b.denominator, b.file_id, b.line_no
+                      from batch_rows b join k using (indicator_code)
+                      where k.share_scale is not null and b.numerator is not null and b.denominator is not null
+                        and (b.denominator <= 0 or b.value is null
+                             or abs(b.value - b.numerator / b.denominator * k.share_scale)
+                                > greatest({t.ratio_abs_tolerance!r}, {t.ratio_rel_tolerance!r} * abs(b.value)))""",
+        ),
+        Rule(
+            name="complete_for_closed_quarters",
+            severity="warn",
+            description=("every reporting region reports every tracked indicator (total breakdown) for each "
+                         "closed quarter from the indicator's first report up to the run's quarter; "
+                         "an indicator reported only yearly is expected in Q4"),
+            query=f"""with obs as (select region_code, indicator_code, period_index, period_type
+                                   from batch_rows where breakdown = ''),
+                      tracked as (select indicator_code, min(period_index) as first_index,
+                                         bool_and(period_type = 'year') as yearly
+                                  from obs group by indicator_code),
+                      regions as (select distinct region_code from obs),
+                      expected as (
+                          select r.region_code, t.indicator_code, q.i as period_index
+                          from regions r cross join tracked t
+                          cross join lateral (select unnest(range(t.first_index, {qi} + 1)) as i) q
+                          where not t.yearly or q.i % 4 = 3)
+                      select e.region_code, e.indicator_code, {period_label('e.period_index')} as period
+                      from expected e
+                      anti join obs o on o.region_code = e.region_code and o.indicator_code = e.indicator_code
+                                     and o.period_index = e.period_index
+                      order by e.region_code, e.indicator_code, e.period_index""",
+        ),
+        Rule(
+            name="stock_quarter_jump",
+            severity="warn",
+            description=(f"a stock indicator does not move by more than a factor {t.jump_factor:g} from one "
+                         f"quarter to the next"),
+            query=f"""with s as (
+                          select b.region_code, b.indicator_code, b.breakdown, b.period, b.period_index, b.value,
+                                 lag(b.value) over w as previous_value, lag(b.period_index) over w as previous_index
+                          from batch_rows b join raw.indicators i using (indicator_code)
+                          where i.measure = 'stock' and b.period_type = 'quarter'
+                          window w as (partition by b.region_code, b.indicator_code, b.breakdown
+                                       order by b.period_index))
+                      select region_code, indicator_code, breakdown, period, previous_value, value from s
+                      where previous_index = period_index - 1 and previous_value > 0 and value > 0
+                        and (value / previous_value > {t.jump_factor!r} or previous_value / value > {t.jump_factor!r})""",
+        ),
+        Rule(
+            name="value_within_region_history",
+            severity="warn",
+            description=(f"a value of {params.quarter} lies within {t.history_zscore:g} standard deviations of "
+                         f"the same series' earlier values (at least {t.history_min_points}; flow indicators "
+                         f"against the same quarter of earlier years)"),
+            query=f"""with s as (
+                          select b.region_code, b.indicator_code, b.breakdown, b.period, b.period_index, b.value,
+                                 avg(b.value) over w as history_mean, stddev_samp(b.value) over w as history_sd,
+                                 count(b.value) over w as history_points
+                          from batch_rows b join raw.indicators i using (indicator_code)
+                          where b.period_type = 'quarter'
+                          window w as (partition by b.region_code, b.indicator_code, b.breakdown,
+                                                    case when i.measure = 'flow' then b.period_index % 4 end
+                                       order by b.period_index rows between unbounded preceding and 1 preceding))
+                      select region_code, indicator_code, breakdown, period, value, history_mean, history_sd from s
+                      where period_index = {qi} and history_points >= {int(t.history_min_points)}
+                        and history_sd > 0 and abs(value - history_mean) > {t.history_zscore!r} * history_sd""",
+        ),
+    ]
+    return Suite(name=NAME, target="ingest", batch_sql=batch_sql(params), rules=rules)
