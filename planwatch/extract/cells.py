@@ -76,6 +76,9 @@ def parse_rows(cells: list[Cell], start: int, spec: TableSpec, units: list[str])
     n = len(cells)
     i = start
     expected_seq = 1
+    # the attribute closes a row when only a remark (or nothing) follows it in the header
+    ends_at_attribute = spec.has("attribute") and all(
+        r == "remark" for r in spec.roles[spec.roles.index("attribute") + 1:])
 
     def skip_empty(k: int) -> int:
         while k < n and kinds[k] == "empty":
@@ -138,14 +141,14 @@ def parse_rows(cells: list[Cell], start: int, spec: TableSpec, units: list[str])
                 i += 1
             elif kind == "empty":
                 # an empty pipe cell is an empty value; blank lines between cells are not
-                if cells[i].text == "" and _pipe_cell(cells[i]) and not attribute:
+                if isinstance(cells[i], PipeCell) and not attribute:
                     values.append("")
                     raw_values.append("")
                 i += 1
             elif kind == "attribute" and not attribute:
                 attribute = ATTRIBUTES[text]
                 i += 1
-                if spec.roles[-1] == "attribute" or spec.roles[spec.roles.index("attribute"):] == ["attribute", "remark"]:
+                if ends_at_attribute:
                     break
             else:
                 break
@@ -159,10 +162,6 @@ def parse_rows(cells: list[Cell], start: int, spec: TableSpec, units: list[str])
         if i == row_start:
             break
     return rows, i
-
-
-def _pipe_cell(cell: Cell) -> bool:
-    return isinstance(cell, PipeCell)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,6 @@ BUILTIN_UNITS = (
     "平方米/百户", "人/万人", "个/万人",
 )
 
-ATTRIBUTE_WORDS = ("约束性", "预期性")
-
-
 def is_number(text: str) -> bool:
     return bool(NUMBER_RE.match(text.strip()))
 
