@@ -1,0 +1,26 @@
+{#- The raw reference and plan tables hold values as the loader read them (text or typed). These
+    macros cast through text so that staging works for either, and treat the placeholders that
+    plans print for "no value" as null. -#}
+
+{% macro as_text(column) -%}
+    nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '')
+{%- endmacro %}
+
+{% macro as_number(column) -%}
+    cast(
+        case
+            when trim(cast({{ column }} as {{ dbt.type_string() }})) in ('', '--', '-', '*', '—', '/')
+                then null
+            else trim(cast({{ column }} as {{ dbt.type_string() }}))
+        end
+        as {{ dbt.type_float() }}
+    )
+{%- endmacro %}
+
+{% macro as_integer(column) -%}
+    cast({{ as_number(column) }} as {{ dbt.type_int() }})
+{%- endmacro %}
+
+{% macro as_boolean(column) -%}
+    (lower(coalesce(trim(cast({{ column }} as {{ dbt.type_string() }})), '')) in ('true', '1', 'yes', 'y', 't'))
+{%- endmacro %}

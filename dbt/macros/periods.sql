@@ -1,0 +1,47 @@
+{#- Period arithmetic in SQL, the same rules as planwatch/periods.py: a period is `YYYYQn` or
+    `YYYY`, and a year ends in its Q4. `period_index` counts quarters since year 0 so that
+    differences count quarters and a year sorts with its Q4. -#}
+
+{% macro period_year(period) -%}
+    cast(substr({{ period }}, 1, 4) as {{ dbt.type_int() }})
+{%- endmacro %}
+
+{% macro period_quarter(period) -%}
+    {#- the quarter a period ends in: 4 for a year -#}
+    case
+        when {{ dbt.length(period) }} = 6 then cast(substr({{ period }}, 6, 1) as {{ dbt.type_int() }})
+        else 4
+    end
+{%- endmacro %}
+
+{% macro period_type(period) -%}
+    case when {{ dbt.length(period) }} = 6 then 'quarter' else 'year' end
+{%- endmacro %}
+
+{% macro period_index(period) -%}
+    ({{ period_year(period) }} * 4 + {{ period_quarter(period) }} - 1)
+{%- endmacro %}
+
+{% macro period_end_date(year_expr, quarter_expr) -%}
+    {#- last day of quarter `quarter_expr` of `year_expr`, as a date -#}
+    cast({{ dbt.dateadd(
+        'day', -1,
+        dbt.dateadd('month', '(' ~ quarter_expr ~ ') * 3',
+            "cast(" ~ dbt.concat(["cast(" ~ year_expr ~ " as " ~ dbt.type_string() ~ ")", "'-01-01'"]) ~ " as date)")
+    ) }} as date)
+{%- endmacro %}
+
+{% macro as_of_index() -%}
+    {#- the run's quarter (var as_of_quarter) as a period index, checked at compile time -#}
+    {%- set q = var('as_of_quarter') | string | upper -%}
+    {%- if not modules.re.match('^[0-9]{4}Q[1-4]$', q) -%}
+        {{ exceptions.raise_compiler_error("var as_of_quarter=" ~ q ~ " is not YYYYQn (e.g. 2025Q4)") }}
+    {%- endif -%}
+    {{ (q[0:4] | int) * 4 + (q[5] | int) - 1 }}
+{%- endmacro %}
+
+{% macro plan_start_year(plan) -%}
+    {#- First year of a Five-Year Plan from its label: 13th -> 2016, 14th -> 2021 (the 3rd plan
+        onwards are consecutive five-year blocks). Null for a label that is not `<n>th`. -#}
+    (2016 + 5 * ({{ dbt.safe_cast(dbt.replace("lower(" ~ plan ~ ")", "'th'", "''"), api.Column.translate_type("integer")) }} - 13))
+{%- endmacro %}

@@ -1,0 +1,57 @@
+{#- Revisions: every version of a value stays in raw; the latest file (highest file_seq) wins,
+    and within one file the last line. -#}
+with
+
+observations as (
+
+    select * from {{ ref('stg_stats__observations') }}
+
+),
+
+ranked as (
+
+    select
+        observations.*,
+        row_number() over (
+            partition by region_code, indicator_code, breakdown, period
+            order by file_seq desc, line_no desc
+        ) as version_rank,
+        count(*) over (
+            partition by region_code, indicator_code, breakdown, period
+        ) as version_count
+
+    from observations
+
+),
+
+latest as (
+
+    select
+        {{ dbt.concat(["region_code", "'|'", "indicator_code", "'|'", "breakdown", "'|'", "period"]) }}
+            as observation_id,
+        region_code,
+        indicator_code,
+        breakdown,
+        period,
+        period_type,
+        period_year,
+        period_quarter,
+        period_index,
+        value,
+        unit,
+        numerator,
+        denominator,
+        is_simulated,
+        file_id as source_file_id,
+        file_seq as source_file_seq,
+        line_no as source_line_no,
+        version_count,
+        reported_on,
+        loaded_at
+
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from latest

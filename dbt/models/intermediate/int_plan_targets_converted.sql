@@ -1,0 +1,247 @@
+{#- Plan rows in the catalog's unit, one per region × plan × indicator × breakdown.
+    Plans print values in their own unit (亿元 where the catalog keeps 万元, ‰ where it keeps %);
+    v_catalog = v_printed × factor_printed / factor_catalog, only within one dimension. A target
+    stated only in the plan's text (prose) fills in where the table has no row. Drafts are left
+    out: a value nobody reviewed does not decide a status. -#}
+with
+
+plan_rows as (
+
+    select * from {{ ref('stg_plans__indicator_targets') }}
+    where review_status = 'reviewed'
+
+),
+
+prose_targets as (
+
+    select * from {{ ref('stg_plans__prose_targets') }}
+
+),
+
+aliases as (
+
+    select * from {{ ref('stg_reference__indicator_aliases') }}
+
+),
+
+indicators as (
+
+    select * from {{ ref('stg_reference__indicators') }}
+
+),
+
+units as (
+
+    select * from {{ ref('stg_reference__units') }}
+
+),
+
+table_targets as (
+
+    select
+        plan_row_id as source_row_id,
+        region_code,
+        region_name,
+        plan,
+        seq,
+        indicator_name,
+        indicator_code,
+        unit as printed_unit,
+        attribute,
+        breakdown,
+        baseline_year,
+        baseline_value,
+        target_year,
+        target_value,
+        cast(null as {{ dbt.type_string() }}) as comparator,
+        target_2021,
+        target_2022,
+        target_2023,
+        target_2024,
+        target_2025,
+        'table' as target_source,
+        source_doc,
+        source_line
+
+    from plan_rows
+
+),
+
+prose_only as (
+
+    select
+        prose_targets.prose_target_id as source_row_id,
+        prose_targets.region_code,
+        prose_targets.region_name,
+        prose_targets.plan,
+        cast(null as {{ dbt.type_int() }}) as seq,
+        prose_targets.indicator_name,
+        prose_targets.indicator_code,
+        prose_targets.unit as printed_unit,
+        cast(null as {{ dbt.type_string() }}) as attribute,
+        '' as breakdown,
+        cast(null as {{ dbt.type_int() }}) as baseline_year,
+        cast(null as {{ dbt.type_float() }}) as baseline_value,
+        prose_targets.target_year,
+        prose_targets.target_value,
+        prose_targets.comparator,
+        cast(null as {{ dbt.type_float() }}) as target_2021,
+        cast(null as {{ dbt.type_float() }}) as target_2022,
+        cast(null as {{ dbt.type_float() }}) as target_2023,
+        cast(null as {{ dbt.type_float() }}) as target_2024,
+        cast(null as {{ dbt.type_float() }}) as target_2025,
+        'prose' as target_source,
+        prose_targets.source_doc,
+        prose_targets.source_line
+
+    from prose_targets
+    where not exists (
+        select 1
+        from plan_rows
+        where plan_rows.region_code = prose_targets.region_code
+          and plan_rows.plan = prose_targets.plan
+          and (
+              plan_rows.indicator_code = prose_targets.indicator_code
+              or plan_rows.indicator_name = prose_targets.indicator_name
+          )
+    )
+
+),
+
+all_targets as (
+
+    select * from table_targets
+    union all
+    select * from prose_only
+
+),
+
+resolved as (
+
+    -- the code printed in the reviewed CSV wins; otherwise the region's alias, then a shared one
+    select
+        all_targets.*,
+        coalesce(
+            all_targets.indicator_code,
+            region_aliases.indicator_code,
+            shared_aliases.indicator_code
+        ) as resolved_indicator_code
+
+    from all_targets
+    left join aliases as region_aliases
+        on region_aliases.alias = all_targets.indicator_name
+        and region_aliases.alias_region_code = all_targets.region_code
+    left join aliases as shared_aliases
+        on shared_aliases.alias = all_targets.indicator_name
+        and shared_aliases.alias_region_code = ''
+
+),
+
+with_units as (
+
+    select
+        resolved.*,
+        indicators.unit as catalog_unit,
+        printed_units.dimension as printed_dimension,
+        printed_units.factor as printed_factor,
+        catalog_units.dimension as catalog_dimension,
+        catalog_units.factor as catalog_factor
+
+    from resolved
+    left join indicators
+        on indicators.indicator_code = resolved.resolved_indicator_code
+    left join units as printed_units
+        on printed_units.unit = resolved.printed_unit
+    left join units as catalog_units
+        on catalog_units.unit = indicators.unit
+
+),
+
+conversion as (
+
+    select
+        with_units.*,
+        case
+            when catalog_unit is null then 'unknown_indicator'
+            -- an empty printed unit means the plan prints the catalog's unit in its header
+            when printed_unit is null or printed_unit = catalog_unit then 'same_unit'
+            when printed_dimension is null then 'unknown_unit'
+            when printed_dimension = catalog_dimension then 'converted'
+            else 'unconvertible'
+        end as unit_conversion_status
+
+    from with_units
+
+),
+
+factors as (
+
+    select
+        conversion.*,
+        case unit_conversion_status
+            when 'same_unit' then 1.0
+            when 'converted' then printed_factor / catalog_factor
+        end as conversion_factor
+
+    from conversion
+
+),
+
+converted as (
+
+    select
+        {{ dbt.concat(["region_code", "'|'", "plan", "'|'", "resolved_indicator_code", "'|'", "breakdown"]) }}
+            as plan_target_id,
+        region_code,
+        region_name,
+        plan,
+        seq,
+        resolved_indicator_code as indicator_code,
+        indicator_name,
+        breakdown,
+        attribute,
+        comparator,
+        target_source,
+        printed_unit,
+        catalog_unit as unit,
+        unit_conversion_status,
+        conversion_factor,
+        baseline_year,
+        baseline_value as printed_baseline_value,
+        target_value as printed_target_value,
+        baseline_value * conversion_factor as baseline_value,
+        target_year,
+        target_value * conversion_factor as target_value,
+        target_2021 * conversion_factor as target_2021,
+        target_2022 * conversion_factor as target_2022,
+        target_2023 * conversion_factor as target_2023,
+        target_2024 * conversion_factor as target_2024,
+        target_2025 * conversion_factor as target_2025,
+        coalesce(baseline_year + 1, {{ plan_start_year('plan') }}) as window_start_year,
+        coalesce(target_year, {{ plan_start_year('plan') }} + 4) as window_end_year,
+        source_doc,
+        source_line,
+        source_row_id
+
+    from factors
+    where resolved_indicator_code is not null
+
+),
+
+deduplicated as (
+
+    -- a plan that lists an indicator twice (two sections) keeps its first printed row
+    select
+        converted.*,
+        row_number() over (
+            partition by plan_target_id
+            order by case when target_source = 'table' then 0 else 1 end, seq, source_row_id
+        ) as row_rank,
+        count(*) over (partition by plan_target_id) as duplicate_rows
+
+    from converted
+
+)
+
+select * from deduplicated
+where row_rank = 1

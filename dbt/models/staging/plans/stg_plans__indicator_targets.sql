@@ -1,0 +1,48 @@
+with
+
+source as (
+
+    select * from {{ source('plans', 'plan_indicators') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        {{ dbt.concat([as_text('source_file'), "'#'", "coalesce(" ~ as_text('seq') ~ ", " ~ as_text('source_line') ~ ", " ~ as_text('indicator_name') ~ ")"]) }}
+            as plan_row_id,
+        {{ as_text('region_code') }} as region_code,
+        {{ as_text('indicator_code') }} as indicator_code,
+
+        ---------- text
+        {{ as_text('region_name') }} as region_name,
+        lower({{ as_text('plan') }}) as plan,
+        {{ as_text('category') }} as category,
+        {{ as_text('indicator_name') }} as indicator_name,
+        {{ as_text('unit') }} as unit,
+        lower({{ as_text('attribute') }}) as attribute,
+        coalesce(lower({{ as_text('breakdown') }}), '') as breakdown,
+        coalesce(lower({{ as_text('review_status') }}), 'reviewed') as review_status,
+        {{ as_text('source_doc') }} as source_doc,
+        {{ as_text('source_line') }} as source_line,
+        {{ as_text('source_file') }} as source_file,
+        {{ as_text('notes') }} as notes,
+
+        ---------- numerics
+        {{ as_integer('seq') }} as seq,
+        {{ as_integer('baseline_year') }} as baseline_year,
+        {{ as_number('baseline_value') }} as baseline_value,
+        {{ as_integer('target_year') }} as target_year,
+        {{ as_number('target_value') }} as target_value,
+        {{ as_number('target_2021') }} as target_2021,
+        {{ as_number('target_2022') }} as target_2022,
+        {{ as_number('target_2023') }} as target_2023,
+        {{ as_number('target_2024') }} as target_2024,
+        {{ as_number('target_2025') }} as target_2025
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,49 @@
+with
+
+source as (
+
+    select * from {{ source('stats', 'stat_observations') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        file_id,
+        file_seq,
+        line_no,
+        region_code,
+        indicator_code,
+        coalesce(breakdown, '') as breakdown,
+        upper(period) as period,
+
+        ---------- periods
+        {{ period_type('upper(period)') }} as period_type,
+        {{ period_year('period') }} as period_year,
+        {{ period_quarter('period') }} as period_quarter,
+        {{ period_index('period') }} as period_index,
+
+        ---------- numerics
+        cast(value as {{ dbt.type_float() }}) as value,
+        unit,
+        cast(numerator as {{ dbt.type_float() }}) as numerator,
+        cast(denominator as {{ dbt.type_float() }}) as denominator,
+
+        ---------- text
+        raw_value,
+        raw_unit,
+        source,
+
+        ---------- booleans
+        is_simulated,
+
+        ---------- dates and timestamps
+        reported_on,
+        loaded_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,344 @@
+"""Stage `dbt_build`: snapshot the ingest store into a fresh candidate file and build the dbt project in it.
+
+The candidate (`warehouse/candidates/<run_id>.duckdb`) gets a copy of the raw tables, with statistics only
+for periods ending at or before the run's quarter (a year counts as ending in its Q4), and of the audit
+tables; then `dbt build` adds the `staging`, `intermediate` and `marts` schemas and runs every data and
+unit test. A failed test of severity error fails the stage: dbt's tests are part of the audit.
+
+Incremental facts: each run builds into a fresh file, so to spare history the stage copies
+`marts.fct_indicator_progress` from the published warehouse into the candidate first, but only when the
+published build was for the same or an earlier quarter and its fingerprint (reference and plan tables,
+dbt code, vars other than the quarter) equals this build's. Otherwise dbt builds the facts from scratch.
+Both paths give the same rows (tests/dbt/test_incremental.py); dbt/README.md states the rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from planwatch.config import Settings
+from planwatch.db import connect, table_exists
+from planwatch.errors import ConfigError, TerminalError, WarehouseLocked
+from planwatch.periods import Quarter
+from planwatch.types import Metrics, RunContext
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+REFERENCE_TABLES = ("regions", "indicators", "indicator_aliases", "units")
+PLAN_TABLES = ("plan_indicators", "plan_completion", "plan_prose_targets")
+STAT_TABLES = ("file_ledger", "stat_observations", "stat_quarantine")
+RAW_TABLES = REFERENCE_TABLES + PLAN_TABLES + STAT_TABLES
+# Inputs whose change invalidates every computed fact row (the statistics are handled per row).
+FINGERPRINT_TABLES = REFERENCE_TABLES + PLAN_TABLES
+INCREMENTAL_FACT = "fct_indicator_progress"
+STATE_TABLE = "audit.transform_state"
+
+# The period filter, same rule as planwatch.periods.period_end_quarter: YYYYQn ends in itself, YYYY in Q4.
+_PERIOD_INDEX_SQL = (
+    "cast(substr(period, 1, 4) as integer) * 4"
+    " + case when length(period) = 6 then cast(substr(period, 6, 1) as integer) else 4 end - 1"
+)
+
+
+@dataclass
+class DbtOutcome:
+    """What one `dbt build` did, counted by resource type and status."""
+
+    success: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+    warned: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def build_candidate(settings: Settings, run: RunContext) -> Metrics:
+    """Stage: a fresh candidate warehouse for `run`, built and tested by dbt."""
+    settings.candidates_dir.mkdir(parents=True, exist_ok=True)
+    candidate = settings.candidate_db(run.run_id)
+    previous = settings.published_db if settings.published_db.exists() else None
+    return build_from_ingest(
+        settings.ingest_db, candidate, run.quarter, settings.dbt_dir,
+        work_dir=candidate.with_suffix(".dbt"), previous_db=previous, run_id=run.run_id,
+    )
+
+
+def build_from_ingest(
+    ingest_db: Path,
+    candidate_db: Path,
+    quarter: Quarter,
+    dbt_dir: Path,
+    *,
+    work_dir: Path | None = None,
+    previous_db: Path | None = None,
+    full_refresh: bool = False,
+    run_id: str = "manual",
+    extra_vars: dict[str, Any] | None = None,
+) -> Metrics:
+    """Snapshot `ingest_db` into a new `candidate_db` for `quarter` and run `dbt build` there.
+
+    `previous_db` is a published warehouse whose facts may be reused (see the module docstring);
+    `full_refresh=True` ignores it. `extra_vars` override dbt vars (thresholds) for this build.
+    """
+    started = time.monotonic()
+    if not ingest_db.exists():
+        raise ConfigError(
+            f"`file={ingest_db}` does not exist: there is no ingest store to build from. "
+            "Run the load stages first (`python -m planwatch load_plans`, `load_statistics`)."
+        )
+    candidate_db.parent.mkdir(parents=True, exist_ok=True)
+    work = work_dir or candidate_db.with_suffix(".dbt")
+    _remove_db(candidate_db)
+    shutil.rmtree(work, ignore_errors=True)
+
+    dbt_vars: dict[str, Any] = dict(extra_vars or {})
+    dbt_vars["as_of_quarter"] = str(quarter)
+    fingerprint = ""
+    mode = "full_refresh"
+    with connect(candidate_db) as con:
+        copied = _snapshot(con, ingest_db, quarter)
+        fingerprint = _fingerprint(con, dbt_dir, dbt_vars)
+        if previous_db is not None and not full_refresh:
+            reused = _reuse_previous_facts(con, previous_db, quarter, fingerprint)
+            if reused is not None:
+                mode = "incremental"
+                log.info("dbt_build: reusing %d fact rows of %s (fingerprint unchanged)", reused, previous_db)
+        _write_state(con, run_id, quarter, fingerprint, mode)
+
+    outcome = run_dbt(dbt_dir, candidate_db, work, dbt_vars, full_refresh=(mode == "full_refresh"))
+    if outcome.errors or outcome.failed or not outcome.success:
+        problems = outcome.errors + outcome.failed
+        shown = "; ".join(problems[:10]) + (" …" if len(problems) > 10 else "")
+        raise TerminalError(
+            f"`run_id={run_id}` `quarter={quarter}`: dbt build failed: {len(problems)} node(s): {shown}. "
+            f"Nothing was published. The full log is {work / 'logs' / 'dbt.log'}; rerun one test with "
+            f"`PLANWATCH_BUILD_DB={candidate_db} dbt build --project-dir {dbt_dir} --profiles-dir {dbt_dir} "
+            f"--select <name>`."
+        )
+    for name in outcome.warned:
+        log.warning("dbt_build: warning test %s", name)
+
+    with connect(candidate_db, read_only=True) as con:
+        row = con.execute(f"select count(*) from marts.{INCREMENTAL_FACT}").fetchone()
+    fact_rows = int(row[0]) if row else 0
+    shutil.rmtree(work / "target", ignore_errors=True)
+    metrics: Metrics = {
+        "build_mode": mode,
+        "raw_rows_copied": copied,
+        "models_built": outcome.counts.get("model:success", 0),
+        "tests_passed": outcome.counts.get("test:pass", 0),
+        "tests_warned": outcome.counts.get("test:warn", 0),
+        "tests_failed": outcome.counts.get("test:fail", 0) + outcome.counts.get("test:error", 0),
+        "unit_tests_passed": outcome.counts.get("unit_test:pass", 0),
+        "fct_indicator_progress_rows": fact_rows,
+        "seconds": round(time.monotonic() - started, 1),
+        "candidate": str(candidate_db),
+    }
+    log.info("dbt_build: %s", " ".join(f"{k}={v}" for k, v in metrics.items()))
+    return metrics
+
+
+def _remove_db(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def _snapshot(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: Quarter) -> int:
+    """Copy the raw and audit tables of the ingest store into the candidate; returns rows copied."""
+    con.execute("ATTACH ? AS ingest (READ_ONLY)", [str(ingest_db)])
+    try:
+        present = {
+            (r[0], r[1]) for r in con.execute(
+                "select table_schema, table_name from information_schema.tables where table_catalog = 'ingest'"
+            ).fetchall()
+        }
+        missing = [t for t in RAW_TABLES if ("raw", t) not in present]
+        if missing:
+            raise TerminalError(
+                f"`file={ingest_db}` has no table(s) {', '.join('raw.' + t for t in missing)}. "
+                "Load the reference, plan and statistics files first (stages load_plans and load_statistics)."
+            )
+        con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+        copied = 0
+        for table in RAW_TABLES:
+            where = f" where {_PERIOD_INDEX_SQL} <= ?" if table == "stat_observations" else ""
+            params = [quarter.index] if where else []
+            con.execute(f'CREATE TABLE raw."{table}" AS SELECT * FROM ingest.raw."{table}"{where}', params)
+            row = con.execute(f'select count(*) from raw."{table}"').fetchone()
+            copied += int(row[0]) if row else 0
+        for schema, table in sorted(present):
+            if schema == "audit":
+                con.execute(f'CREATE TABLE audit."{table}" AS SELECT * FROM ingest.audit."{table}"')
+    finally:
+        con.execute("DETACH ingest")
+    return copied
+
+
+def _fingerprint(con: "duckdb.DuckDBPyConnection", dbt_dir: Path, dbt_vars: dict[str, Any]) -> str:
+    """Hash of everything a fact row depends on except the statistics: catalog, plans, code, vars."""
+    digest = hashlib.sha256()
+    for table in FINGERPRINT_TABLES:
+        rows = con.execute(f'select * from raw."{table}"').fetchall()
+        digest.update(table.encode())
+        for line in sorted(json.dumps(r, default=str, ensure_ascii=False) for r in rows):
+            digest.update(line.encode())
+    for path in sorted(dbt_dir.rglob("*")):
+        rel = path.relative_to(dbt_dir)
+        if path.is_file() and rel.parts[0] not in ("target", "logs", "dbt_packages") and path.suffix in (".sql", ".yml"):
+            digest.update(str(rel).encode())
+            digest.update(path.read_bytes())
+    stable_vars = {k: v for k, v in dbt_vars.items() if k != "as_of_quarter"}
+    digest.update(json.dumps(stable_vars, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _reuse_previous_facts(
+    con: "duckdb.DuckDBPyConnection", previous_db: Path, quarter: Quarter, fingerprint: str
+) -> int | None:
+    """Copy the previous build's facts when they may be extended incrementally; rows copied or None."""
+    con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous_db)])
+    try:
+        has_state = bool(con.execute(
+            "select count(*) from information_schema.tables where table_catalog = 'previous' "
+            "and table_schema = 'audit' and table_name = 'transform_state'"
+        ).fetchone()[0])  # type: ignore[index]
+        has_fact = bool(con.execute(
+            "select count(*) from information_schema.tables where table_catalog = 'previous' "
+            "and table_schema = 'marts' and table_name = ?", [INCREMENTAL_FACT]
+        ).fetchone()[0])  # type: ignore[index]
+        if not (has_state and has_fact):
+            log.info("dbt_build: %s has no reusable facts; full refresh", previous_db)
+            return None
+        state = con.execute(
+            "select quarter, fingerprint from previous.audit.transform_state order by built_at desc limit 1"
+        ).fetchone()
+        if state is None:
+            return None
+        previous_quarter = Quarter.parse(state[0])
+        if previous_quarter > quarter:
+            log.info("dbt_build: published build is for %s, after %s; full refresh", previous_quarter, quarter)
+            return None
+        if state[1] != fingerprint:
+            log.info("dbt_build: catalog, plans, dbt code or vars changed since the published build; full refresh")
+            return None
+        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        con.execute(f"CREATE TABLE marts.{INCREMENTAL_FACT} AS SELECT * FROM previous.marts.{INCREMENTAL_FACT}")
+        row = con.execute(f"select count(*) from marts.{INCREMENTAL_FACT}").fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        con.execute("DETACH previous")
+
+
+def _write_state(
+    con: "duckdb.DuckDBPyConnection", run_id: str, quarter: Quarter, fingerprint: str, mode: str
+) -> None:
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (run_id VARCHAR, quarter VARCHAR, fingerprint VARCHAR, "
+        "build_mode VARCHAR, built_at TIMESTAMP)"
+    )
+    con.execute(f"DELETE FROM {STATE_TABLE}")
+    con.execute(
+        f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, current_timestamp)",
+        [run_id, str(quarter), fingerprint, mode],
+    )
+
+
+@contextmanager
+def _build_db_env(candidate_db: Path) -> Iterator[None]:
+    """dbt's profile reads PLANWATCH_BUILD_DB; set it for this invocation only."""
+    old = os.environ.get("PLANWATCH_BUILD_DB")
+    os.environ["PLANWATCH_BUILD_DB"] = str(candidate_db)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PLANWATCH_BUILD_DB", None)
+        else:
+            os.environ["PLANWATCH_BUILD_DB"] = old
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the process after `invoke` returns.
+
+    Otherwise the candidate stays open in this process with dbt's configuration, and the next
+    read-only open (checks, tests) or another process's open fails.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter: nothing held
+        return
+    env = getattr(DuckDBConnectionManager, "_ENV", None)
+    if env is not None:
+        try:
+            env.close()
+        finally:
+            DuckDBConnectionManager.close_all_connections()
+
+
+def run_dbt(
+    dbt_dir: Path,
+    candidate_db: Path,
+    work_dir: Path,
+    dbt_vars: dict[str, Any],
+    *,
+    full_refresh: bool = False,
+    command: str = "build",
+    select: list[str] | None = None,
+) -> DbtOutcome:
+    """Run one dbt command against `candidate_db`, console quiet (warnings only), full log in `work_dir`."""
+    from dbt.cli.main import dbtRunner
+
+    args = [
+        command,
+        "--project-dir", str(dbt_dir),
+        "--profiles-dir", str(dbt_dir),
+        "--target-path", str(work_dir / "target"),
+        "--log-path", str(work_dir / "logs"),
+        "--vars", json.dumps(dbt_vars),
+        "--log-level", "warn",
+        "--log-level-file", "info",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+    ]
+    if full_refresh and command in ("build", "run"):
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *select]
+    with _build_db_env(candidate_db):
+        try:
+            result = dbtRunner().invoke(args)
+        finally:
+            _release_duckdb()
+    outcome = DbtOutcome(success=bool(result.success))
+    if result.exception is not None:
+        text = str(result.exception)
+        if "lock" in text.lower():
+            raise WarehouseLocked(f"`file={candidate_db}` is locked: {text}")
+        outcome.errors.append(f"dbt {command}: {text}")
+        return outcome
+    for node_result in getattr(result.result, "results", None) or []:
+        node = node_result.node
+        status = str(getattr(node_result.status, "value", node_result.status))
+        key = f"{node.resource_type}:{status}"
+        outcome.counts[key] = outcome.counts.get(key, 0) + 1
+        label = f"{node.name} ({node_result.message or status})"
+        if status == "fail":
+            outcome.failed.append(label)
+        elif status == "error":
+            outcome.errors.append(label)
+        elif status == "warn":
+            outcome.warned.append(label)
+    return outcome

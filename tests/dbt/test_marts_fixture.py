@@ -1,0 +1,109 @@
+"""Build the marts from the tiny ingest fixture for 2023Q4 and check rows by value.
+
+Expected numbers are computed by hand in docs/methodology.md ("Worked examples") from
+tests/fixtures/ingest/*.csv: baseline 50 % in 2020, target 60 % in 2025, 56 % at the end of 2023
+projects to 50 × (56/50)^(5/3) = 60.39 at 2025, so the projected ratio is 1.04 (on track).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planwatch.db import connect
+from planwatch.periods import Quarter
+from planwatch.transform import build_from_ingest
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, build_ingest: Callable[..., Path],
+          dbt_dir: Path) -> tuple[Path, dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("marts")
+    ingest = build_ingest(tmp / "ingest.duckdb")
+    candidate = tmp / "candidate.duckdb"
+    metrics = build_from_ingest(ingest, candidate, Quarter.parse("2023Q4"), dbt_dir, work_dir=tmp / "work")
+    return candidate, metrics
+
+
+def _rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    with connect(db, read_only=True) as con:
+        cur = con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def _progress(db: Path, region: str, indicator: str, period: str) -> dict[str, Any]:
+    rows = _rows(db, "select * from marts.fct_indicator_progress where region_code = ? "
+                     "and indicator_code = ? and period = ?", [region, indicator, period])
+    assert len(rows) == 1, f"expected one row for {region} {indicator} {period}, got {len(rows)}"
+    return rows[0]
+
+
+def test_build_metrics(built: tuple[Path, dict[str, Any]]) -> None:
+    _, metrics = built
+    assert metrics["build_mode"] == "full_refresh"
+    assert metrics["tests_failed"] == 0
+    assert metrics["models_built"] >= 20
+    assert metrics["tests_passed"] > 50
+    # 22 fixture lines up to 2023Q4, minus 2 superseded versions (2022Q4 days, 2023Q4 share)
+    assert metrics["fct_indicator_progress_rows"] == 21
+
+
+def test_snapshot_drops_periods_after_the_quarter(built: tuple[Path, dict[str, Any]]) -> None:
+    db, _ = built
+    assert _rows(db, "select count(*) as n from raw.stat_observations where period = '2024Q1'")[0]["n"] == 0
+    assert _rows(db, "select count(*) as n from marts.fct_indicator_progress where period_year > 2023")[0]["n"] == 0
+
+
+def test_latest_revision_wins(built: tuple[Path, dict[str, Any]]) -> None:
+    db, _ = built
+    share = _progress(db, "330100", "ELD_NURSING_BED_SHARE", "2023Q4")
+    assert share["actual_value"] == 56.0  # file 4 corrects file 3's 55.5
+    days = _progress(db, "330100", "AST_APPROVAL_DAYS", "2022Q4")
+    assert days["actual_value"] == 18.5  # file 3 revises file 1's 18
+
+
+def test_on_track_stock(built: tuple[Path, dict[str, Any]]) -> None:
+    db, _ = built
+    row = _progress(db, "330100", "ELD_NURSING_BED_SHARE", "2023Q4")
+    assert row["region_name"] == "杭州市"
+    assert row["indicator_name"] == "护理型床位占比"  # as this plan prints it
+    assert row["plan"] == "14th" and row["attribute"] == "expected"
+    assert str(row["period_end"]) == "2023-12-31"
+    assert row["baseline_value"] == 50.0 and row["target_value"] == 60.0 and row["target_year"] == 2025
+    assert row["expected_value"] == pytest.approx(56.0)
+    assert row["progress_ratio"] == pytest.approx(0.6)
+    assert row["projected_value"] == pytest.approx(60.3949, abs=1e-3)
+    assert row["status"] == "on_track" and row["status_zh"] == "进度正常"
+    assert row["is_simulated"] is False
+
+
+def test_flow_with_printed_annual_targets_in_another_unit(built: tuple[Path, dict[str, Any]]) -> None:
+    db, _ = built
+    # plan prints 亿元; catalog keeps 万元: 0.13 亿元 = 1300 万元 for 2023, YTD expected at Q2 = 650
+    row = _progress(db, "330100", "CHA_DONATIONS", "2023Q2")
+    assert row["target_value"] == pytest.approx(1500.0)
+    assert row["expected_value"] == pytest.approx(650.0)
+    assert row["comparable_value"] == pytest.approx(1200.0)  # 600 YTD × 4/2
+    assert row["progress_ratio"] == pytest.approx(0.4)
+    assert row["projected_value"] == pytest.approx(1355.09, abs=0.01)
+    assert row["status"] == "needs_acceleration"
+
+
+def test_special_cases(built: tuple[Path, dict[str, Any]]) -> None:
+    db, _ = built
+    assert _progress(db, "330100", "COM_SERVICE_COVERAGE", "2022Q4")["status"] == "deterioration"  # binding maintain
+    assert _progress(db, "330100", "COM_SERVICE_COVERAGE", "2023Q4")["status"] == "target_achieved"
+    assert _progress(db, "330100", "ELD_BEDS_PER_1000", "2022Q4")["status"] == "target_achieved"  # met at baseline
+    assert _progress(db, "330100", "ELD_BEDS_PER_1000", "2023Q4")["status"] == "deterioration"
+    no_baseline = _progress(db, "330100", "SOC_ORGS_PER_10K", "2022Q4")
+    assert no_baseline["status"] == "insufficient_data" and no_baseline["projected_value"] is None
+    assert _progress(db, "330100", "SOC_ORGS_PER_10K", "2023Q4")["status"] == "on_track"
+    lower = _progress(db, "330100", "AST_APPROVAL_DAYS", "2023Q4")
+    assert lower["progress_ratio"] == pytest.approx(0.3)
+    assert lower["status"] == "needs_acceleration"
+    unplanned = _progress(db, "990100", "CHA_DONATIONS", "2023")
+    assert unplanned["status"] == "no_target" and unplanned["is_simulated"] is True
