@@ -14,6 +14,8 @@ import urllib.request
 from email.message import EmailMessage
 from typing import Any
 
+from planwatch.errors import ChecksFailed
+
 log = logging.getLogger(__name__)
 
 
@@ -51,5 +53,9 @@ def notify_task_failure(context: dict[str, Any]) -> list[str]:
     dag_id = getattr(ti, "dag_id", "plan_monitoring")
     exc = context.get("exception")
     subject = f"planwatch: {dag_id}.{task_id} failed ({context.get('run_id')})"
+    # A failed gate reaches Airflow as AirflowFailException wrapping ChecksFailed.
+    cause = exc if isinstance(exc, ChecksFailed) else getattr(exc, "__cause__", None)
+    if isinstance(cause, ChecksFailed):
+        subject = f"planwatch: publish blocked, {len(cause.failed)} blocking check(s) failed ({context.get('run_id')})"
     hint = "Run `python -m planwatch status` to see the last runs and open findings."
     return notify(subject, f"{exc}\n\n{hint}")

@@ -93,23 +93,47 @@ def print_summary(settings: Settings) -> int:
     return 0 if run["published"] else 1
 
 
+def _published_what(run: dict[str, Any]) -> str:
+    """What a run published (version file, series, report), or why it did not."""
+    if not run["published"]:
+        return (run.get("reason") or "")[:80]
+    m = run["metrics"]
+    parts = [str(_metric(m, "publish", "version"))]
+    series = _metric(m, "report", "series")
+    if series != "n/a":
+        parts.append(f"{series} series")
+    report = _metric(m, "report", "report_path")
+    if report != "n/a":
+        parts.append(Path(str(report)).name)
+    return ", ".join(parts)[:100]
+
+
 def print_status(settings: Settings, limit: int = 10) -> int:
+    """The last runs (newest first) with what each published, then the open data-quality
+    findings of the run that built the published warehouse."""
     runs = _runs(settings, limit)
     if not runs:
         print("no run recorded yet")
         return 0
-    print(f"{'run_id':48} {'quarter':8} {'status':14} {'published':9} reason")
+    print(f"{'run_id':48} {'quarter':8} {'status':14} {'published':9} published what / reason")
     for run in runs:
         print(f"{run['run_id'][:48]:48} {run['quarter']:8} {run['status']:14} "
-              f"{'yes' if run['published'] else 'no':9} {(run.get('reason') or '')[:80]}")
+              f"{'yes' if run['published'] else 'no':9} {_published_what(run)}")
     if settings.published_db.exists():
         with connect(settings.published_db, read_only=True) as con:
             if table_exists(con, "audit", "dq_results"):
+                # The run that built this file wrote the newest checks into it; its own run_log
+                # row there still says `running` (copied before the rename), so go by the checks.
+                last = con.execute("select run_id from audit.dq_results group by run_id "
+                                   "order by max(checked_at) desc limit 1").fetchone()
                 rows = con.execute(
                     "select suite, expectation, severity, unexpected_count from audit.dq_results "
-                    "where not success and run_id = (select run_id from audit.run_log where published "
-                    "order by started_at desc limit 1) order by severity, suite, expectation").fetchall()
-                print(f"\nopen data-quality findings in the published warehouse: {len(rows)}")
+                    "where not success and run_id = ? order by severity, suite, expectation",
+                    [last[0] if last else None]).fetchall()
+                print(f"\nopen data-quality findings in the published warehouse"
+                      f"{f' (run {last[0]})' if last else ''}: {len(rows)}")
                 for suite, expectation, severity, n in rows[:30]:
                     print(f"  [{severity}] {suite}.{expectation}: {n} unexpected")
+                if len(rows) > 30:
+                    print(f"  … and {len(rows) - 30} more: select * from bi.dq_findings")
     return 0
