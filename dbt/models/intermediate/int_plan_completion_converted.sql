@@ -1,0 +1,106 @@
+{#- 13th-plan completion rows in the catalog's unit, one per region × plan × indicator, same unit
+    rule as int_plan_targets_converted. -#}
+with
+
+completion as (
+
+    select * from {{ ref('stg_plans__completion_results') }}
+
+),
+
+aliases as (
+
+    select * from {{ ref('stg_reference__indicator_aliases') }}
+
+),
+
+indicators as (
+
+    select * from {{ ref('stg_reference__indicators') }}
+
+),
+
+units as (
+
+    select * from {{ ref('stg_reference__units') }}
+
+),
+
+resolved as (
+
+    select
+        completion.*,
+        coalesce(
+            completion.indicator_code,
+            region_aliases.indicator_code,
+            shared_aliases.indicator_code
+        ) as resolved_indicator_code
+
+    from completion
+    left join aliases as region_aliases
+        on region_aliases.alias = completion.indicator_name
+        and region_aliases.alias_region_code = completion.region_code
+    left join aliases as shared_aliases
+        on shared_aliases.alias = completion.indicator_name
+        and shared_aliases.alias_region_code = ''
+
+),
+
+with_units as (
+
+    select
+        resolved.*,
+        indicators.unit as catalog_unit,
+        indicators.direction,
+        case
+            when indicators.unit is null then 'unknown_indicator'
+            when resolved.unit is null or resolved.unit = indicators.unit then 'same_unit'
+            when printed_units.dimension is null then 'unknown_unit'
+            when printed_units.dimension = catalog_units.dimension then 'converted'
+            else 'unconvertible'
+        end as unit_conversion_status,
+        printed_units.factor as printed_factor,
+        catalog_units.factor as catalog_factor
+
+    from resolved
+    left join indicators
+        on indicators.indicator_code = resolved.resolved_indicator_code
+    left join units as printed_units
+        on printed_units.unit = resolved.unit
+    left join units as catalog_units
+        on catalog_units.unit = indicators.unit
+
+),
+
+converted as (
+
+    select
+        {{ dbt.concat(["region_code", "'|'", "plan", "'|'", "resolved_indicator_code"]) }} as completion_id,
+        region_code,
+        region_name,
+        plan,
+        seq,
+        resolved_indicator_code as indicator_code,
+        indicator_name,
+        direction,
+        unit as printed_unit,
+        catalog_unit as unit,
+        unit_conversion_status,
+        coalesce(target_year, 2020) as target_year,
+        target_value * case unit_conversion_status
+            when 'same_unit' then 1.0 when 'converted' then printed_factor / catalog_factor end as target_value,
+        actual_value * case unit_conversion_status
+            when 'same_unit' then 1.0 when 'converted' then printed_factor / catalog_factor end as actual_value,
+        source_doc,
+        source_line,
+        row_number() over (
+            partition by region_code, plan, resolved_indicator_code order by seq, completion_row_id
+        ) as row_rank
+
+    from with_units
+    where resolved_indicator_code is not null
+
+)
+
+select * from converted
+where row_rank = 1
