@@ -20,6 +20,7 @@ from planwatch.catalog import Catalog
 from planwatch.config import Settings
 from planwatch.db import connect, ensure_ingest_schema
 from planwatch.errors import FileRefused, TerminalError
+from planwatch.faults import crash_point
 from planwatch.normalize import (
     NotANumber,
     normalize_breakdown,
@@ -317,6 +318,7 @@ def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Cat
             "rows_quarantined = ?, loaded_at = ? where file_id = ?",
             [outcome.rows_read, loaded, quarantined, loaded_at, file_id],
         )
+        crash_point("load_statistics.before_commit")  # proves a file is loaded whole or not at all
         con.commit()
     except BaseException:
         con.rollback()
@@ -352,6 +354,7 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
                     [str(exc), datetime.now(), file_id],
                 )
                 continue
+            crash_point("load_statistics.file_loaded")  # proves the ledger tells which files are in
             files_loaded += 1
             rows_read += outcome.rows_read
             rows_loaded += outcome.rows_loaded

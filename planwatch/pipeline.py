@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from planwatch.config import Settings
+from planwatch.locking import run_lock
 from planwatch.periods import Quarter
 from planwatch.types import STAGES, Metrics, RunContext, TStage
 
@@ -35,12 +36,19 @@ def stage_function(stage: TStage) -> Callable[[Settings, RunContext], Metrics]:
 
 
 def run_stage(stage: TStage, quarter: str, run_id: str, settings: Settings | None = None) -> Metrics:
-    """Run one stage and record it in the run log. Errors propagate after being recorded."""
-    from planwatch import runlog
+    """Run one stage and record it in the run log. Errors propagate after being recorded.
 
+    Refuses (planwatch.locking.RunLocked) while another run holds this home."""
     settings = settings or Settings.from_env()
     settings.ensure_dirs()
     run = RunContext(run_id=run_id, quarter=Quarter.parse(quarter))
+    with run_lock(settings, run, stage):  # a second run is refused, never interleaved
+        return _run_stage_locked(stage, settings, run)
+
+
+def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Metrics:
+    from planwatch import runlog
+
     if stage == STAGES[0]:
         runlog.start_run(settings, run)
     started = time.perf_counter()
@@ -66,7 +74,10 @@ def run_stage(stage: TStage, quarter: str, run_id: str, settings: Settings | Non
 
 def run_all(quarter: str, run_id: str, settings: Settings | None = None) -> dict[str, Metrics]:
     """Every stage in order, without Airflow: for the CLI, the benchmark and quick local checks."""
+    settings = settings or Settings.from_env()
+    settings.ensure_dirs()
     results: dict[str, Metrics] = {}
-    for stage in STAGES:
-        results[stage] = run_stage(stage, quarter, run_id, settings)
+    with run_lock(settings, RunContext(run_id=run_id, quarter=Quarter.parse(quarter)), "run_all"):
+        for stage in STAGES:
+            results[stage] = run_stage(stage, quarter, run_id, settings)
     return results

@@ -26,6 +26,7 @@ from planwatch import runlog
 from planwatch.config import Settings
 from planwatch.db import connect, ensure_ingest_schema, table_exists
 from planwatch.errors import ChecksFailed, ConfigError, TerminalError
+from planwatch.faults import crash_point
 from planwatch.types import Metrics, RunContext
 
 log = logging.getLogger(__name__)
@@ -161,14 +162,17 @@ def publish(settings: Settings, run: RunContext) -> Metrics:
         raise ChecksFailed(run.run_id, failed, str(candidate))
 
     _copy_audit_into(candidate, settings, run)
+    crash_point("publish.after_audit_copy")
     _fsync_file(candidate)
 
     settings.versions_dir.mkdir(parents=True, exist_ok=True)
     version = settings.versions_dir / f"{_stamp()}{VERSION_SEP}{candidate.stem}.duckdb"
     _link_or_copy(candidate, version)
     size = candidate.stat().st_size
+    crash_point("publish.before_rename")  # version linked, published file not yet replaced
     os.replace(candidate, settings.published_db)
     _fsync_dir(settings.published_db.parent)
+    crash_point("publish.after_rename")  # published, run log not yet closed
     removed = _prune_versions(settings)
 
     metrics: Metrics = {"published": True, "version": version.stem, "size_bytes": size,

@@ -16,6 +16,7 @@ from typing import Literal
 
 from planwatch.config import Settings
 from planwatch.db import connect, ensure_ingest_schema
+from planwatch.faults import crash_point
 from planwatch.simulated_reference import REFERENCE_DIRNAME
 from planwatch.statistics_io import DATA_SUFFIXES
 from planwatch.types import Metrics, RunContext
@@ -105,6 +106,7 @@ def register_files(settings: Settings, run: RunContext) -> Metrics:
                 known_ids.add(file_id)
                 new += 1
                 log.info("registered `file=%s` as file_seq %d (%s, sha256 %s…)", rel, seq, kind, file_id[:12])
+            crash_point("register_files.before_commit")
             con.commit()
         except BaseException:
             con.rollback()

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from planwatch.config import Settings
 from planwatch.db import connect, table_exists
 from planwatch.errors import ConfigError, TerminalError, WarehouseLocked
+from planwatch.faults import crash_point
 from planwatch.periods import Quarter
 from planwatch.types import Metrics, RunContext
 
@@ -117,7 +118,9 @@ def build_from_ingest(
                 log.info("dbt_build: reusing %d fact rows of %s (fingerprint unchanged)", reused, previous_db)
         _write_state(con, run_id, quarter, fingerprint, mode)
 
+    crash_point("dbt_build.before_dbt")  # candidate snapshot written, dbt not started
     outcome = run_dbt(dbt_dir, candidate_db, work, dbt_vars, full_refresh=(mode == "full_refresh"))
+    crash_point("dbt_build.after_dbt")  # candidate built, stage not yet recorded
     if outcome.errors or outcome.failed or not outcome.success:
         problems = outcome.errors + outcome.failed
         shown = "; ".join(problems[:10]) + (" …" if len(problems) > 10 else "")

@@ -31,6 +31,7 @@ from planwatch import gx_duckdb, runlog
 from planwatch.config import Settings
 from planwatch.db import connect, ensure_ingest_schema, table_exists
 from planwatch.errors import ConfigError
+from planwatch.faults import crash_point
 from planwatch.types import Metrics, RunContext
 
 log = logging.getLogger(__name__)
@@ -267,6 +268,7 @@ def _run_stage(settings: Settings, run: RunContext, stage: str, db_path: Path, s
         severity = next(r.severity for s in suites if s.name == suite for r in s.rules if r.name == rule)
         findings.append(Finding(suite, rule, severity, False, None, [{"exception": "not evaluated"}],
                                 "not evaluated"))
+    crash_point(f"{stage}.before_findings")  # checks ran, findings not yet stored
     write_findings(settings, run, names, findings)
     metrics = _metrics(findings, time.monotonic() - started)
     _report(stage, findings)
