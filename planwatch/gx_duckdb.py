@@ -23,12 +23,13 @@ column types. The dialect below reflects columns from DuckDB's own ``information
 
 The adapter below is a duckdb-engine dialect whose cursors fetch their rows at execute time
 (what psycopg2 does), registered as ``duckdb+buffered://``. Every query GX sends is an aggregate
-or a bounded sample, so holding the rows in memory costs nothing measurable. It does not pool
-connections (see ``get_pool_class``).
+or a bounded sample, so holding the rows in memory costs nothing measurable. ``close_connections``
+closes what GX's pools keep open.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,12 @@ class BufferedConnection:
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
+        self.closed = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+            self.closed = True
 
     def cursor(self) -> BufferedCursor:
         return BufferedCursor(self._inner.cursor())
@@ -109,17 +116,11 @@ def _dialect_class() -> type:
 
         supports_statement_cache = False
 
-        @classmethod
-        def get_pool_class(cls, url: Any) -> Any:
-            # No pooling: GX keeps engines (and their pools) alive inside its datasources and
-            # execution engines, and DuckDB refuses a read-write connection to a file while this
-            # process holds a read-only one. Closing on return lets the caller write right after.
-            from sqlalchemy.pool import NullPool
-
-            return NullPool
 
         def connect(self, *cargs: Any, **cparams: Any) -> Any:
-            return BufferedConnection(super().connect(*cargs, **cparams))
+            connection = BufferedConnection(super().connect(*cargs, **cparams))
+            _OPEN.add(connection)
+            return connection
 
         def get_columns(self, connection: Any, table_name: str, schema: str | None = None,
                         **kw: Any) -> list[dict[str, Any]]:
@@ -161,6 +162,23 @@ def _sql_type(dialect: Any, data_type: str) -> Any:
 
 
 BufferedDuckDBDialect: type | None = None
+_OPEN: "weakref.WeakSet[BufferedConnection]" = weakref.WeakSet()
+
+
+def close_connections() -> int:
+    """Close every DuckDB connection this dialect opened and that is still open; return how many.
+
+    GX keeps engines (and their connection pools) alive inside its datasources and execution
+    engines, out of reach of the caller. DuckDB refuses a read-write connection to a file while
+    the same process holds a read-only one, so the caller closes them all before it writes.
+    """
+    closed = 0
+    for connection in list(_OPEN):
+        if not connection.closed:
+            connection.close()
+            closed += 1
+    _OPEN.clear()
+    return closed
 
 
 def register() -> None:

@@ -1,0 +1,201 @@
+"""Write-audit-publish: the atomic swap, kept versions, rollback, and readers during a publish."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from planwatch import publish as publish_mod
+from planwatch import runlog
+from planwatch.config import Settings
+from planwatch.db import connect, ensure_ingest_schema
+from planwatch.errors import ChecksFailed, ConfigError
+from planwatch.periods import Quarter
+from planwatch.types import RunContext
+from planwatch.validate import Finding, write_findings
+
+
+def _run(n: int) -> RunContext:
+    return RunContext(f"run_{n:02d}", Quarter.parse("2024Q4"))
+
+
+def _candidate(settings: Settings, run: RunContext, marker: int, rows: int = 1000) -> Path:
+    """A small warehouse whose rows all carry `marker`, so a reader can tell files apart."""
+    path = settings.candidate_db(run.run_id)
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.execute("create table marts.fct_indicator_progress as select range as id, ? as marker from range(?)",
+                [marker, rows])
+    con.close()
+    return path
+
+
+def _checks(settings: Settings, run: RunContext, *, failing_error: bool = False) -> None:
+    """Record this run's check results as the validate stages would (real audit.dq_results rows)."""
+    write_findings(settings, run, ["raw_statistics"], [
+        Finding("raw_statistics", "value_within_catalog_bounds", "error", not failing_error,
+                1 if failing_error else 0, [{"region_code": "110101"}] if failing_error else []),
+        Finding("raw_statistics", "stock_quarter_jump", "warn", False, 2, [{"region_code": "110102"}]),
+    ])
+    write_findings(settings, run, ["fct_indicator_progress"], [
+        Finding("fct_indicator_progress", "unique_region_indicator_breakdown_period", "error", True, 0, []),
+    ])
+
+
+def _marker(path: Path) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        row = con.execute("select min(marker), max(marker) from marts.fct_indicator_progress").fetchone()
+    finally:
+        con.close()
+    assert row is not None and row[0] == row[1]
+    return int(row[0])
+
+
+def _publish(settings: Settings, n: int) -> None:
+    run = _run(n)
+    runlog.start_run(settings, run)
+    _candidate(settings, run, marker=n)
+    _checks(settings, run)
+    publish_mod.publish(settings, run)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    s = Settings(home=tmp_path)
+    s.ensure_dirs()
+    with connect(s.ingest_db) as con:
+        ensure_ingest_schema(con)
+    return s
+
+
+def test_publish_swaps_in_the_candidate_with_its_audit(settings: Settings) -> None:
+    run = _run(1)
+    runlog.start_run(settings, run)
+    candidate = _candidate(settings, run, marker=1)
+    _checks(settings, run)
+    metrics = publish_mod.publish(settings, run)
+
+    assert metrics["published"] is True and metrics["versions_kept"] == 1
+    assert not candidate.exists() and _marker(settings.published_db) == 1
+    assert not Path(str(settings.published_db) + ".wal").exists()
+    con = duckdb.connect(str(settings.published_db), read_only=True)
+    try:
+        status = con.execute("select status, published from audit.run_log where run_id = ?", [run.run_id]).fetchone()
+        warn = con.execute("select severity, success, unexpected_count, sample from audit.dq_results "
+                           "where run_id = ? and expectation = 'stock_quarter_jump'", [run.run_id]).fetchone()
+    finally:
+        con.close()
+    assert status == ("published", True)
+    assert warn is not None and warn[:3] == ("warn", False, 2) and "110102" in warn[3]
+    row = runlog.read_run(settings, run.run_id)
+    assert row is not None and row["status"] == "published" and row["published"] is True
+    assert row["metrics"]["publish"]["version"] == metrics["version"]
+
+
+def test_failed_blocking_check_publishes_nothing(settings: Settings) -> None:
+    _publish(settings, 1)
+    before = hashlib.sha256(settings.published_db.read_bytes()).hexdigest()
+    run = _run(2)
+    candidate = _candidate(settings, run, marker=2)
+    _checks(settings, run, failing_error=True)
+
+    with pytest.raises(ChecksFailed) as info:
+        publish_mod.publish(settings, run)
+
+    assert info.value.failed == ["raw_statistics.value_within_catalog_bounds"]
+    assert str(candidate) in str(info.value)
+    assert hashlib.sha256(settings.published_db.read_bytes()).hexdigest() == before
+    assert candidate.exists() and _marker(candidate) == 2
+    assert len(publish_mod.list_versions(settings)) == 1
+    row = runlog.read_run(settings, run.run_id)
+    assert row is not None and (row["status"], row["published"]) == ("not_published", False)
+    assert "raw_statistics.value_within_catalog_bounds" in row["reason"]
+
+
+def test_publish_refuses_a_run_whose_checks_did_not_run(settings: Settings) -> None:
+    run = _run(1)
+    _candidate(settings, run, marker=1)
+    write_findings(settings, run, ["fct_indicator_progress"], [
+        Finding("fct_indicator_progress", "key_not_null", "error", True, 0, [])])
+    with pytest.raises(ChecksFailed, match="raw suites did not run"):
+        publish_mod.publish(settings, run)
+    assert not settings.published_db.exists()
+
+
+def test_publish_without_candidate_names_the_path(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="no candidate at"):
+        publish_mod.publish(settings, _run(9))
+
+
+def test_keeps_the_last_five_versions_and_rolls_back(settings: Settings) -> None:
+    for n in range(1, 8):
+        _publish(settings, n)
+    versions = publish_mod.list_versions(settings)
+    assert [v.run_id for v in versions] == [f"run_{n:02d}" for n in range(3, 8)]
+    assert os.path.samefile(versions[-1].path, settings.published_db)
+
+    assert publish_mod.rollback(settings)["rolled_back_to"] == versions[-2].name
+    assert _marker(settings.published_db) == 6
+    publish_mod.rollback(settings, None)
+    assert _marker(settings.published_db) == 5
+    assert publish_mod.rollback(settings, to="run_07")["previous"] == versions[-3].name
+    assert _marker(settings.published_db) == 7
+    publish_mod.rollback(settings, to=versions[0].name)
+    assert _marker(settings.published_db) == 3
+    with pytest.raises(ConfigError, match="nothing older"):
+        publish_mod.rollback(settings)
+    with pytest.raises(ConfigError, match="run_01.*not kept"):
+        publish_mod.rollback(settings, to="run_01")
+    # rolling back never rewrote a kept version
+    assert [_marker(v.path) for v in publish_mod.list_versions(settings)] == [3, 4, 5, 6, 7]
+    with duckdb.connect(str(settings.ingest_db), read_only=True) as con:
+        reasons = [r[0] for r in con.execute(
+            "select reason from audit.run_log where run_id like 'rollback-%' order by started_at").fetchall()]
+    assert len(reasons) == 4 and reasons[0].startswith(f"rollback to {versions[-2].name}")
+
+
+def test_rollback_without_versions(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="no kept versions"):
+        publish_mod.rollback(settings)
+
+
+READER = textwrap.dedent("""
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    q = "select count(*), min(marker), max(marker) from marts.fct_indicator_progress"
+    print(con.execute(q).fetchone(), flush=True)
+    sys.stdin.readline()          # the test publishes meanwhile
+    print(con.execute(q).fetchone(), flush=True)
+""")
+
+
+def test_reader_keeps_a_consistent_view_through_a_publish(settings: Settings) -> None:
+    _publish(settings, 1)
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.published_db)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout is not None and reader.stdin is not None
+        assert reader.stdout.readline().strip() == "(1000, 1, 1)"
+        run = _run(2)
+        _candidate(settings, run, marker=2, rows=1500)
+        _checks(settings, run)
+        publish_mod.publish(settings, run)            # while the BI connection is open
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "(1000, 1, 1)"   # the old file, whole
+    finally:
+        reader.wait(timeout=30)
+    assert reader.returncode == 0
+    con = duckdb.connect(str(settings.published_db), read_only=True)   # a new connection
+    try:
+        assert con.execute("select count(*), min(marker) from marts.fct_indicator_progress").fetchone() == (1500, 2)
+    finally:
+        con.close()

@@ -1,0 +1,216 @@
+"""The data-quality gate: every rule fires on a fixture that breaks it, with its severity, and a
+blocking failure leaves the published warehouse byte-for-byte as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "dq"))
+import dqdata  # noqa: E402
+
+from planwatch import publish as publish_mod  # noqa: E402
+from planwatch import runlog, validate  # noqa: E402
+from planwatch.config import Settings  # noqa: E402
+from planwatch.errors import ChecksFailed, ConfigError  # noqa: E402
+from planwatch.periods import Quarter  # noqa: E402
+from planwatch.types import RunContext  # noqa: E402
+
+RUN = RunContext("run_2024Q4", Quarter.parse(dqdata.RUN_QUARTER))
+
+# fixture (bad/<target>/<defect>.sql) -> (suite, expectation, severity, a value the sample must show)
+CASES = {
+    "ingest/share_above_100_percent": ("raw_statistics", "value_within_catalog_bounds", "error", "110101"),
+    "ingest/per_mille_above_1000": ("raw_statistics", "value_within_catalog_bounds", "error", "110102"),
+    "ingest/negative_count": ("raw_statistics", "value_within_catalog_bounds", "error", "110105"),
+    "ingest/negative_amount": ("raw_statistics", "value_within_catalog_bounds", "error", "AST_DIBAO_STANDARD"),
+    "ingest/growth_below_catalog_lower_bound": ("raw_statistics", "value_within_catalog_bounds", "error",
+                                                "SOC_ORG_GROWTH"),
+    "ingest/fractional_count": ("raw_statistics", "count_values_integral", "error", "2024Q1"),
+    "ingest/ratio_disagrees_with_components": ("raw_statistics", "ratio_matches_components", "error", "2023Q3"),
+    "ingest/unknown_region_code": ("raw_statistics", "region_code_known", "error", "999999"),
+    "ingest/unknown_indicator_code": ("raw_statistics", "indicator_code_known", "error", "ELD_UNKNOWN_THING"),
+    "ingest/missing_quarter": ("raw_statistics", "complete_for_closed_quarters", "warn", "2024Q3"),
+    "ingest/stock_jump": ("raw_statistics", "stock_quarter_jump", "warn", "110105"),
+    "ingest/outside_history": ("raw_statistics", "value_within_region_history", "warn", "110102"),
+    "ingest/binding_without_target": ("plan_consistency", "binding_indicator_has_target", "error", "110101"),
+    "ingest/target_wrong_side_of_baseline": ("plan_consistency", "target_direction_matches_baseline", "error",
+                                             "AST_DIBAO_PERSONS"),
+    "ingest/maintain_target_differs": ("plan_consistency", "target_direction_matches_baseline", "error",
+                                       "CHD_ORPHAN_PLACEMENT"),
+    "ingest/annual_targets_not_monotonic": ("plan_consistency", "annual_targets_monotonic", "warn", "110105"),
+    "ingest/plan13_actual_differs_from_plan14_baseline": ("plan_consistency",
+                                                          "plan13_actual_matches_plan14_baseline", "warn", "110101"),
+    "ingest/plan_target_above_unit": ("plan_consistency", "plan_value_within_unit", "error", "target_value"),
+    "ingest/plan_unknown_indicator": ("plan_consistency", "plan_codes_known", "error", "ELD_MADE_UP"),
+    "candidate/duplicate_progress_row": ("fct_indicator_progress", "unique_region_indicator_breakdown_period",
+                                         "error", "AST_DIBAO_PERSONS"),
+    "candidate/progress_unknown_region": ("fct_indicator_progress", "region_code_known", "error", "999999"),
+    "candidate/progress_unknown_indicator": ("fct_indicator_progress", "indicator_code_known", "error",
+                                             "SOC_ORG_GROWTH"),
+    "candidate/progress_null_status": ("fct_indicator_progress", "key_not_null", "error", "2024Q2"),
+    "candidate/progress_actual_above_bound": ("fct_indicator_progress", "values_within_catalog_bounds", "error",
+                                              "actual_value"),
+    "candidate/plan_completion_unknown_region": ("fct_plan_completion", "region_code_known", "error", "999999"),
+    "candidate/duplicate_dim_region": ("dim_region", "region_code_unique", "error", "110105"),
+    "candidate/duplicate_dim_indicator": ("dim_indicator", "indicator_code_unique", "error", "AST_DIBAO_PERSONS"),
+}
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A clean ingest store and candidate, built once and copied by each test."""
+    root = tmp_path_factory.mktemp("dq_clean")
+    ingest = dqdata.build_ingest(root / "ingest.duckdb")
+    candidate = dqdata.build_candidate(root / "candidate.duckdb", ingest)
+    return ingest, candidate
+
+
+def _settings(tmp_path: Path, clean: tuple[Path, Path], published: bool = True) -> Settings:
+    settings = Settings(home=tmp_path)
+    settings.ensure_dirs()
+    shutil.copy2(clean[0], settings.ingest_db)
+    shutil.copy2(clean[1], settings.candidate_db(RUN.run_id))
+    if published:  # an earlier run's warehouse, which a failed run must leave alone
+        shutil.copy2(clean[1], settings.published_db)
+    return settings
+
+
+def _findings(settings: Settings) -> dict[tuple[str, str], tuple]:
+    con = duckdb.connect(str(settings.ingest_db), read_only=True)
+    try:
+        rows = con.execute("select suite, expectation, severity, success, unexpected_count, sample "
+                           "from audit.dq_results where run_id = ?", [RUN.run_id]).fetchall()
+    finally:
+        con.close()
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _rule_count(settings: Settings, kind: str) -> int:
+    suites = validate.load_suites(settings)
+    params = validate._params(settings, RUN, {})
+    return sum(len(s.rules) for s in getattr(suites, f"{kind}_suites")(params))
+
+
+def test_clean_data_passes_every_rule(tmp_path: Path, clean: tuple[Path, Path]) -> None:
+    settings = _settings(tmp_path, clean, published=False)
+    raw = validate.validate_raw(settings, RUN)
+    marts = validate.validate_marts(settings, RUN)
+    assert raw["expectations"] == _rule_count(settings, "raw") == 14
+    assert raw["passed"] == raw["expectations"] and raw["failed_error"] == raw["failed_warn"] == 0
+    assert marts["expectations"] == _rule_count(settings, "mart") and marts["passed"] == marts["expectations"]
+    findings = _findings(settings)
+    assert len(findings) == raw["expectations"] + marts["expectations"]
+    assert all(f[1] for f in findings.values())
+    # the superseded 140 % (older file_seq) and the 2025Q1 row (after the run's quarter) were not judged
+    assert findings[("raw_statistics", "value_within_catalog_bounds")][2] == 0
+    assert (settings.reports_dir / "data_docs" / "index.html").exists()
+    index = (settings.reports_dir / "data_docs" / "index.html").read_text(encoding="utf-8")
+    assert "raw_statistics" in index and "fct_indicator_progress" in index
+    run = runlog.read_run(settings, RUN.run_id)
+    assert run is not None and run["metrics"]["validate_raw"]["passed"] == 14
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rule_reports_its_fixture(tmp_path: Path, clean: tuple[Path, Path], case: str) -> None:
+    suite, expectation, severity, key = CASES[case]
+    settings = _settings(tmp_path, clean)
+    before = _sha(settings.published_db)
+    target, defect = case.split("/")
+    dqdata.apply_sql(settings.ingest_db if target == "ingest" else settings.candidate_db(RUN.run_id),
+                     dqdata.BAD / target / f"{defect}.sql")
+
+    validate.validate_raw(settings, RUN)
+    validate.validate_marts(settings, RUN)
+
+    found_severity, success, unexpected, sample = _findings(settings)[(suite, expectation)]
+    assert (found_severity, success) == (severity, False)
+    assert unexpected is not None and unexpected >= 1
+    assert key in sample, f"{key} not in the sample {sample}"
+
+    if severity == "error":
+        with pytest.raises(ChecksFailed) as info:
+            publish_mod.publish(settings, RUN)
+        assert f"{suite}.{expectation}" in info.value.failed
+        assert _sha(settings.published_db) == before
+        assert settings.candidate_db(RUN.run_id).exists()
+        run = runlog.read_run(settings, RUN.run_id)
+        assert run is not None and run["status"] == "not_published" and not run["published"]
+        assert f"{suite}.{expectation}" in run["reason"]
+    else:
+        # a warning publishes, with the finding in the published warehouse for BI
+        publish_mod.publish(settings, RUN)
+        assert _sha(settings.published_db) != before
+        con = duckdb.connect(str(settings.published_db), read_only=True)
+        try:
+            row = con.execute("select severity, success from audit.dq_results where run_id = ? and suite = ? "
+                              "and expectation = ?", [RUN.run_id, suite, expectation]).fetchone()
+        finally:
+            con.close()
+        assert row == ("warn", False)
+
+
+def test_sudden_drop_of_rows_blocks(tmp_path: Path, clean: tuple[Path, Path]) -> None:
+    settings = _settings(tmp_path, clean, published=False)
+    # the published warehouse has twice the progress rows this candidate has
+    dqdata.build_candidate(settings.published_db, settings.ingest_db, rows_factor=2)
+    before = _sha(settings.published_db)
+    validate.validate_raw(settings, RUN)
+    metrics = validate.validate_marts(settings, RUN)
+    assert metrics["failed_error"] == 1
+    severity, success, unexpected, sample = _findings(settings)[("fct_indicator_progress", "row_count_not_dropped")]
+    assert (severity, success) == ("error", False)
+    rows = json.loads(sample)[0]
+    assert rows["rows"] == 144 and rows["min_rows"] == int(288 * 0.8)
+    assert ("dim_region", "row_count_not_dropped") in _findings(settings)  # same size: checked, passed
+    with pytest.raises(ChecksFailed):
+        publish_mod.publish(settings, RUN)
+    assert _sha(settings.published_db) == before
+
+
+def test_a_rule_that_cannot_run_fails_instead_of_passing(tmp_path: Path, clean: tuple[Path, Path]) -> None:
+    settings = _settings(tmp_path, clean, published=False)
+    con = duckdb.connect(str(settings.candidate_db(RUN.run_id)))
+    con.execute("drop table marts.dim_region")
+    con.close()
+    validate.validate_marts(settings, RUN)
+    severity, success, unexpected, sample = _findings(settings)[("fct_indicator_progress", "region_code_known")]
+    assert (severity, success, unexpected) == ("error", False, None)
+    assert "dim_region" in json.loads(sample)[0]["exception"]
+
+
+def test_bad_thresholds_name_the_file(tmp_path: Path, clean: tuple[Path, Path]) -> None:
+    code = tmp_path / "code"
+    shutil.copytree(Settings(home=tmp_path).expectations_dir, code / "expectations")
+    thresholds = code / "expectations" / "thresholds.yml"
+    thresholds.write_text(thresholds.read_text(encoding="utf-8").replace("jump_factor: 3.0", "jump_factor: three"),
+                          encoding="utf-8")
+    settings = Settings(home=tmp_path / "home", code_root=code)
+    settings.ensure_dirs()
+    shutil.copy2(clean[0], settings.ingest_db)
+    with pytest.raises(ConfigError, match=r"thresholds\.yml.*jump_factor"):
+        validate.validate_raw(settings, RUN)
+    validate.load_suites(Settings(home=tmp_path))  # put the repository's suites back for other tests
+
+
+def test_log_stays_readable(tmp_path: Path, clean: tuple[Path, Path], caplog: pytest.LogCaptureFixture) -> None:
+    settings = _settings(tmp_path, clean, published=False)
+    dqdata.apply_sql(settings.ingest_db, dqdata.BAD / "ingest" / "stock_jump.sql")
+    with caplog.at_level(logging.INFO):
+        validate.validate_raw(settings, RUN)
+    chatter = [r for r in caplog.records if r.name.startswith(("great_expectations", "sqlalchemy"))
+               and r.levelno < logging.WARNING]
+    assert chatter == []
+    assert len(caplog.records) < 20
+    assert any("stock_quarter_jump" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
