@@ -1,0 +1,108 @@
+"""The dbt_build stage end to end: snapshot, dbt build, incremental reuse of published facts, failures."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from planwatch.config import Settings
+from planwatch.db import connect
+from planwatch.errors import TerminalError
+from planwatch.periods import Quarter
+from planwatch.transform import build_candidate, build_from_ingest
+from planwatch.types import RunContext
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _fixture_builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "planwatch_ingest_fixture", REPO_ROOT / "tests" / "fixtures" / "ingest" / "build_ingest.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _facts(db: Path) -> list[tuple[Any, ...]]:
+    with connect(db, read_only=True) as con:
+        return con.execute("select * exclude (source_file_seq) from marts.fct_indicator_progress "
+                           "order by progress_id").fetchall()
+
+
+def _publish(candidate: Path, settings: Settings) -> None:
+    """What the publish stage does, enough for the next build to find the facts."""
+    shutil.copyfile(candidate, settings.published_db)
+
+
+def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_dirs()
+    builder = _fixture_builder()
+
+    # 2023Q2 is published from the first two files only
+    builder.build_ingest(settings.ingest_db, max_file_seq=2)
+    first = build_candidate(settings, RunContext("run-2023Q2", Quarter.parse("2023Q2")))
+    assert first["build_mode"] == "full_refresh"
+    assert first["tests_failed"] == 0
+    _publish(settings.candidate_db("run-2023Q2"), settings)
+
+    # files 3 and 4 arrive: new quarter 2023Q4 and a revision of 2022Q4 (an old period)
+    builder.build_ingest(settings.ingest_db)
+    second = build_candidate(settings, RunContext("run-2023Q4", Quarter.parse("2023Q4")))
+    assert second["build_mode"] == "incremental"
+    incremental = settings.candidate_db("run-2023Q4")
+
+    full = build_from_ingest(settings.ingest_db, tmp_path / "full.duckdb", Quarter.parse("2023Q4"),
+                             settings.dbt_dir, full_refresh=True)
+    assert full["build_mode"] == "full_refresh"
+    assert second["fct_indicator_progress_rows"] == full["fct_indicator_progress_rows"] == 21
+    assert _facts(incremental) == _facts(tmp_path / "full.duckdb")
+
+    with connect(incremental, read_only=True) as con:
+        revised = con.execute(
+            "select actual_value, status from marts.fct_indicator_progress "
+            "where progress_id = '330100|AST_APPROVAL_DAYS||2022Q4'").fetchone()
+        state = con.execute("select quarter, build_mode from audit.transform_state").fetchone()
+    assert revised == (18.5, "needs_acceleration")
+    assert state == ("2023Q4", "incremental")
+
+
+def test_changed_vars_force_full_refresh(tmp_path: Path) -> None:
+    builder = _fixture_builder()
+    ingest = builder.build_ingest(tmp_path / "ingest.duckdb")
+    published = tmp_path / "published.duckdb"
+    build_from_ingest(ingest, published, Quarter.parse("2023Q4"), REPO_ROOT / "dbt")
+    stricter = {"progress_thresholds": {"unsd": {"on_track": 1.05, "needs_acceleration": 0.10},
+                                        "open_sdg": {"on_track": 0.95, "needs_acceleration": 0.60}}}
+    metrics = build_from_ingest(ingest, tmp_path / "next.duckdb", Quarter.parse("2023Q4"), REPO_ROOT / "dbt",
+                                previous_db=published, extra_vars=stricter)
+    # a reused fact would keep the old status: the fingerprint must have refused it
+    assert metrics["build_mode"] == "full_refresh"
+    with connect(tmp_path / "next.duckdb", read_only=True) as con:
+        row = con.execute("select status from marts.fct_indicator_progress "
+                          "where progress_id = '330100|ELD_NURSING_BED_SHARE||2023Q4'").fetchone()
+    assert row == ("needs_acceleration",)  # projected ratio 1.04 < 1.05
+
+
+def test_failing_dbt_test_raises_terminal_error(tmp_path: Path) -> None:
+    builder = _fixture_builder()
+    ingest = builder.build_ingest(tmp_path / "ingest.duckdb")
+    with connect(ingest) as con:
+        # an observation of an indicator the catalog does not know breaks a relationships test
+        con.execute("insert into raw.stat_observations select * replace ('NOT_IN_CATALOG' as indicator_code, "
+                    "99 as line_no) from raw.stat_observations where line_no = 2 and file_seq = 1")
+    with pytest.raises(TerminalError) as info:
+        build_from_ingest(ingest, tmp_path / "candidate.duckdb", Quarter.parse("2023Q4"), REPO_ROOT / "dbt")
+    assert "relationships_stg_stats__observations_indicator_code" in str(info.value)
+
+
+def test_missing_ingest_store_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(TerminalError, match="ingest store"):
+        build_from_ingest(tmp_path / "nope.duckdb", tmp_path / "c.duckdb", Quarter.parse("2023Q4"),
+                          REPO_ROOT / "dbt")
