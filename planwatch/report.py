@@ -290,7 +290,15 @@ def chart_spec(latest: dict[str, Any], points: list[dict[str, Any]],
         "pw_baseline": [] if latest.get("baseline_value") is None else [{"v": latest["baseline_value"]}],
         "pw_target": [] if latest.get("target_value") is None else [{"v": latest["target_value"]}],
     }
+    # Drop the layers this series has no data for (a plan without a baseline or annual path):
+    # an empty layer only makes Vega warn about an infinite extent.
+    present = {row["layer"] for row in series}
+    present |= {key for key in ("baseline", "target") if spec["datasets"][f"pw_{key}"]}
+    spec["layer"] = [layer for key, layer in zip(TEMPLATE_LAYERS, spec["layer"]) if key in present]
     return spec
+
+
+TEMPLATE_LAYERS = ("expected", "annual", "actual", "baseline", "target")  # order of _chart_template's layers
 
 
 @functools.lru_cache(maxsize=1)

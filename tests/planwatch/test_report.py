@@ -154,6 +154,8 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, dict], tmp_path
         driver.quit()
     severe = [entry for entry in logs if entry["level"] == "SEVERE"]
     assert severe == []
+    # Vega reports empty layers and bad specs as console warnings
+    assert [entry["message"] for entry in logs if entry["level"] == "WARNING"] == []
     assert rendered == metrics["charts"] == 45
     assert marks > 45 * 4  # lines, points and rules drawn, not empty frames
     assert fetched == 0
