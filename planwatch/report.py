@@ -140,6 +140,7 @@ def write_report(settings: Settings, run: RunContext) -> Metrics:
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     path = settings.reports_dir / f"progress_{run.quarter}.html"
     with connect(settings.published_db, read_only=True) as con:
+        con.execute("SET enable_progress_bar = false")  # no progress bars in task logs
         page = build_page(con, run, settings.published_db)
     html = render(page)
     _write_atomic(path, html)

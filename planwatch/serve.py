@@ -64,6 +64,7 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
     try:
         with connect(db_path, read_only=True) as con:
+            con.execute("SET enable_progress_bar = false")  # no progress bars in task logs
             for table in mart_tables(con):
                 target = staging / f"{table}.parquet"
                 # Identifiers come from the catalog, not from files; quoted all the same.
