@@ -13,6 +13,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -67,20 +68,27 @@ class FileOutcome:
         return len(self.columns["line_no"])
 
 
-def _cell(cells: list[str], idx: int | None) -> str:
-    if idx is None or idx >= len(cells):
+TRow = tuple  # (line_no, ncells, extra, cell_0, …, cell_{n-1}) as Submission.table() gives them
+
+
+def _cell(cells: TRow, idx: int | None) -> str:
+    if idx is None:
         return ""
-    return cells[idx]
+    return cells[idx] or ""
 
 
-def parse_submission(sub: Submission, catalog: Catalog, today: date) -> FileOutcome:
-    """Judge every row of `sub`: convert what can be accepted, give a reason for the rest."""
-    col = sub.column_index()
+def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today: date) -> FileOutcome:
+    """Apply every rule to `rows` (in line order): convert what can be accepted, give a reason for the rest.
+
+    This is the reference implementation of the rules; `_clean_rows_sql` only takes rows on which it
+    would change nothing.
+    """
+    col = {name: i + 3 for i, name in enumerate(header) if name}
     i_region, i_period, i_value, i_unit = col["region_code"], col["period"], col["value"], col["unit"]
     i_code, i_name = col.get("indicator_code"), col.get("indicator_name")
     i_breakdown, i_num, i_den = col.get("breakdown"), col.get("numerator"), col.get("denominator")
     i_reported, i_source = col["reported_on"], col["source"]
-    width = len(sub.header)
+    width = len(header)
     last_closed = last_closed_quarter(today)
 
     out = FileOutcome()
@@ -96,11 +104,12 @@ def parse_submission(sub: Submission, catalog: Catalog, today: date) -> FileOutc
     seen: dict[tuple[str, str, str, str], int] = {}  # key -> index in accepted columns
     dropped: set[int] = set()
 
-    for line_no, cells in sub.rows():
+    for cells in rows:
+        line_no = cells[0]
         out.rows_read += 1
-        if len(cells) > width and any(cells[width:]):
+        if cells[2]:
             q.append((line_no, "malformed_row",
-                      f"line has {len(cells)} cells but the header has {width}; a value probably contains an unquoted comma"))
+                      f"line has {cells[1]} cells but the header has {width}; a value probably contains an unquoted comma"))
             continue
 
         region = to_halfwidth(_cell(cells, i_region)).strip()
@@ -253,11 +262,108 @@ def parse_submission(sub: Submission, catalog: Catalog, today: date) -> FileOutc
     return out
 
 
+_PLAIN_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
+_OBS_INSERT = ("insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type, "
+               "indicator_code, breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, "
+               "is_simulated, loaded_at) ")
+
+
+def _clean_rows_sql(header: list[str]) -> str | None:
+    """SQL selecting, from `_sub`, the rows every rule would accept unchanged: canonical codes, a plain number in
+    the catalog unit, an ISO date, no duplicate key. None when the file names indicators only by printed name.
+
+    Column names come from header positions, never from file contents; values are compared, not spliced.
+    """
+    col = {name: f"s.c{i}" for i, name in enumerate(header) if name}
+    if "indicator_code" not in col:
+        return None
+    region, period, code, value, unit = (col[c] for c in ("region_code", "period", "indicator_code", "value", "unit"))
+    breakdown, num, den = (col.get(c, "''") for c in ("breakdown", "numerator", "denominator"))
+    reported, source = col["reported_on"], col["source"]
+    return f"""
+        select s.line_no, {region} as region_code, {period} as period,
+               case when length({period}) = 6 then 'quarter' else 'year' end as period_type,
+               {code} as indicator_code, {breakdown} as breakdown, {value} as raw_value, {unit} as raw_unit,
+               {num} as num, {den} as den, {reported} as reported, {source} as source
+        from _sub s
+        join _catalog_regions r on r.region_code = {region}
+        join _catalog_indicators i on i.indicator_code = {code} and i.unit = {unit}
+        where s.extra = ''
+          and regexp_full_match({period}, '[0-9]{{4}}(Q[1-4])?')
+          and cast(substr({period}, 1, 4) as integer) * 4
+              + (case when length({period}) = 6 then cast(substr({period}, 6, 1) as integer) else 4 end) - 1 <= ?
+          and {breakdown} in ('', 'urban', 'rural')
+          and regexp_full_match({value}, '{_PLAIN_NUMBER}')
+          and ({num} = '' or regexp_full_match({num}, '{_PLAIN_NUMBER}'))
+          and ({den} = '' or regexp_full_match({den}, '{_PLAIN_NUMBER}'))
+          and ({reported} = '' or (regexp_full_match({reported}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
+                                   and try_strptime({reported}, '%Y-%m-%d') is not null))
+          and not regexp_matches({source}, '^[\\s\\x{{a0}}\\x{{3000}}]|[\\s\\x{{a0}}\\x{{3000}}]$')
+        qualify count(*) over (partition by {region}, {period}, {code}, {breakdown}) = 1
+    """
+
+
+def _register_catalog(con: "duckdb.DuckDBPyConnection", catalog: Catalog) -> None:
+    import pyarrow as pa
+
+    con.register("_catalog_regions", pa.table({"region_code": pa.array(sorted(catalog.regions), pa.string())}))
+    codes = sorted(catalog.indicators)
+    con.register("_catalog_indicators", pa.table({
+        "indicator_code": pa.array(codes, pa.string()),
+        "unit": pa.array([catalog.indicators[c].unit for c in codes], pa.string()),
+    }))
+
+
+def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Catalog, today: date) -> tuple[int, FileOutcome]:
+    """Split `_sub` into rows accepted as they stand (left in temp table `_clean`) and the rest, judged
+    row by row; returns (rows in `_clean`, outcome of the rest)."""
+    sql = _clean_rows_sql(sub.header)
+    if sql is None:
+        con.execute("create or replace temp table _clean (line_no bigint, region_code varchar, period varchar, "
+                    "period_type varchar, indicator_code varchar, breakdown varchar, raw_value varchar, raw_unit varchar, "
+                    "num varchar, den varchar, reported varchar, source varchar)")
+    else:
+        con.execute(f"create or replace temp table _clean as {sql}", [last_closed_quarter(today).index])
+
+    def rest(extra_lines: list[int]) -> list[TRow]:
+        return con.execute(
+            "select * from _sub where line_no not in (select line_no from _clean) or list_contains(?, line_no) "
+            "order by line_no", [extra_lines]).fetchall()
+
+    outcome = judge_rows(rest([]), sub.header, catalog, today)
+    if sql is not None and outcome.rows_loaded:
+        # A clean row and a judged row may share a key once normalised (城镇 vs urban, a name vs a code):
+        # judge both together so that the duplicate rule sees them.
+        import pyarrow as pa
+
+        keys = pa.table({k: pa.array(outcome.columns[k], pa.string())
+                         for k in ("region_code", "period", "indicator_code", "breakdown")})
+        con.register("_judged_keys", keys)
+        try:
+            shared = [r[0] for r in con.execute(
+                "select c.line_no from _clean c join _judged_keys k using (region_code, period, indicator_code, breakdown)"
+            ).fetchall()]
+        finally:
+            con.unregister("_judged_keys")
+        if shared:
+            con.execute("delete from _clean where list_contains(?, line_no)", [shared])
+            outcome = judge_rows(rest(shared), sub.header, catalog, today)
+    row = con.execute("select count(*) from _clean").fetchone()
+    return (int(row[0]) if row else 0), outcome
+
+
 def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: Submission,
             outcome: FileOutcome, loaded_at: datetime) -> None:
     import pyarrow as pa
 
     file_id, file_seq, rel = entry
+    con.execute(
+        _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, breakdown, "
+        "cast(raw_value as double), raw_unit, raw_value, raw_unit, cast(nullif(num, '') as double), "
+        "cast(nullif(den, '') as double), cast(nullif(reported, '') as date), source, lower(source) = 'simulated', "
+        "?::timestamp from _clean",
+        [file_id, file_seq, loaded_at],
+    )
     schema = pa.schema([
         ("line_no", pa.int64()), ("region_code", pa.string()), ("period", pa.string()), ("period_type", pa.string()),
         ("indicator_code", pa.string()), ("breakdown", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
@@ -265,19 +371,17 @@ def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: 
         ("denominator", pa.float64()), ("reported_on", pa.date32()), ("source", pa.string()),
         ("is_simulated", pa.bool_()),
     ])
-    table = pa.table(outcome.columns, schema=schema)  # noqa: F841 - read by DuckDB below
-    con.register("_accepted", table)
-    try:
-        con.execute(
-            "insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type, "
-            "indicator_code, breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, "
-            "is_simulated, loaded_at) select ?::varchar, ?::bigint, line_no, region_code, period, period_type, "
-            "indicator_code, breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, "
-            "is_simulated, ?::timestamp from _accepted",
-            [file_id, file_seq, loaded_at],
-        )
-    finally:
-        con.unregister("_accepted")
+    if outcome.rows_loaded:
+        con.register("_accepted", pa.table(outcome.columns, schema=schema))
+        try:
+            con.execute(
+                _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, "
+                "breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, is_simulated, "
+                "?::timestamp from _accepted",
+                [file_id, file_seq, loaded_at],
+            )
+        finally:
+            con.unregister("_accepted")
     if outcome.quarantine:
         con.executemany(
             "insert into raw.stat_quarantine (file_id, path, line_no, raw_text, reason_code, reason, loaded_at) "
@@ -291,39 +395,55 @@ def _count(con: "duckdb.DuckDBPyConnection", table: str, file_id: str) -> int:
     return int(row[0]) if row else 0
 
 
+@dataclass
+class FileResult:
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    reasons: Counter[str]
+
+
 def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog,
-              entry: tuple[str, int, str], today: date) -> FileOutcome:
-    """Load one ledger file inside one transaction; raise FileRefused when it cannot be read at all."""
+              entry: tuple[str, int, str], today: date) -> FileResult:
+    """Load one ledger file inside one transaction; raise FileRefused when it cannot be read at all.
+
+    The caller registers the catalog tables (`_register_catalog`) on `con` first.
+    """
     file_id, file_seq, rel = entry
     sub = open_submission(settings.raw_dir / rel, rel)
-    outcome = parse_submission(sub, catalog, today)
-    if outcome.rows_read == 0:
+    table = sub.table()
+    if table.num_rows == 0:
         raise FileRefused(rel, "has a header but no data rows", "export the sheet again with its figures")
     loaded_at = datetime.now()
     con.begin()
     try:
-        # A crash between insert and ledger update is impossible inside one transaction, but a
-        # hand-edited ledger could send a file twice: its rows are replaced, never doubled.
+        con.register("_sub", table)
+        # The ledger only sends a file once; if it was edited by hand, the file's rows are replaced, never doubled.
         con.execute("delete from raw.stat_observations where file_id = ?", [file_id])
         con.execute("delete from raw.stat_quarantine where file_id = ?", [file_id])
+        clean, outcome = _judge_file(con, sub, catalog, today)
         _insert(con, entry, sub, outcome, loaded_at)
         loaded, quarantined = _count(con, "stat_observations", file_id), _count(con, "stat_quarantine", file_id)
-        if loaded != outcome.rows_loaded or outcome.rows_read != loaded + quarantined:
+        rows_read = table.num_rows
+        if loaded != clean + outcome.rows_loaded or rows_read != loaded + quarantined:
             raise TerminalError(
-                f"`file={rel}`: rows read {outcome.rows_read} ≠ rows loaded {loaded} + rows quarantined {quarantined}; "
+                f"`file={rel}`: rows read {rows_read} ≠ rows loaded {loaded} + rows quarantined {quarantined}; "
                 "this is a loader defect, nothing of the file was kept: report it with the file attached"
             )
         con.execute(
             "update raw.file_ledger set status = 'loaded', error = null, rows_read = ?, rows_loaded = ?, "
             "rows_quarantined = ?, loaded_at = ? where file_id = ?",
-            [outcome.rows_read, loaded, quarantined, loaded_at, file_id],
+            [rows_read, loaded, quarantined, loaded_at, file_id],
         )
+        con.execute("drop table _clean")
         crash_point("load_statistics.before_commit")  # proves a file is loaded whole or not at all
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    return outcome
+    finally:
+        con.unregister("_sub")
+    return FileResult(rows_read, loaded, quarantined, Counter(code for _, code, _ in outcome.quarantine))
 
 
 def load_statistics(settings: Settings, run: RunContext, today: date | None = None) -> Metrics:
@@ -342,10 +462,11 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
                 "where kind = 'statistics' and status = 'registered' order by file_seq"
             ).fetchall()
         ]
+        _register_catalog(con, catalog)
         for entry in entries:
             file_id, file_seq, rel = entry
             try:
-                outcome = load_file(con, settings, catalog, entry, today)
+                result = load_file(con, settings, catalog, entry, today)
             except FileRefused as exc:
                 files_refused += 1
                 log.error("refused %s", exc)
@@ -356,15 +477,15 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
                 continue
             crash_point("load_statistics.file_loaded")  # proves the ledger tells which files are in
             files_loaded += 1
-            rows_read += outcome.rows_read
-            rows_loaded += outcome.rows_loaded
-            rows_quarantined += len(outcome.quarantine)
-            file_reasons = Counter(code for _, code, _ in outcome.quarantine)
+            rows_read += result.rows_read
+            rows_loaded += result.rows_loaded
+            rows_quarantined += result.rows_quarantined
+            file_reasons = result.reasons
             reasons.update(file_reasons)
             revising = _revising_rows(con, file_id, file_seq)
             rows_revising += revising
             log.info("loaded `file=%s` (file_seq %d): read %d = loaded %d + quarantined %d%s; %d rows revise earlier files",
-                     rel, file_seq, outcome.rows_read, outcome.rows_loaded, len(outcome.quarantine),
+                     rel, file_seq, result.rows_read, result.rows_loaded, result.rows_quarantined,
                      f" {dict(file_reasons)}" if file_reasons else "", revising)
     metrics: Metrics = {
         "files_loaded": files_loaded,

@@ -86,7 +86,6 @@ class Series:
     baseline: float
     target: float
     scenario: str = "on_track"
-    denominator0: float = 0.0
     values: dict[Quarter, tuple[float, float | None, float | None]] = field(default_factory=dict)
 
 
@@ -115,7 +114,11 @@ def _to_catalog_unit(catalog: Catalog, value: float | None, unit: str, ind: Indi
 
 
 def read_plan_series(catalog: Catalog, plan_files: list[Path]) -> list[Series]:
-    """A series per (region, indicator, breakdown) of the plan files that the catalog can resolve."""
+    """A series per (region, indicator, breakdown) of the plan files that the catalog can resolve.
+
+    The first file to name a series wins; a row without a baseline (a prose target) starts from
+    its target stepped back by the indicator's direction.
+    """
     out: dict[tuple[str, str, str], Series] = {}
     for path in plan_files:
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -156,17 +159,6 @@ def assign_scenarios(series: list[Series], rng: random.Random) -> None:
             s.scenario = SCENARIOS[(i + offset) % len(SCENARIOS)]
 
 
-def _progress(scenario: str, x: float) -> float:
-    """Fraction of the baseline→target gap covered at time x (0 = end of 2020, 1 = end of 2025)."""
-    if scenario == "early":
-        return min(1.0, x / 0.6) + (0.03 * (x - 0.6) if x > 0.6 else 0.0)
-    if scenario == "on_track":
-        return 1.01 * x
-    if scenario == "lag":
-        return 0.55 * x
-    return -0.3 * x  # regress
-
-
 def _clip(ind: Indicator, value: float) -> float:
     if ind.lower_bound is not None:
         value = max(ind.lower_bound, value)
@@ -175,41 +167,69 @@ def _clip(ind: Indicator, value: float) -> float:
     return value
 
 
-def simulate_series(s: Series, quarters: list[Quarter], rng: random.Random) -> None:
-    """Fill `s.values` with (value, numerator, denominator) for each quarter."""
-    ind = s.indicator
-    gap = s.target - s.baseline
-    # A kept-at-target indicator (gap 0) still needs room to regress or wobble.
-    spread = abs(gap) if abs(gap) > 1e-9 else 0.06 * max(abs(s.baseline), 1.0)
-    if abs(gap) <= 1e-9:
-        # Kept at target: lag dips a little, regress dips more (progress -0.3x of +spread), the rest hold.
-        gap = {"lag": -0.2 * spread, "regress": spread}.get(s.scenario, 0.0)
+def simulate_matrix(series: list[Series], n_quarters: int, seed: int) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
+    """(values, numerators, denominators), each series × quarter, for quarters 1…n after 2020Q4.
+
+    Stocks: baseline + gap × progress(scenario, t/20) + noise, clipped to the catalog bounds.
+    Flows: the same model for each year's total, reported as a year-to-date share of it.
+    Ratios with components: an integer numerator over a growing denominator, the value derived from them.
+    Numerators and denominators are NaN where an indicator has no components.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = len(series)
+    base = np.array([s.baseline for s in series], dtype=float)
+    gap = np.array([s.target for s in series], dtype=float) - base
+    scenario = np.array([SCENARIOS.index(s.scenario) for s in series])
+    lower = np.array([-np.inf if s.indicator.lower_bound is None else s.indicator.lower_bound for s in series])
+    upper = np.array([np.inf if s.indicator.upper_bound is None else s.indicator.upper_bound for s in series])
+    flow = np.array([s.indicator.measure == "flow" for s in series])
+    integral = np.array([s.indicator.is_integral for s in series])
+    components = np.array([s.indicator.has_components for s in series])
+    scale = np.array([ratio_scale(s.indicator.unit) for s in series])
+
+    # A kept-at-target indicator (gap 0) still needs room: lag dips a little, regress more, the rest hold.
+    flat = np.abs(gap) <= 1e-9
+    spread = np.where(flat, 0.06 * np.maximum(np.abs(base), 1.0), np.abs(gap))
+    gap = np.where(flat, np.select([scenario == 2, scenario == 3], [-0.2 * spread, spread], 0.0), gap)
     noise = 0.04 * spread
-    scale = ratio_scale(ind.unit)
-    if ind.has_components:
-        s.denominator0 = float(rng.randrange(20_000, 400_000))
 
-    def level(x: float) -> float:
-        return _clip(ind, s.baseline + gap * _progress(s.scenario, x) + rng.gauss(0.0, noise))
+    def progress(x: "np.ndarray") -> "np.ndarray":
+        early = np.minimum(1.0, x / 0.6) + 0.03 * np.maximum(x - 0.6, 0.0)
+        return np.select([scenario[:, None] == 0, scenario[:, None] == 1, scenario[:, None] == 2],
+                         [early, 1.01 * x, 0.55 * x], -0.3 * x)
 
-    annual: dict[int, float] = {}
-    for q in quarters:
-        t = q.index - Quarter(2020, 4).index
-        if ind.measure == "flow":
-            if q.year not in annual:
-                annual[q.year] = max(0.0, level((q.year - 2020) / 5))
-            share = FLOW_SHARES[q.q - 1] if q.q == 4 else FLOW_SHARES[q.q - 1] * rng.uniform(0.96, 1.04)
-            value = annual[q.year] * share
-        else:
-            value = level(t / 20)
-        num = den = None
-        if ind.has_components:
-            den = round(s.denominator0 * (1 + 0.008 * t))
-            num = float(round(value / scale * den))
-            value = num / den * scale
-            den = float(den)
-        value = round(value) if ind.is_integral else round(value, 2)
-        s.values[q] = (float(value), num, den)
+    t = np.arange(1, n_quarters + 1, dtype=float)
+    x = np.broadcast_to(t / 20.0, (n, n_quarters))
+    stock = base[:, None] + gap[:, None] * progress(x) + rng.normal(0.0, 1.0, (n, n_quarters)) * noise[:, None]
+    year = ((t - 1) // 4).astype(int)  # 0 for 2021
+    n_years = int(year.max()) + 1
+    xy = np.broadcast_to((np.arange(1, n_years + 1) / 5.0), (n, n_years))
+    annual = base[:, None] + gap[:, None] * progress(xy) + rng.normal(0.0, 1.0, (n, n_years)) * noise[:, None]
+    annual = np.maximum(np.clip(annual, lower[:, None], upper[:, None]), 0.0)
+    quarter = ((t - 1) % 4).astype(int)
+    share = np.array(FLOW_SHARES)[quarter] * np.where(quarter == 3, 1.0, rng.uniform(0.96, 1.04, (n, n_quarters)))
+    values = np.where(flow[:, None], annual[:, year] * share, np.clip(stock, lower[:, None], upper[:, None]))
+
+    den0 = rng.integers(20_000, 400_000, n).astype(float)
+    den = np.round(den0[:, None] * (1 + 0.008 * t))
+    num = np.round(values / scale[:, None] * den)
+    values = np.where(components[:, None], num / den * scale[:, None], values)
+    values = np.where(integral[:, None], np.round(values), np.round(values, 2))
+    nan = np.full_like(values, np.nan)
+    return values, np.where(components[:, None], num, nan), np.where(components[:, None], den, nan)
+
+
+def fill_series(series: list[Series], quarters: list[Quarter], seed: int) -> None:
+    """Put the simulated (value, numerator, denominator) of every quarter into each series."""
+    import math
+
+    values, nums, dens = simulate_matrix(series, len(quarters), seed)
+    for i, s in enumerate(series):
+        for j, q in enumerate(quarters):
+            num, den = float(nums[i, j]), float(dens[i, j])
+            s.values[q] = (float(values[i, j]), None if math.isnan(num) else num, None if math.isnan(den) else den)
 
 
 def _value_text(ind: Indicator, value: float) -> str:
@@ -337,8 +357,12 @@ def _apply_faults(files: _FileSet, catalog: Catalog, series: list[Series], regio
     def rel(region: str, q: Quarter) -> str:
         return f"{region}/{region}_{q}.csv"
 
+    # Regions with the most series first, so that a fault needing several rows finds them.
+    size = {r: sum(1 for s in series if s.region_code == r) for r in regions}
+    ranked = sorted(regions, key=lambda r: (-size[r], r))
+
     def pick(i: int) -> str:
-        return regions[i % len(regions)]
+        return ranked[i % len(ranked)]
 
     def note(kind: str, path: str, line: int | None, detail: str) -> None:
         injected.append({"fault": kind, "file": path, "line": line, "detail": detail})
@@ -429,13 +453,13 @@ def _apply_faults(files: _FileSet, catalog: Catalog, series: list[Series], regio
     files.add(revision, HEADER, revised_rows)
     note("late_revision", revision, target_line + 2, f"corrects {original[2]} to {original[4]}")
 
-    # A spike that stays: a count tripled for one quarter (plausible bounds, implausible jump).
+    # A spike that stays: a count or amount tripled for one quarter (within bounds, an implausible jump).
     region = pick(5 if len(regions) > 5 else 0)
     path = rel(region, Quarter(2024, 1))
     rows = files.files[path].rows
     for i, row in enumerate(rows):
         ind = catalog.indicators[row[2]]
-        if ind.kind != "ratio" and ind.upper_bound is None and row[4]:
+        if ind.kind != "ratio" and row[4] and float(row[4]) > 0 and _clip(ind, float(row[4]) * 3) == float(row[4]) * 3:
             row[4] = _value_text(ind, float(row[4]) * 3)
             note("outlier", path, i + 2, f"{row[2]} tripled for one quarter")
             break
@@ -508,6 +532,45 @@ def synthetic_series(catalog: Catalog, regions: list[dict[str, str]], templates:
     return out
 
 
+def _write_county_files(folder: Path, series: list[Series], quarters: list[Quarter], seed: int,
+                        rng: random.Random) -> int:
+    """One file per quarter with every synthetic series, built column-wise (thousands of regions × the catalog)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    values, nums, dens = simulate_matrix(series, len(quarters), seed)
+    integral = np.array([s.indicator.is_integral for s in series])
+    regions = pa.array([s.region_code for s in series], pa.string())
+    codes = pa.array([s.indicator.code for s in series], pa.string())
+    units = pa.array([s.indicator.unit for s in series], pa.string())
+    n = len(series)
+
+    def text(column: "np.ndarray", whole: "np.ndarray") -> "pa.Array":
+        # Whole numbers print without a decimal point; NaN (no component) prints as an empty cell.
+        as_int = pc.cast(pa.array(np.where(np.isnan(column), 0, column).astype(np.int64)), pa.string())
+        as_float = pc.cast(pa.array(column), pa.string())
+        out = pc.if_else(pa.array(whole), as_int, as_float)
+        return pc.if_else(pa.array(np.isnan(column)), pa.scalar("", pa.string()), out)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    # No cell holds a comma or a quote, so nothing needs quoting (Arrow would quote the header otherwise).
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    for j, q in enumerate(quarters):
+        table = pa.table({
+            "region_code": regions, "period": pa.array([str(q)] * n, pa.string()), "indicator_code": codes,
+            "breakdown": pa.array([""] * n, pa.string()), "value": text(values[:, j], integral), "unit": units,
+            "numerator": text(nums[:, j], np.ones(n, bool)), "denominator": text(dens[:, j], np.ones(n, bool)),
+            "reported_on": pa.array([_reported_on(q, rng)] * n, pa.string()),
+            "source": pa.array(["simulated"] * n, pa.string()),
+        })
+        with (folder / f"counties_{q}.csv").open("wb") as fh:
+            fh.write((",".join(HEADER) + "\n").encode("utf-8"))
+            pacsv.write_csv(table, fh, options)
+    return len(quarters)
+
+
 def _write_synthetic_reference(out_dir: Path, regions: list[dict[str, str]], series: list[Series]) -> None:
     ref = out_dir / REFERENCE_DIRNAME
     _write_csv(ref / REGIONS_FILENAME, list(REGION_COLUMNS), [[r[c] for c in REGION_COLUMNS] for r in regions])
@@ -530,13 +593,13 @@ def simulate(settings: Settings, out_dir: Path, seed: int = DEFAULT_SEED, faults
 
     started = time.perf_counter()
     catalog = load_catalog(settings)
-    plan_files = sorted(settings.plan_indicators_dir.glob("*.csv"))
+    # Plan tables first; prose targets add series a table lacks (a region whose plan has no table).
+    plan_files = sorted(settings.plan_indicators_dir.glob("*.csv")) + sorted(settings.plan_prose_dir.glob("*.csv"))
     series = read_plan_series(catalog, plan_files)
     rng = random.Random(seed)
     assign_scenarios(series, rng)
     quarters = quarters_between(FIRST_QUARTER, LAST_QUARTER)
-    for s in series:
-        simulate_series(s, quarters, rng)
+    fill_series(series, quarters, seed)
     regions = sorted({s.region_code for s in series})
     summary = SimulationSummary(regions=len(regions), series=len(series))
 
@@ -565,14 +628,9 @@ def simulate(settings: Settings, out_dir: Path, seed: int = DEFAULT_SEED, faults
         county_series = synthetic_series(catalog, counties, series, county_rng)
         assign_scenarios(county_series, county_rng)
         _write_synthetic_reference(out_dir, counties, county_series)
-        for s in county_series:
-            simulate_series(s, quarters, county_rng)
         county_series.sort(key=lambda s: (s.region_code, s.indicator.code))
-        for q in quarters:
-            rows = _rows_for(county_series, q, _reported_on(q, county_rng))
-            _write_csv(out_dir / "counties" / f"counties_{q}.csv", HEADER, rows)
-            summary.files += 1
-            summary.rows += len(rows)
+        summary.files += _write_county_files(out_dir / "counties", county_series, quarters, seed + 3, county_rng)
+        summary.rows += len(county_series) * len(quarters)
         summary.regions += len(counties)
         summary.series += len(county_series)
         series = series + county_series

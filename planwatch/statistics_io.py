@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from planwatch.errors import FileRefused
 from planwatch.normalize import to_halfwidth
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,62 @@ class Submission:
 
     def column_index(self) -> dict[str, int]:
         return {name: i for i, name in enumerate(self.header) if name}
+
+    def table(self) -> "pa.Table":
+        """Every non-blank row as columns: `line_no`, `ncells`, `extra` (cells past the header's width,
+        comma-joined, '' when none are filled) and `c0`…`c{n-1}` (text cells in header order, '' when absent).
+
+        A plain CSV (no quotes, no lone carriage returns) is split by Arrow without a Python loop;
+        anything else goes through the csv module, which follows quoting and multi-line records.
+        """
+        import pyarrow as pa
+
+        width = len(self.header)
+        text = self._text
+        if text is not None and '"' not in text and text.count("\r") == text.count("\r\n"):
+            return _split_plain_csv(text, width)
+        line_nos: list[int] = []
+        ncells: list[int] = []
+        extras: list[str] = []
+        columns: list[list[str]] = [[] for _ in range(width)]
+        for line_no, cells in self.rows():
+            line_nos.append(line_no)
+            ncells.append(len(cells))
+            extras.append(",".join(cells[width:]) if any(cells[width:]) else "")
+            for i in range(width):
+                columns[i].append(cells[i] if i < len(cells) else "")
+        arrays = {"line_no": pa.array(line_nos, pa.int64()), "ncells": pa.array(ncells, pa.int32()),
+                  "extra": pa.array(extras, pa.string())}
+        arrays.update({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+        return pa.table(arrays)
+
+
+def _split_plain_csv(text: str, width: int) -> "pa.Table":
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    import numpy as np
+
+    # Split inside Arrow: no Python string per line.
+    lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+    body = pc.cast(lines.slice(1), pa.string())
+    if "\r" in text:
+        body = pc.replace_substring_regex(body, "\r$", "")
+    line_no = pa.array(np.arange(2, len(lines) + 1, dtype=np.int64))
+    nonblank = pc.not_equal(pc.replace_substring(body, ",", ""), "")
+    body, line_no = body.filter(nonblank), line_no.filter(nonblank)
+    ncells = pc.add(pc.count_substring(body, ","), 1)
+    # Padding with commas makes every row at least `width` cells long, so short rows read as ''.
+    parts = pc.split_pattern(pc.binary_join_element_wise(body, "," * width, ""), ",")
+    arrays = {"line_no": line_no, "ncells": pc.cast(ncells, pa.int32())}
+    extra = [""] * len(body)
+    for i in pc.indices_nonzero(pc.greater(ncells, width)).to_pylist():
+        cells = body[i].as_py().split(",")[width:]
+        extra[i] = ",".join(cells) if any(cells) else ""
+    arrays["extra"] = pa.array(extra, pa.string())
+    for i in range(width):
+        arrays[f"c{i}"] = pc.list_element(parts, i)
+    return pa.table(arrays)
 
 
 def normalize_header(cell: str) -> str:
