@@ -59,6 +59,11 @@ def quiet_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+# Before anything imports GX: its import alone logs hundreds of INFO lines ("Skipping registering
+# function ..."). Setting levels is cheap and imports nothing.
+quiet_logging()
+
+
 def load_suites(settings: Settings) -> ModuleType:
     """Import `expectations/suites` (code kept beside dbt/, not inside the planwatch package)."""
     if SUITES_PACKAGE in sys.modules:
