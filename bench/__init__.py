@@ -1,0 +1,1 @@
+"""The national-scale benchmark of planwatch (`make bench`, `python -m bench.run`); see bench/README.md."""
