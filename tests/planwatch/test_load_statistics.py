@@ -181,7 +181,7 @@ def test_a_revision_wins_and_the_earlier_version_stays_queryable(settings: Setti
 def _observations(settings: Settings, path_like: str) -> list[tuple]:
     return _query(settings, "select o.region_code, o.period, o.indicator_code, o.breakdown, o.value, o.unit, o.reported_on "
                             "from raw.stat_observations o join raw.file_ledger l using (file_id) where l.path like ? "
-                            "order by o.indicator_code", [path_like])
+                            "order by o.indicator_code, o.breakdown, o.period", [path_like])
 
 
 def test_gb18030_and_utf8_with_bom_give_the_same_rows(settings: Settings) -> None:
@@ -258,3 +258,38 @@ def test_simulated_source_marks_rows_simulated(settings: Settings) -> None:
         "320583,2021Q1,AST_LOW_INCOME_PERSONS,5200,人,2021-04-20,simulated\n", encoding="utf-8")
     _load(settings)
     assert _query(settings, "select source, is_simulated from raw.stat_observations") == [("simulated", True)]
+
+
+def test_rows_taken_whole_and_rows_judged_one_by_one_load_identically(settings: Settings) -> None:
+    # By code, every row of the valid file is taken by the vectorised path; by printed name, every row is
+    # judged by the rules one at a time. Both must give the same observations.
+    from planwatch.catalog import Catalog
+
+    catalog = Catalog.load(settings.reference_dir)
+    text = (FIXTURES / "valid_320583_2023Q2.csv").read_text(encoding="utf-8")
+    by_name = text.replace("indicator_code", "indicator_name", 1)
+    for code, ind in catalog.indicators.items():
+        by_name = by_name.replace(f",{code},", f",{ind.name_zh},")
+    (settings.statistics_dir / "code").mkdir()
+    (settings.statistics_dir / "name").mkdir()
+    (settings.statistics_dir / "code" / "f.csv").write_text(text, encoding="utf-8")
+    (settings.statistics_dir / "name" / "f.csv").write_text(by_name, encoding="utf-8")
+    assert _load(settings)["rows_loaded"] == 16
+    cols = ("line_no, region_code, period, period_type, indicator_code, breakdown, value, unit, raw_value, raw_unit, "
+            "numerator, denominator, reported_on, source, is_simulated")
+    sql = (f"select {cols} from raw.stat_observations o join raw.file_ledger l using (file_id) where l.path like ? "
+           "order by line_no")
+    assert _query(settings, sql, ["statistics/code/%"]) == _query(settings, sql, ["statistics/name/%"])
+
+
+@pytest.mark.parametrize("second_value, loaded, quarantined_lines", [("100", 1, [3]), ("99", 0, [2, 3])])
+def test_duplicates_are_found_across_spellings_of_the_same_key(settings: Settings, second_value: str, loaded: int,
+                                                                quarantined_lines: list[int]) -> None:
+    (settings.statistics_dir / "dup.csv").write_text(
+        "region_code,period,indicator_code,breakdown,value,unit,reported_on,source\n"
+        "320583,2023Q2,COM_SERVICE_COVERAGE,urban,100,%,2023-07-20,局\n"
+        f"320583,2023Q2,COM_SERVICE_COVERAGE,城镇,{second_value},%,2023-07-20,局\n", encoding="utf-8")
+    metrics = _load(settings)
+    assert (metrics["rows_read"], metrics["rows_loaded"]) == (2, loaded)
+    assert _query(settings, "select line_no, reason_code from raw.stat_quarantine order by line_no") == [
+        (line, "duplicate_in_file") for line in quarantined_lines]
