@@ -25,8 +25,9 @@ import random
 import time
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from planwatch.catalog import Catalog, Indicator
 from planwatch.config import Settings
@@ -34,6 +35,10 @@ from planwatch.normalize import NotANumber, format_number, normalize_unit, parse
 from planwatch.periods import Quarter, quarters_between
 from planwatch.simulated_reference import PLANS_DIRNAME, REFERENCE_DIRNAME, REGION_COLUMNS, REGIONS_FILENAME
 from planwatch.statistics_io import DATA_SUFFIXES
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +172,7 @@ def _clip(ind: Indicator, value: float) -> float:
     return value
 
 
-def simulate_matrix(series: list[Series], n_quarters: int, seed: int) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
+def simulate_matrix(series: list[Series], n_quarters: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(values, numerators, denominators), each series × quarter, for quarters 1…n after 2020Q4.
 
     Stocks: baseline + gap × progress(scenario, t/20) + noise, clipped to the catalog bounds.
@@ -223,8 +228,6 @@ def simulate_matrix(series: list[Series], n_quarters: int, seed: int) -> tuple["
 
 def fill_series(series: list[Series], quarters: list[Quarter], seed: int) -> None:
     """Put the simulated (value, numerator, denominator) of every quarter into each series."""
-    import math
-
     values, nums, dens = simulate_matrix(series, len(quarters), seed)
     for i, s in enumerate(series):
         for j, q in enumerate(quarters):
