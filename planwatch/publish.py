@@ -27,6 +27,7 @@ from planwatch.config import Settings
 from planwatch.db import connect, ensure_ingest_schema, table_exists
 from planwatch.errors import ChecksFailed, ConfigError, TerminalError
 from planwatch.faults import crash_point
+from planwatch.serve import create_bi_views, export_parquet
 from planwatch.types import Metrics, RunContext
 
 log = logging.getLogger(__name__)
@@ -163,20 +164,30 @@ def publish(settings: Settings, run: RunContext) -> Metrics:
 
     _copy_audit_into(candidate, settings, run)
     crash_point("publish.after_audit_copy")
+    # After the audit copy: the data-quality views read audit.dq_results. A mart the views need
+    # that is missing fails here, before the rename, so nothing half-built is published.
+    with connect(candidate) as con:
+        bi_views = create_bi_views(con)
+        con.execute("checkpoint")
     _fsync_file(candidate)
 
     settings.versions_dir.mkdir(parents=True, exist_ok=True)
     version = settings.versions_dir / f"{_stamp()}{VERSION_SEP}{candidate.stem}.duckdb"
-    _link_or_copy(candidate, version)
     size = candidate.stat().st_size
-    crash_point("publish.before_rename")  # version linked, published file not yet replaced
+    crash_point("publish.before_rename")  # checked and closed, published file not yet replaced
     os.replace(candidate, settings.published_db)
     _fsync_dir(settings.published_db.parent)
-    crash_point("publish.after_rename")  # published, run log not yet closed
+    crash_point("publish.after_rename")  # published, version not linked, run log not yet closed
+    # Linked only once published: a run killed before the rename must not leave a version that was
+    # never published (rollback would take it for "the one before"). Killed here, the file has no
+    # version entry, and rollback still finds the one before it.
+    _link_or_copy(settings.published_db, version)
     removed = _prune_versions(settings)
+    parquet_rows = export_parquet(settings.published_db, settings.parquet_dir)
 
     metrics: Metrics = {"published": True, "version": version.stem, "size_bytes": size,
-                        "versions_kept": len(list_versions(settings)), "versions_pruned": len(removed)}
+                        "versions_kept": len(list_versions(settings)), "versions_pruned": len(removed),
+                        "bi_views": len(bi_views), "parquet_files": len(parquet_rows)}
     runlog.record_task(settings, run, "publish", metrics)
     runlog.finish_run(settings, run, "published", True, None)
     log.info("published run %s as %s (%d bytes)", run.run_id, settings.published_db, size)
@@ -220,6 +231,7 @@ def rollback(settings: Settings, to: str | None = None) -> Metrics:
     _link_or_copy(target.path, tmp)
     os.replace(tmp, published)
     _fsync_dir(published.parent)
+    export_parquet(published, settings.parquet_dir)  # the Parquet files follow the published file
     reason = f"rollback to {target.name}" + (f" from {current.name}" if current else "")
     _log_rollback(settings, reason)
     log.warning("published warehouse rolled back: %s", reason)
