@@ -77,8 +77,9 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from planwatch.publish import rollback
 
-    restored = rollback(settings, args.to)
-    print(f"restored {restored} as {settings.published_db}")
+    result = rollback(settings, args.to)
+    print(f"restored version {result['rolled_back_to']} as {settings.published_db} "
+          f"(replaced {result['previous'] or 'an unversioned file'})")
     return 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from planwatch.catalog import Catalog
+from planwatch.simulated_reference import load_catalog, simulated_plan_files, simulated_region_files
 from planwatch.config import Settings
 from planwatch.db import connect, ensure_ingest_schema
 from planwatch.errors import FileRefused
@@ -96,14 +97,6 @@ def _csv_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.csv") if p.is_file()) if folder.exists() else []
 
 
-def _reviewed_docs(settings: Settings) -> set[str]:
-    docs: set[str] = set()
-    for path in _csv_files(settings.plan_indicators_dir):
-        for row in _read_rows(path, ["source_doc"]):
-            docs.add(row["source_doc"])
-    return docs
-
-
 def _draft_rows(settings: Settings, catalog: Catalog, reviewed: set[str]) -> list[dict[str, str]]:
     """Extractor output for plan documents in raw/plans/ that nobody has reviewed yet."""
     if not settings.plans_dir.exists():
@@ -127,7 +120,7 @@ def _draft_rows(settings: Settings, catalog: Catalog, reviewed: set[str]) -> lis
 
 def load_plans(settings: Settings, run: RunContext) -> Metrics:
     """Stage: replace the reference and plan tables of the ingest store with what raw/ holds now."""
-    catalog = Catalog.load(settings.reference_dir)
+    catalog = load_catalog(settings)
     metrics: Metrics = {}
     with connect(settings.ingest_db) as con:
         ensure_ingest_schema(con)
@@ -135,17 +128,22 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
         for table, filename in REFERENCE_TABLES.items():
             path = settings.reference_dir / filename
             rows = _read_rows(path, [])
-            columns = list(rows[0].keys()) if rows else []
-            columns = columns or _header(path)
+            columns = _header(path)
+            if table == "regions":
+                # Synthetic regions of a simulated set travel with it, not in raw/reference.
+                for sim_path in simulated_region_files(settings):
+                    rows.extend(_read_rows(sim_path, ["region_code"]))
             _replace_table(con, table, columns, rows)
             metrics[f"{table}_rows"] = len(rows)
         for table, folder_attr, columns in PLAN_TABLES:
             folder: Path = getattr(settings, folder_attr)
             rows = []
             files = _csv_files(folder)
-            for path in files:
+            simulated = simulated_plan_files(settings) if table == "plan_indicators" else []
+            for path in files + simulated:
+                status = "simulated" if path in simulated else "reviewed"
                 for row in _read_rows(path, columns):
-                    row["review_status"] = "reviewed"
+                    row["review_status"] = status
                     row["source_file"] = str(path.relative_to(settings.raw_dir))
                     rows.append(row)
             if table == "plan_indicators":
@@ -153,7 +151,7 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
                 metrics["draft_rows"] = len(drafts)
                 rows.extend(drafts)
             _replace_table(con, table, columns + ["review_status", "source_file"], rows)
-            metrics[f"{table}_files"] = len(files)
+            metrics[f"{table}_files"] = len(files) + len(simulated)
             metrics[f"{table}_rows"] = len(rows)
         con.execute("COMMIT")
     unresolved = _unresolved_codes(settings, catalog)

@@ -1,0 +1,75 @@
+"""The plan loader: reviewed files load exactly as printed, drafts are marked, bad files named."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from planwatch.config import Settings
+from planwatch.errors import FileRefused
+from planwatch.load_plans import load_plans
+from planwatch.periods import Quarter
+from planwatch.types import RunContext
+
+from tests.conftest import SEEDS_DIR
+
+RUN = RunContext("test", Quarter(2023, 4))
+
+
+def _rows(settings: Settings, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(settings.ingest_db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_reviewed_files_load_as_printed(planwatch_home: Path) -> None:
+    settings = Settings.from_env()
+    metrics = load_plans(settings, RUN)
+    assert metrics["plan_indicators_files"] == 4
+    assert metrics["plan_indicators_rows"] == 68
+    assert metrics["plan_completion_rows"] == 51
+    assert metrics["rows_unresolved_code"] == 0
+    # Taizhou's glued `%5570约束性`: 55 then 70, binding, with the character offset as provenance.
+    row = _rows(settings, "select baseline_value, target_value, attribute, source_doc, review_status "
+                          "from raw.plan_indicators where region_code = '321200' "
+                          "and indicator_code = 'ELD_NURSING_BED_SHARE'")
+    assert row == [("55", "70", "binding", "001_b69c0901349877a0.txt", "reviewed")]
+    # Values stay strings exactly as printed; nothing is filled in.
+    assert _rows(settings, "select count(*) from raw.plan_indicators where baseline_value = '99.87'") == [(1,)]
+
+
+def test_reload_replaces_instead_of_appending(planwatch_home: Path) -> None:
+    settings = Settings.from_env()
+    load_plans(settings, RUN)
+    load_plans(settings, RUN)
+    assert _rows(settings, "select count(*) from raw.plan_indicators") == [(68,)]
+
+
+def test_a_file_missing_a_column_is_refused_with_its_name(planwatch_home: Path) -> None:
+    settings = Settings.from_env()
+    bad = settings.plan_indicators_dir / "999999_14th.csv"
+    bad.write_text("region_code,indicator_name\n999999,x\n", encoding="utf-8")
+    with pytest.raises(FileRefused) as info:
+        load_plans(settings, RUN)
+    assert "999999_14th.csv" in str(info.value)
+    assert "line 1: missing column(s)" in str(info.value) and "target_value" in str(info.value)
+
+
+def test_new_plan_document_without_review_loads_as_draft(planwatch_home: Path) -> None:
+    seed = SEEDS_DIR / "003_08dbb03ef6697d3a.txt"
+    if not seed.exists():
+        pytest.skip(f"seed documents not found at {SEEDS_DIR}")
+    settings = Settings.from_env()
+    # Zunyi's reviewed file is removed, so its document is new to the warehouse.
+    (settings.plan_indicators_dir / "520300_14th.csv").unlink()
+    shutil.copy(seed, settings.plans_dir / seed.name)
+    metrics = load_plans(settings, RUN)
+    assert metrics["draft_rows"] == 14
+    drafts = _rows(settings, "select distinct region_code, review_status, source_file "
+                             "from raw.plan_indicators where review_status = 'draft'")
+    assert drafts == [("520300", "draft", f"plans/{seed.name}")]
