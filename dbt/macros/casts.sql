@@ -24,3 +24,11 @@
 {% macro as_boolean(column) -%}
     (lower(coalesce(trim(cast({{ column }} as {{ dbt.type_string() }})), '')) in ('true', '1', 'yes', 'y', 't'))
 {%- endmacro %}
+
+{% macro source_has_column(relation, column_name) -%}
+    {#- True when `relation` has `column_name`: lets staging accept a raw table from before or
+        after the loader started keeping an optional column, instead of failing to compile. -#}
+    {%- if not execute -%}{{ return(false) }}{%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {{ return(column_name | lower in names) }}
+{%- endmacro %}

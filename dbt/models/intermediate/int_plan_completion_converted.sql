@@ -1,4 +1,4 @@
-{#- 13th-plan completion rows in the catalog's unit, one per region × plan × indicator, same unit
+{#- 13th-plan completion rows in the catalog's unit, one per region × plan × indicator × breakdown, same unit
     rule as int_plan_targets_converted. -#}
 with
 
@@ -75,13 +75,16 @@ with_units as (
 converted as (
 
     select
-        {{ dbt.concat(["region_code", "'|'", "plan", "'|'", "resolved_indicator_code"]) }} as completion_id,
+        {{ dbt.concat(["region_code", "'|'", "plan", "'|'", "resolved_indicator_code", "'|'", "breakdown"]) }}
+            as completion_id,
         region_code,
         region_name,
         plan,
         seq,
         resolved_indicator_code as indicator_code,
         indicator_name,
+        breakdown,
+        attribute,
         direction,
         unit as printed_unit,
         catalog_unit as unit,
@@ -94,7 +97,7 @@ converted as (
         source_doc,
         source_line,
         row_number() over (
-            partition by region_code, plan, resolved_indicator_code order by seq, completion_row_id
+            partition by region_code, plan, resolved_indicator_code, breakdown order by seq, completion_row_id
         ) as row_rank
 
     from with_units

@@ -37,6 +37,8 @@ final as (
         judged.plan,
         judged.indicator_code,
         judged.indicator_name,
+        judged.breakdown,
+        judged.attribute,
         judged.direction,
         judged.unit,
         judged.target_year,

@@ -1,3 +1,7 @@
+{#- The completion CSVs may split one printed cell into urban and rural rows (`breakdown`); the
+    loader keeps that column only in newer versions, so it is read when present. -#}
+{%- set has_breakdown = source_has_column(source('plans', 'plan_completion'), 'breakdown') -%}
+{%- set has_attribute = source_has_column(source('plans', 'plan_completion'), 'attribute') -%}
 with
 
 source as (
@@ -10,8 +14,12 @@ renamed as (
 
     select
         ---------- ids
-        {{ dbt.concat([as_text('source_file'), "'#'", "coalesce(" ~ as_text('seq') ~ ", " ~ as_text('source_line') ~ ", " ~ as_text('indicator_name') ~ ")"]) }}
-            as completion_row_id,
+        {{ dbt.concat([
+            as_text('source_file'), "'#'",
+            "coalesce(" ~ as_text('seq') ~ ", " ~ as_text('source_line') ~ ", " ~ as_text('indicator_name') ~ ")",
+            "'#'", "coalesce(" ~ as_text('indicator_code') ~ ", '')",
+            "'#'", ("coalesce(lower(" ~ as_text('breakdown') ~ "), '')") if has_breakdown else "''"
+        ]) }} as completion_row_id,
         {{ as_text('region_code') }} as region_code,
         {{ as_text('indicator_code') }} as indicator_code,
 
@@ -21,6 +29,8 @@ renamed as (
         {{ as_text('category') }} as category,
         {{ as_text('indicator_name') }} as indicator_name,
         {{ as_text('unit') }} as unit,
+        {% if has_breakdown %}coalesce(lower({{ as_text('breakdown') }}), ''){% else %}''{% endif %} as breakdown,
+        {% if has_attribute %}lower({{ as_text('attribute') }}){% else %}cast(null as {{ dbt.type_string() }}){% endif %} as attribute,
         {{ as_text('source_doc') }} as source_doc,
         {{ as_text('source_line') }} as source_line,
         {{ as_text('source_file') }} as source_file,
