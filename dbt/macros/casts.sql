@@ -13,7 +13,7 @@
                 then null
             else trim(cast({{ column }} as {{ dbt.type_string() }}))
         end
-        as {{ dbt.type_float() }}
+        as {{ type_double() }}
     )
 {%- endmacro %}
 
@@ -31,4 +31,14 @@
     {%- if not execute -%}{{ return(false) }}{%- endif -%}
     {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
     {{ return(column_name | lower in names) }}
+{%- endmacro %}
+
+{% macro type_double() -%}
+    {#- 64-bit floating point. dbt's type_float() is a 32-bit FLOAT on DuckDB, which rounds
+        97.54 to 97.54000091552734 and breaks the progress identities at 1e-6. -#}
+    {{ return(adapter.dispatch('type_double')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
 {%- endmacro %}

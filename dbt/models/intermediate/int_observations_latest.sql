@@ -1,10 +1,12 @@
 {#- Revisions: every version of a value stays in raw; the latest file (highest file_seq) wins,
-    and within one file the last line. -#}
+    and within one file the last line. A row reported as missing (`--` or empty, loaded with a
+    null value) is not a figure: it neither becomes a fact nor withdraws an earlier figure. -#}
 with
 
 observations as (
 
     select * from {{ ref('stg_stats__observations') }}
+    where value is not null
 
 ),
 

@@ -2,13 +2,15 @@
     Plans print values in their own unit (亿元 where the catalog keeps 万元, ‰ where it keeps %);
     v_catalog = v_printed × factor_printed / factor_catalog, only within one dimension. A target
     stated only in the plan's text (prose) fills in where the table has no row. Drafts are left
-    out: a value nobody reviewed does not decide a status. -#}
+    out: a value nobody reviewed does not decide a status (plans of synthetic, simulated regions
+    are kept: they exist only to be measured). -#}
 with
 
 plan_rows as (
 
     select * from {{ ref('stg_plans__indicator_targets') }}
-    where review_status = 'reviewed'
+    -- Plans of the simulator's synthetic regions count like reviewed ones; drafts do not.
+    where review_status in ('reviewed', 'simulated')
 
 ),
 
@@ -81,15 +83,15 @@ prose_only as (
         cast(null as {{ dbt.type_string() }}) as attribute,
         '' as breakdown,
         cast(null as {{ dbt.type_int() }}) as baseline_year,
-        cast(null as {{ dbt.type_float() }}) as baseline_value,
+        cast(null as {{ type_double() }}) as baseline_value,
         prose_targets.target_year,
         prose_targets.target_value,
         prose_targets.comparator,
-        cast(null as {{ dbt.type_float() }}) as target_2021,
-        cast(null as {{ dbt.type_float() }}) as target_2022,
-        cast(null as {{ dbt.type_float() }}) as target_2023,
-        cast(null as {{ dbt.type_float() }}) as target_2024,
-        cast(null as {{ dbt.type_float() }}) as target_2025,
+        cast(null as {{ type_double() }}) as target_2021,
+        cast(null as {{ type_double() }}) as target_2022,
+        cast(null as {{ type_double() }}) as target_2023,
+        cast(null as {{ type_double() }}) as target_2024,
+        cast(null as {{ type_double() }}) as target_2025,
         'prose' as target_source,
         prose_targets.source_doc,
         prose_targets.source_line

@@ -25,10 +25,10 @@ renamed as (
         {{ period_index('period') }} as period_index,
 
         ---------- numerics
-        cast(value as {{ dbt.type_float() }}) as value,
+        cast(value as {{ type_double() }}) as value,
         unit,
-        cast(numerator as {{ dbt.type_float() }}) as numerator,
-        cast(denominator as {{ dbt.type_float() }}) as denominator,
+        cast(numerator as {{ type_double() }}) as numerator,
+        cast(denominator as {{ type_double() }}) as denominator,
 
         ---------- text
         raw_value,
