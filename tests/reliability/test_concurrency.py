@@ -1,0 +1,188 @@
+"""Concurrency: one writer per home (a second run is refused, never interleaved), and BI readers
+that hold the published warehouse open read-only through ten publishes neither block them nor see
+a mixture of two versions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import QUARTER, REPO_ROOT, RUN_ID, child_env, copy_home, run_child, run_stages, run_status
+from planwatch.config import Settings
+from planwatch.locking import RunLocked, lock_path
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from planwatch.config import Settings
+    from planwatch.locking import run_lock
+    from planwatch.periods import Quarter
+    from planwatch.types import RunContext
+    with run_lock(Settings.from_env(), RunContext({run_id!r}, Quarter.parse({quarter!r})), "dbt_build"):
+        print("held", flush=True)
+        sys.stdin.read()  # hold until the test closes our stdin
+""")
+
+
+def _hold_lock(home: Path, run_id: str) -> subprocess.Popen:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER.format(run_id=run_id, quarter=QUARTER)], cwd=REPO_ROOT,
+                              env=child_env(home), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_writer_is_refused_while_a_stage_runs(checked_home: Path, tmp_path: Path) -> None:
+    settings = copy_home(checked_home, tmp_path / "home")
+    holder = _hold_lock(settings.home, RUN_ID)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RunLocked) as refused:
+            run_stages(settings, QUARTER, "intruder", ("register_files",))
+        assert time.monotonic() - started < 5, "the refusal must be immediate, not a wait"
+        message = str(refused.value)
+        assert "'q4'" in message and "dbt_build" in message and f"pid {holder.pid}" in message
+        # the same through the CLI: exit code 3 (transient: Airflow retries it later)
+        done = run_child(settings.home, ["stage", "register_files", "--quarter", QUARTER, "--run-id", "intruder"])
+        assert done.returncode == 3 and "'q4'" in done.stderr, done.stderr[-2000:]
+        # even the same run cannot run a second stage at the same time
+        with pytest.raises(RunLocked):
+            run_stages(settings, QUARTER, RUN_ID, ("validate_marts",))
+    finally:
+        holder.stdin.close()  # type: ignore[union-attr]
+        holder.wait(timeout=30)
+    assert run_status(settings, "intruder") is None, "a refused run must leave no trace in the run log"
+
+
+def test_the_kernel_drops_the_lock_of_a_killed_holder(checked_home: Path, tmp_path: Path) -> None:
+    settings = copy_home(checked_home, tmp_path / "home")
+    holder = _hold_lock(settings.home, RUN_ID)
+    holder.kill()
+    holder.wait(timeout=30)
+    assert json.loads(lock_path(settings).read_text() or "{}").get("run_id") == RUN_ID  # stale text, no lock
+    run_stages(settings, QUARTER, RUN_ID, ("publish",))  # the same run continues at once
+    assert run_status(settings, RUN_ID) == ("published", True)
+
+
+def test_a_run_left_unfinished_blocks_another_run_until_it_is_stale(
+        checked_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = copy_home(checked_home, tmp_path / "home")  # run q4 stopped before publish: still `running`
+    with pytest.raises(RunLocked, match=r"run 'q4' for 2023Q4 is still in progress.*--run-id q4"):
+        run_stages(settings, QUARTER, "next", ("register_files",))
+    assert run_status(settings, "next") is None
+
+    monkeypatch.setenv("PLANWATCH_STALE_RUN_HOURS", "0")  # as if q4 had died hours ago
+    run_stages(settings, QUARTER, "next", ("register_files",))
+    con = duckdb.connect(str(settings.ingest_db), read_only=True)
+    try:
+        status, reason = con.execute("select status, reason from audit.run_log where run_id = 'q4'").fetchone()
+    finally:
+        con.close()
+    assert status == "failed" and reason.startswith("abandoned") and "'next'" in reason
+
+
+PUBLISHER = textwrap.dedent("""
+    import json, shutil, sys, time
+    from pathlib import Path
+    from planwatch.config import Settings
+    from planwatch.db import connect
+    from planwatch.periods import Quarter
+    from planwatch.publish import publish
+    from planwatch.types import RunContext
+
+    settings = Settings.from_env()
+    sources = [Path(p) for p in {sources!r}]
+    durations = []
+    for i in range({n}):
+        run = RunContext(f"pub{{i}}", Quarter.parse({quarter!r}))
+        shutil.copy(sources[i % 2], settings.candidate_db(run.run_id))
+        with connect(settings.ingest_db) as con:  # this run's checks: those of the checked run, all passed
+            con.execute("insert into audit.dq_results select ? as run_id, * exclude (run_id) "
+                        "from audit.dq_results where run_id = ?", [run.run_id, {run_id!r}])
+        started = time.monotonic()
+        publish(settings, run)
+        durations.append(time.monotonic() - started)
+        time.sleep(0.3)
+    print(json.dumps(durations))
+""")
+
+HELD_READER = textwrap.dedent("""
+    import json, sys, threading, duckdb
+    ANSWER = {answer!r}
+    con = duckdb.connect({path!r}, read_only=True)
+    answers, done = [], threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    print("open", flush=True)
+    while not done.wait(0.05):
+        answers.append(list(con.execute(ANSWER).fetchone()))
+    con.close()
+    print(json.dumps(answers))
+""")
+
+ANSWER = ("select (select max(period) from marts.fct_indicator_progress), "
+          "(select count(*) from marts.fct_indicator_progress), "
+          "(select count(*) from marts.fct_indicator_progress where period <= '2023Q2')")
+
+
+def _answer(path: Path) -> tuple:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(ANSWER).fetchone()
+    finally:
+        con.close()
+
+
+def test_a_bi_reader_holding_the_warehouse_open_through_ten_publishes(
+        checked_home: Path, template_home: Path, tmp_path: Path) -> None:
+    settings = copy_home(checked_home, tmp_path / "home")
+    new_version = tmp_path / "new.duckdb"
+    old_version = tmp_path / "old.duckdb"
+    shutil.copy(settings.candidate_db(RUN_ID), new_version)
+    shutil.copy(Settings(home=template_home).published_db, old_version)
+    old_answer, new_answer = _answer(old_version), _answer(new_version)
+    assert old_answer != new_answer and old_answer[0] == "2023Q2" and new_answer[0] == "2023Q4"
+    assert _answer(settings.published_db) == old_answer
+
+    # The BI tool, in its own process: one read-only connection held open the whole time. (Within one
+    # process DuckDB shares one database instance per path, so a second connection opened there while
+    # the first is open sees the first one's version: a tool must close its pool to see a new publish.)
+    bi_tool = subprocess.Popen([sys.executable, "-c", HELD_READER.format(path=str(settings.published_db), answer=ANSWER)],
+                               cwd=REPO_ROOT, env=child_env(settings.home), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert bi_tool.stdout is not None and bi_tool.stdout.readline().strip() == "open"
+    publishes = 10
+    publisher = subprocess.Popen(
+        [sys.executable, "-c", PUBLISHER.format(sources=[str(new_version), str(old_version)], n=publishes,
+                                                quarter=QUARTER, run_id=RUN_ID)],
+        cwd=REPO_ROOT, env=child_env(settings.home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    fresh: list[tuple] = []
+    errors: list[str] = []
+    deadline = time.monotonic() + 300
+    try:
+        while publisher.poll() is None and time.monotonic() < deadline:
+            try:
+                fresh.append(_answer(settings.published_db))  # a new read-only connection each time
+            except Exception as exc:  # collected: the assertion shows every kind of failure
+                errors.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(0.02)
+        out, err = publisher.communicate(timeout=120)
+    finally:
+        held_out, held_err = bi_tool.communicate(input="", timeout=60)
+    assert bi_tool.returncode == 0, held_err[-3000:]
+    from_held = [tuple(a) for a in json.loads(held_out.strip().splitlines()[-1])]
+    assert len(from_held) > publishes
+    assert publisher.returncode == 0, err[-3000:]
+    durations = json.loads(out.strip().splitlines()[-1])
+    assert len(durations) == publishes
+    assert max(durations) < 15, f"a publish waited on the reader: {durations}"
+    assert errors == []
+    assert set(from_held) == {old_answer}, "the held connection must keep its version, whole"
+    assert set(fresh) <= {old_answer, new_answer} and set(fresh) == {old_answer, new_answer}, set(fresh)
+    assert len(fresh) >= publishes
+    assert _answer(settings.published_db) == old_answer  # publish 10 (i = 9) was the old version again
