@@ -156,6 +156,8 @@ observations as (
                   types = {'region_code': 'VARCHAR', 'period': 'VARCHAR', 'indicator_code': 'VARCHAR',
                            'breakdown': 'VARCHAR', 'value': 'DOUBLE', 'unit': 'VARCHAR',
                            'numerator': 'DOUBLE', 'denominator': 'DOUBLE', 'source': 'VARCHAR'})
+    -- a row reported as missing is not a figure (int_observations_latest)
+    where value is not null
 ),
 latest as (
     -- latest file wins (file_seq follows path order); clean input has one version per key

@@ -148,6 +148,7 @@ def observations(inp: PeerInputs) -> "pd.DataFrame":
         df["_file"] = str(f)
         frames.append(df)
     obs = pd.concat(frames, ignore_index=True)
+    obs = obs[obs.value.notna()]  # a row reported as missing is not a figure
     obs["period"] = obs.period.str.upper()
     obs["breakdown"] = obs.breakdown.fillna("")
     # the latest file wins

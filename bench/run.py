@@ -57,12 +57,19 @@ log = logging.getLogger("bench")
 
 
 def _digest_inputs() -> str:
-    """What the generated data depends on: the repository's reference and plan files and the simulator."""
+    """What the generated data depends on: the repository's reference and plan files."""
     digest = hashlib.sha256()
     for folder in ("reference", "plan_indicators", "plan_prose_targets", "plan_completion"):
         for path in sorted((REPO / "raw" / folder).glob("*.csv")):
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _simulator_digest() -> str:
+    """Recorded, not part of the cache key: simulator edits that keep its output need no new data
+    (delete bench/data/r<N> to regenerate)."""
+    digest = hashlib.sha256()
     for name in ("simulate.py", "simulated_reference.py"):
         digest.update((REPO / "planwatch" / name).read_bytes())
     return digest.hexdigest()[:16]
@@ -165,6 +172,7 @@ def prepare(regions: int, seed: int = SEED, data_dir: Path | None = None) -> dic
         "plan_bytes": sum(p.stat().st_size for p in plan_files),
         "plan_rows_target_set_to_baseline": fixed,
         "simulate_s": round(simulate_s, 2),
+        "simulator_digest": _simulator_digest(),
     }
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
