@@ -84,6 +84,9 @@ def parse_value(text: str | None) -> ParsedValue:
     t = to_halfwidth(text).strip()
     if t.lower() in MISSING_MARKERS:
         return ParsedValue(None, None)
+    if t.startswith("="):
+        raise NotANumber(f"value '{text}' is a spreadsheet formula whose result is not saved in the file "
+                         "(open and save it in Excel, or paste the values)")
     m = _NUMBER.match(t)
     if m is None or not (m.group("int") or m.group("frac")):
         raise NotANumber(f"value '{text}' is not a number (write digits such as 12.5, or -- when there is no figure)")

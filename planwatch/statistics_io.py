@@ -171,10 +171,33 @@ def _decode(data: bytes, display_path: str) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("gb18030"), "gb18030"
+        text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
         raise FileRefused(display_path, f"is neither UTF-8 nor GB18030 text (undecodable byte at offset {exc.start})",
                           "save it as 'CSV UTF-8' or as .xlsx") from exc
+    _refuse_mixed_encodings(data, display_path)
+    return text, "gb18030"
+
+
+def _refuse_mixed_encodings(data: bytes, display_path: str) -> None:
+    """Refuse a file that is not UTF-8 as a whole but has lines of Chinese text in UTF-8: pasted together
+    from two exports, it would otherwise be read as GB18030 and its UTF-8 lines would load as mojibake."""
+    utf8_line = other_line = 0
+    for no, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            decoded = line.decode("utf-8")
+        except UnicodeDecodeError:
+            other_line = other_line or no
+            continue
+        # GB18030 bytes are seldom valid UTF-8, and then not as CJK characters (U+4E00-U+9FFF)
+        if any("\u4e00" <= ch <= "\u9fff" for ch in decoded):
+            utf8_line = utf8_line or no
+    if utf8_line and other_line:
+        raise FileRefused(display_path, f"mixes text encodings: line {utf8_line} is UTF-8 but line {other_line} "
+                          "is not (probably GB18030), as when two exports are pasted together",
+                          "open it, fix the garbled lines and save the whole file once as 'CSV UTF-8'")
 
 
 def _open_csv(path: Path, display_path: str, data: bytes) -> Submission:
@@ -218,6 +241,28 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _show_unsaved_formulas(data: bytes, table: list[list[str]]) -> None:
+    """A formula whose result was never saved (a file written by a script, not by Excel) reads as an empty
+    cell, which would pass for "no figure": put the formula text in its place so the row is quarantined
+    naming it (planwatch.normalize refuses a value that starts with `=`)."""
+    import zipfile
+
+    import openpyxl
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        if not any(b"<f" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/")):
+            return
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        for r, row in enumerate(wb.worksheets[0].iter_rows(values_only=True)):
+            for c, value in enumerate(row):
+                if isinstance(value, str) and value.startswith("=") and r < len(table) and c < len(table[r]) \
+                        and table[r][c] == "":
+                    table[r][c] = value
+    finally:
+        wb.close()
+
+
 def _open_xlsx(path: Path, display_path: str, data: bytes) -> Submission:
     import zipfile
 
@@ -234,6 +279,7 @@ def _open_xlsx(path: Path, display_path: str, data: bytes) -> Submission:
             ignored = [ws.title for ws in sheets[1:] if ws.max_row and ws.max_row > 1]
         finally:
             wb.close()
+        _show_unsaved_formulas(data, table)
     except FileRefused:
         raise
     except (zipfile.BadZipFile, InvalidFileException, KeyError, EOFError, OSError, ValueError) as exc:
