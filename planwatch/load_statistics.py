@@ -262,7 +262,9 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
     return out
 
 
-_PLAIN_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
+# At most 15 integer digits: a longer string (a pasted ID, 400 nines) may cast to inf or lose digits;
+# the row-by-row rules judge it instead (not_a_number when it is not finite).
+_PLAIN_NUMBER = r"-?[0-9]{1,15}(\.[0-9]+)?"
 _OBS_INSERT = ("insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type, "
                "indicator_code, breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, "
                "is_simulated, loaded_at) ")
