@@ -77,7 +77,8 @@ def _replace_table(con: "duckdb.DuckDBPyConnection", table: str, columns: list[s
                    rows: list[dict[str, str]]) -> None:
     """Replace raw.<table> by `rows`, all columns VARCHAR: staging models cast, the loader does not."""
     con.execute(f"DROP TABLE IF EXISTS raw.{table}")
-    cols = ", ".join(f'"{c}" VARCHAR' for c in columns)
+    # Column names come from the files' header rows: quoted as identifiers, a `"` doubled.
+    cols = ", ".join('"' + c.replace('"', '""') + '" VARCHAR' for c in columns)
     con.execute(f"CREATE TABLE raw.{table} ({cols})")
     if rows:
         import pyarrow as pa
