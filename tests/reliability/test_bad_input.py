@@ -128,3 +128,42 @@ def test_implausible_values_block_the_publish_and_a_correction_publishes_the_goo
         assert "2023Q4" in periods and "2031Q1" not in periods
     finally:
         con.close()
+
+
+@pytest.mark.slow
+def test_a_200_mb_file_is_loaded_or_quarantined_row_by_row_without_exhausting_the_run(tmp_path: Path) -> None:
+    """Generated here, never committed: 200 MB of rows, mostly for regions not in the catalog (a whole
+    national export sent by mistake), plus the fixture's own rows; the load must finish, account for every
+    row and keep the good ones."""
+    import resource
+
+    settings = Settings(home=make_home(tmp_path / "home", seqs=()))
+    path = settings.statistics_dir / "national export 全国.csv"
+    good = "330100,2024Q2,ELD_NURSING_BED_SHARE,,,57.5,%,5750,10000,2024-07-20,杭州市民政局\n"
+    target = 200 * 1024 * 1024
+    rows = 0
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("region_code,period,indicator_code,indicator_name,breakdown,value,unit,numerator,denominator,"
+                 "reported_on,source\n" + good)
+        size = fh.tell()
+        block = []
+        while size < target:
+            region = 100000 + rows % 800000  # not in the catalog: unknown_region
+            line = f"{region},2024Q{rows % 2 + 1},ELD_NURSING_BED_SHARE,,,{rows % 100}.5,%,,,2024-07-20,全国汇总\n"
+            block.append(line)
+            rows += 1
+            if len(block) == 10000:
+                chunk = "".join(block)
+                fh.write(chunk)
+                size += len(chunk.encode("utf-8"))
+                block = []
+    assert path.stat().st_size >= target
+    started = time.monotonic()
+    run_stages(settings, QUARTER, "huge", ("register_files", "load_plans", "load_statistics"))
+    seconds = time.monotonic() - started
+    ((status, read, loaded, quarantined),) = _rows(
+        settings, "select status, rows_read, rows_loaded, rows_quarantined from raw.file_ledger", [])
+    assert status == "loaded" and read == rows + 1 and loaded == 1 and quarantined == rows
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"200 MB file: {rows + 1} rows in {seconds:.0f} s, peak RSS of the test process {peak_mb:.0f} MB")
+    assert seconds < 1800

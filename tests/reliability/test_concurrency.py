@@ -181,8 +181,25 @@ def test_a_bi_reader_holding_the_warehouse_open_through_ten_publishes(
     durations = json.loads(out.strip().splitlines()[-1])
     assert len(durations) == publishes
     assert max(durations) < 15, f"a publish waited on the reader: {durations}"
+    print(f"ten publishes under a held reader: longest {max(durations):.2f} s, {len(fresh)} fresh reads")
     assert errors == []
     assert set(from_held) == {old_answer}, "the held connection must keep its version, whole"
     assert set(fresh) <= {old_answer, new_answer} and set(fresh) == {old_answer, new_answer}, set(fresh)
     assert len(fresh) >= publishes
     assert _answer(settings.published_db) == old_answer  # publish 10 (i = 9) was the old version again
+
+
+@pytest.mark.slow
+def test_two_concurrent_cli_runs_one_publishes_the_other_is_refused(template_home: Path, tmp_path: Path) -> None:
+    settings = copy_home(template_home, tmp_path / "home")
+    runs = {run_id: subprocess.Popen(
+        [sys.executable, "-m", "planwatch", "run", "--quarter", QUARTER, "--run-id", run_id], cwd=REPO_ROOT,
+        env=child_env(settings.home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for run_id in ("first", "second")}
+    results = {run_id: (p.wait(timeout=900), p.stderr.read()) for run_id, p in runs.items()}  # type: ignore[union-attr]
+    codes = sorted(code for code, _ in results.values())
+    assert codes == [0, 3], results
+    winner = next(r for r, (code, _) in results.items() if code == 0)
+    loser = next(r for r in results if r != winner)
+    assert f"'{winner}'" in results[loser][1]
+    assert run_status(settings, winner) == ("published", True) and run_status(settings, loser) is None

@@ -177,13 +177,7 @@ SECRET_KEY = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$|JWT", re.I)
 ENV_REF = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?P<op>:?[-?])?(?P<default>[^}]*)\}")
 
 
-def test_compose_takes_secrets_from_the_environment_and_binds_only_localhost() -> None:
-    import yaml
-
-    path = REPO_ROOT / "docker-compose.yml"
-    if not path.exists():
-        pytest.skip("no docker-compose.yml in the repository")
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+def compose_problems(spec: dict) -> list[str]:
     problems = []
     for name, service in (spec.get("services") or {}).items():
         env = service.get("environment") or {}
@@ -206,7 +200,29 @@ def test_compose_takes_secrets_from_the_environment_and_binds_only_localhost() -
                 problems.append(f"{name} publishes {port} on every interface")
         if service.get("network_mode") == "host":
             problems.append(f"{name} uses the host network")
-    assert problems == []
+    return problems
+
+
+def test_compose_takes_secrets_from_the_environment_and_binds_only_localhost() -> None:
+    import yaml
+
+    path = REPO_ROOT / "docker-compose.yml"
+    if not path.exists():
+        pytest.skip("no docker-compose.yml in the repository")
+    assert compose_problems(yaml.safe_load(path.read_text(encoding="utf-8"))) == []
+
+
+def test_the_compose_check_catches_a_bad_deployment() -> None:
+    bad = {"services": {
+        "db": {"environment": {"POSTGRES_PASSWORD": "airflow"}, "ports": ["5432:5432"]},
+        "web": {"environment": ["SECRET_KEY=${SECRET_KEY:-changeme}",
+                                "DB_URL=postgresql://u:hunter2@db/x"], "ports": ["127.0.0.1:8080:8080"]},
+        "bi": {"network_mode": "host", "environment": {"API_TOKEN": "${API_TOKEN:?set it}"}},
+    }}
+    assert compose_problems(bad) == [
+        "db.POSTGRES_PASSWORD is not taken from the environment", "db publishes 5432:5432 on every interface",
+        "web.SECRET_KEY has a built-in default secret", "web.DB_URL has a password written into a URL",
+        "bi uses the host network"]
 
 
 def _pip_audit(requirements: Path) -> tuple[int, dict]:
