@@ -523,48 +523,61 @@ def _fit(points: list[tuple[float, float]]) -> dict[str, float]:
 # --------------------------------------------------------------------------------------- the bench
 
 
-def full_refresh(dataset_root: Path, label: str, i: int) -> dict[str, Any]:
-    home = dataset_root / "home"
-    _reset_warehouse(home)
-    log.info("%s: full refresh run %d", label, i + 1)
-    result = run_child(["pipeline", "--home", str(home), "--quarter", FULL_QUARTER, "--run-id", f"bench-full-{i}"],
-                       home, dataset_root / "logs" / f"full-{i}.log")
-    log.info("%s: full refresh %.1f s (peak %.0f MiB): %s", label, sum(result["stages"].values()),
-             result["peak_rss_mib"], result["stages"])
-    return result
+class Workspace:
+    """The home the pipeline runs in: bench/data/r<N>/work, raw/ hard-linked from the generated home.
 
+    A full refresh publishes 2025Q3 from an empty warehouse, with the 2025Q4 files held back (19 of
+    the 20 quarters); the incremental refresh then adds the 2025Q4 files and publishes 2025Q4 on top
+    of it. The floor and the peer read all 20 quarters, so the equality check compares them with a
+    warehouse built incrementally.
+    """
 
-def incremental(dataset_root: Path, runs: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Publish 2025Q3 from files without 2025Q4 (untimed set-up), then add 2025Q4 and refresh, `runs` times."""
-    home, incr = dataset_root / "home", dataset_root / "home_incr"
-    shutil.rmtree(incr, ignore_errors=True)
-    held = _link_tree(home / "raw", incr / "raw", skip=NEW_QUARTER_TAG)
-    setup = run_child(["pipeline", "--home", str(incr), "--quarter", BEFORE_QUARTER, "--run-id", "bench-base"],
-                      incr, dataset_root / "logs" / "incr-setup.log")
-    snapshot = dataset_root / "incr_snapshot"
-    shutil.rmtree(snapshot, ignore_errors=True)
-    shutil.copytree(incr / "warehouse", snapshot / "warehouse")
-    results = []
-    for i in range(runs):
-        _reset_warehouse(incr)
-        shutil.copytree(snapshot / "warehouse", incr / "warehouse")
-        for path in held:
-            target = incr / "raw" / path.relative_to(home / "raw")
+    def __init__(self, dataset_root: Path) -> None:
+        self.root = dataset_root
+        self.source = dataset_root / "home"
+        self.home = dataset_root / "work"
+        shutil.rmtree(self.home, ignore_errors=True)
+        self.held = _link_tree(self.source / "raw", self.home / "raw", skip=NEW_QUARTER_TAG)
+        self.snapshot = dataset_root / "snapshot"
+
+    def hold_new_quarter(self) -> None:
+        for path in self.held:
+            (self.home / "raw" / path.relative_to(self.source / "raw")).unlink(missing_ok=True)
+
+    def add_new_quarter(self) -> None:
+        for path in self.held:
+            target = self.home / "raw" / path.relative_to(self.source / "raw")
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
                 os.link(path, target)
-        result = run_child(["pipeline", "--home", str(incr), "--quarter", FULL_QUARTER,
-                            "--run-id", f"bench-incr-{i}"], incr, dataset_root / "logs" / f"incr-{i}.log")
-        log.info("incremental run %d: %.1f s (peak %.0f MiB) %s", i + 1, sum(result["stages"].values()),
+
+    def full_refresh(self, i: int) -> dict[str, Any]:
+        _reset_warehouse(self.home)
+        self.hold_new_quarter()
+        log.info("%s: full refresh run %d (publish %s)", self.root.name, i + 1, BEFORE_QUARTER)
+        result = run_child(["pipeline", "--home", str(self.home), "--quarter", BEFORE_QUARTER,
+                            "--run-id", f"bench-full-{i}"], self.home, self.root / "logs" / f"full-{i}.log")
+        log.info("%s: full refresh %.1f s (peak %.0f MiB): %s", self.root.name, sum(result["stages"].values()),
                  result["peak_rss_mib"], result["stages"])
-        results.append(result)
-        for path in held:
-            (incr / "raw" / path.relative_to(home / "raw")).unlink(missing_ok=True)
-    return setup, results
+        return result
+
+    def keep_published(self) -> None:
+        shutil.rmtree(self.snapshot, ignore_errors=True)
+        shutil.copytree(self.home / "warehouse", self.snapshot / "warehouse")
+
+    def incremental(self, i: int) -> dict[str, Any]:
+        _reset_warehouse(self.home)
+        shutil.copytree(self.snapshot / "warehouse", self.home / "warehouse")
+        self.add_new_quarter()
+        log.info("%s: incremental run %d (add %s)", self.root.name, i + 1, FULL_QUARTER)
+        result = run_child(["pipeline", "--home", str(self.home), "--quarter", FULL_QUARTER,
+                            "--run-id", f"bench-incr-{i}"], self.home, self.root / "logs" / f"incr-{i}.log")
+        log.info("%s: incremental %.1f s (peak %.0f MiB): %s", self.root.name, sum(result["stages"].values()),
+                 result["peak_rss_mib"], result["stages"])
+        return result
 
 
-def references(dataset_root: Path, runs: int) -> dict[str, Any]:
-    home = dataset_root / "home"
+def references(dataset_root: Path, home: Path, runs: int) -> dict[str, Any]:
     out: dict[str, list[dict[str, Any]]] = {"floor": [], "peer": []}
     for i in range(runs):
         for kind in ("floor", "peer"):
@@ -579,42 +592,50 @@ def references(dataset_root: Path, runs: int) -> dict[str, Any]:
             for kind, rs in out.items()}
 
 
-def bench(regions: int, runs: int, scales: list[float], quick: bool) -> int:
+def bench(regions: int, runs: int, pipeline_runs: int, scales: list[float], quick: bool) -> int:
     started = time.perf_counter()
     results: dict[str, Any] = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "commit": _commit(),
         "machine": {"cpus": os.cpu_count(), "memory_gib": _memory_gib(), "python": platform.python_version(),
-                    "platform": platform.platform()},
-        "settings": {"regions": regions, "runs": runs, "scales": scales, "quick": quick, "seed": SEED,
-                     "quarters": "2021Q1-2025Q4", "tolerance": TOLERANCE},
+                    "platform": platform.platform(), "load_average_at_start": list(os.getloadavg())},
+        "settings": {"regions": regions, "runs": runs, "pipeline_runs": pipeline_runs, "scales": scales,
+                     "quick": quick, "seed": SEED, "quarters": "2021Q1-2025Q4", "tolerance": TOLERANCE,
+                     "full_refresh": f"empty warehouse, files of 2021Q1-{BEFORE_QUARTER} (19 quarters), publish "
+                                     f"{BEFORE_QUARTER}",
+                     "incremental": f"add the {FULL_QUARTER} files to the published {BEFORE_QUARTER} warehouse, "
+                                    f"publish {FULL_QUARTER}"},
         "targets": TARGETS,
     }
-    full_regions = regions
     datasets = {}
     for scale in sorted(set(scales) | {1.0}):
-        n = max(1, round(full_regions * scale))
+        n = max(1, round(regions * scale))
         datasets[scale] = (n, prepare(n))
         log.info("dataset r%d: %s", n, {k: v for k, v in datasets[scale][1].items() if k != "key"})
-    root = DATA / f"r{full_regions}"
+    root = DATA / f"r{regions}"
     results["input"] = {k: v for k, v in datasets[1.0][1].items() if k != "key"}
 
     results["dag_import"] = measure_dag_import(max(3, runs))
     log.info("DAG import: %s", results["dag_import"])
 
-    full_runs = [full_refresh(root, f"r{full_regions}", i) for i in range(runs)]
+    work = Workspace(root)
+    full_runs = [work.full_refresh(i) for i in range(pipeline_runs)]
     results["full_refresh"] = _summarize_runs(full_runs)
-    checks = [checks_in_sql(root / "home", FULL_QUARTER) for _ in range(runs)]
+    work.keep_published()
+    incr_runs = [work.incremental(i) for i in range(pipeline_runs)]
+    results["incremental"] = _summarize_runs(incr_runs)
+
+    # The last incremental run left the warehouse published for 2025Q4 with all 20 quarters.
+    checks = [checks_in_sql(work.home, FULL_QUARTER) for _ in range(runs)]
     results["checks_in_sql"] = {"raw_s": summarize([c["raw_s"] for c in checks]),
                                 "marts_s": summarize([c["marts_s"] for c in checks]),
-                                "total_s": summarize([c["total_s"] for c in checks]), "rules": checks[0]["rules"]}
-
-    results["references"] = references(root, runs)
-    equality = compare(root / "home" / "warehouse" / "planwatch.duckdb", root / "floor.parquet", root / "peer.parquet")
+                                "total_s": summarize([c["total_s"] for c in checks]), "rules": checks[0]["rules"],
+                                "compared_with": "validate_raw + validate_marts of the incremental run "
+                                                 "(same warehouse, same 20 quarters)"}
+    results["references"] = references(root, work.home, runs)
+    equality = compare(work.home / "warehouse" / "planwatch.duckdb", root / "floor.parquet", root / "peer.parquet")
     results["equality"] = equality
-
-    setup, incr_runs = incremental(root, runs)
-    results["incremental"] = _summarize_runs(incr_runs)
-    results["incremental"]["setup_full_refresh_2025Q3_s"] = round(sum(setup["stages"].values()), 2)
+    log.info("equality: %s", {k: v for k, v in equality.items() if k in ("mismatches", "pipeline_rows")})
 
     scaling = []
     for scale in sorted(datasets):
@@ -622,7 +643,8 @@ def bench(regions: int, runs: int, scales: list[float], quick: bool) -> int:
         if scale == 1.0:
             summary = results["full_refresh"]
         else:
-            summary = _summarize_runs([full_refresh(DATA / f"r{n}", f"r{n}", i) for i in range(runs)])
+            small = Workspace(DATA / f"r{n}")
+            summary = _summarize_runs([small.full_refresh(i) for i in range(pipeline_runs)])
         scaling.append({"scale": scale, "regions": n, "statistics_rows": manifest["statistics_rows"],
                         "total_s": summary["groups_s"]["total"], "groups_s": summary["groups_s"],
                         "peak_rss_mib": summary["peak_rss_mib"]})
@@ -632,7 +654,7 @@ def bench(regions: int, runs: int, scales: list[float], quick: bool) -> int:
                                            for g in STAGE_GROUPS}}
     results["ratios"] = ratios(results)
     results["bench_wall_s"] = round(time.perf_counter() - started, 1)
-    out_path = Path(os.environ.get("PLANWATCH_BENCH_RESULTS", RESULTS)) if not quick else DATA / "results-quick.json"
+    out_path = DATA / "results-quick.json" if quick else Path(os.environ.get("PLANWATCH_BENCH_RESULTS", RESULTS))
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     print(table(results))
@@ -643,6 +665,14 @@ def bench(regions: int, runs: int, scales: list[float], quick: bool) -> int:
                                                           indent=1, ensure_ascii=False))
         return 1
     return 0
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def _memory_gib() -> float:
@@ -656,7 +686,8 @@ def ratios(r: dict[str, Any]) -> dict[str, Any]:
     total = full["total"]["median"]
     floor = r["references"]["floor"]["seconds"]["median"]
     peer = r["references"]["peer"]["seconds"]["median"]
-    checks = full["raw_checks"]["median"] + full["mart_checks"]["median"]
+    incr = r["incremental"]["groups_s"]
+    checks = incr["raw_checks"]["median"] + incr["mart_checks"]["median"]
     dbt_fixed = r["scaling"]["fit_by_group"].get("dbt_build", {}).get("intercept_s")
     return {
         "pipeline_to_floor": round(total / floor, 2) if floor else None,
@@ -677,7 +708,7 @@ def table(r: dict[str, Any]) -> str:
     lines = [f"input: {r['input']['regions_total']} regions, {r['input']['statistics_rows']:,} statistics rows "
              f"({r['input']['statistics_bytes'] / 2**20:.0f} MiB in {r['input']['statistics_files']} files), "
              f"{r['input']['plan_rows']:,} plan rows", "",
-             "| stage | full refresh s | incremental (+1 quarter) s |", "|---|---|---|"]
+             f"| stage | full refresh ({BEFORE_QUARTER}, 19 quarters) s | incremental (+{FULL_QUARTER}) s |", "|---|---|---|"]
     for group in list(STAGE_GROUPS) + ["total"]:
         lines.append(f"| {group} | {fmt(full[group])} | {fmt(incr[group])} |")
     refs = r["references"]
@@ -734,6 +765,8 @@ def main(argv: list[str] | None = None) -> int:
         return child_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement; medians (default 3)")
+    parser.add_argument("--pipeline-runs", type=int, default=None,
+                        help="runs of each pipeline refresh (default: --runs); the references always use --runs")
     parser.add_argument("--scales", default="0.25,0.5,1", help="fractions of --regions for the scaling line")
     parser.add_argument("--regions", type=int, default=2850, help="synthetic county regions at full scale")
     parser.add_argument("--quick", action="store_true",
@@ -741,11 +774,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     if args.quick:
-        args.regions, args.runs, args.scales = 100, 1, "0.5,1"
+        args.regions, args.runs, args.pipeline_runs, args.scales = 100, 1, 1, "0.5,1"
     scales = [float(s) for s in args.scales.split(",") if s.strip()]
     if args.runs < 1 or args.regions < 1 or not scales or any(not 0 < s <= 1 for s in scales):
         parser.error("--runs and --regions must be positive and --scales fractions in (0, 1]")
-    return bench(args.regions, args.runs, scales, args.quick)
+    pipeline_runs = args.pipeline_runs or args.runs
+    return bench(args.regions, args.runs, pipeline_runs, scales, args.quick)
 
 
 if __name__ == "__main__":
