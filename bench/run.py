@@ -293,7 +293,42 @@ def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
         started = time.perf_counter()
         metrics[stage] = run_stage(stage, quarter, run_id)
         stages[stage] = round(time.perf_counter() - started, 3)
-    return {"stages": stages, "metrics": metrics}
+    candidate = Path(str(metrics["dbt_build"].get("candidate", "")))
+    dbt_log = candidate.with_suffix(".dbt") / "logs" / "dbt.log"
+    return {"stages": stages, "metrics": metrics, "dbt_nodes": dbt_node_times(dbt_log) if dbt_log.is_file() else {}}
+
+
+def dbt_node_times(log_path: Path, top: int = 12) -> dict[str, Any]:
+    """Seconds per dbt node from dbt's log ("... [OK in 1.23s]"): sums by kind, the slowest nodes, and
+    dbt's own start-up (from "Running with dbt" to the first node)."""
+    import re
+
+    node = re.compile(r"^(\d\d:\d\d:\d\d)\.?\d*\s.*?\d+ of \d+ (OK created sql (\w+) model (\S+)|PASS (\S+)|WARN \d+ (\S+)"
+                      r"|FAIL \d+ (\S+)|ERROR \S* ?(\S+)).*\[\w+(?: \d+)? in ([0-9.]+)s\]")
+    kinds: dict[str, float] = {}
+    nodes: list[tuple[float, str]] = []
+    text = log_path.read_text(errors="replace").splitlines()
+    for line in text:
+        m = node.search(line)
+        if not m:
+            continue
+        seconds = float(m.group(9))
+        if m.group(3):
+            kind, name = f"model_{m.group(3)}", m.group(4)
+        else:
+            name = next(g for g in m.group(5, 6, 7, 8) if g)
+            kind = "unit_test" if "::" in name else "data_test"
+        kinds[kind] = round(kinds.get(kind, 0.0) + seconds, 3)
+        nodes.append((seconds, f"{kind} {name}"))
+    stamps = [re.match(r"^(\d\d):(\d\d):(\d\d\.?\d*)", ln) for ln in text]
+    times = [int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) for m in stamps if m]
+    start = next((t for t, ln in zip(times, [ln for ln in text if re.match(r"^\d\d:", ln)])
+                  if "Running with dbt" in ln), None)
+    first = next((t for t, ln in zip(times, [ln for ln in text if re.match(r"^\d\d:", ln)])
+                  if re.search(r"\d+ of \d+ START", ln)), None)
+    return {"seconds_by_kind": kinds, "nodes": len(nodes),
+            "startup_s": round(first - start, 2) if start is not None and first is not None else None,
+            "slowest": [[round(sec, 2), name] for sec, name in sorted(nodes, reverse=True)[:top]]}
 
 
 def dbt_vars() -> dict[str, Any]:
@@ -501,6 +536,7 @@ def _summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "fct_rows": runs[-1]["metrics"]["dbt_build"].get("fct_indicator_progress_rows"),
         "rows_loaded": runs[-1]["metrics"]["load_statistics"].get("rows_loaded"),
         "published": all(r["metrics"]["publish"] is not None for r in runs),
+        "dbt_nodes_last_run": runs[-1].get("dbt_nodes", {}),
     }
 
 
