@@ -246,6 +246,7 @@ def run_child(args: list[str], home: Path, log_path: Path) -> dict[str, Any]:
         proc = subprocess.Popen([sys.executable, "-m", "bench.run", "--child", *args, "--out", str(out)],
                                 cwd=REPO, env=child_env(home), stdout=fh, stderr=subprocess.STDOUT)
         peak = 0
+        samples: list[tuple[float, int]] = []
         stop = threading.Event()
 
         def sample() -> None:
@@ -265,6 +266,7 @@ def run_child(args: list[str], home: Path, log_path: Path) -> dict[str, Any]:
                 except psutil.NoSuchProcess:
                     break
                 peak = max(peak, total)
+                samples.append((time.time(), total))
                 stop.wait(0.05)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -280,6 +282,10 @@ def run_child(args: list[str], home: Path, log_path: Path) -> dict[str, Any]:
     result = json.loads(out.read_text())
     result["process_wall_s"] = round(wall, 3)
     result["peak_rss_mib"] = round(peak / 2**20, 1)
+    if "windows" in result:
+        result["stage_peak_rss_mib"] = {
+            stage: round(max((rss for t, rss in samples if t0 <= t <= t1), default=0) / 2**20, 1)
+            for stage, (t0, t1) in result["windows"].items()}
     return result
 
 
@@ -289,13 +295,17 @@ def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
 
     stages: dict[str, float] = {}
     metrics: dict[str, Any] = {}
+    windows: dict[str, list[float]] = {}
     for stage in STAGES:
         started = time.perf_counter()
+        wall_start = time.time()
         metrics[stage] = run_stage(stage, quarter, run_id)
         stages[stage] = round(time.perf_counter() - started, 3)
+        windows[stage] = [wall_start, time.time()]
     candidate = Path(str(metrics["dbt_build"].get("candidate", "")))
     dbt_log = candidate.with_suffix(".dbt") / "logs" / "dbt.log"
-    return {"stages": stages, "metrics": metrics, "dbt_nodes": dbt_node_times(dbt_log) if dbt_log.is_file() else {}}
+    return {"stages": stages, "metrics": metrics, "windows": windows,
+            "dbt_nodes": dbt_node_times(dbt_log) if dbt_log.is_file() else {}}
 
 
 def dbt_node_times(log_path: Path, top: int = 12) -> dict[str, Any]:
@@ -537,6 +547,7 @@ def _summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "rows_loaded": runs[-1]["metrics"]["load_statistics"].get("rows_loaded"),
         "published": all(r["metrics"]["publish"] is not None for r in runs),
         "dbt_nodes_last_run": runs[-1].get("dbt_nodes", {}),
+        "stage_peak_rss_mib_last_run": runs[-1].get("stage_peak_rss_mib", {}),
     }
 
 
