@@ -27,7 +27,7 @@ from planwatch.config import Settings
 from planwatch.db import connect, ensure_ingest_schema, table_exists
 from planwatch.errors import ChecksFailed, ConfigError, TerminalError
 from planwatch.faults import crash_point
-from planwatch.serve import create_bi_views, export_parquet
+from planwatch.serve import export_parquet
 from planwatch.types import Metrics, RunContext
 
 log = logging.getLogger(__name__)
@@ -164,11 +164,6 @@ def publish(settings: Settings, run: RunContext) -> Metrics:
 
     _copy_audit_into(candidate, settings, run)
     crash_point("publish.after_audit_copy")
-    # After the audit copy: the data-quality views read audit.dq_results. A mart the views need
-    # that is missing fails here, before the rename, so nothing half-built is published.
-    with connect(candidate) as con:
-        bi_views = create_bi_views(con)
-        con.execute("checkpoint")
     _fsync_file(candidate)
 
     settings.versions_dir.mkdir(parents=True, exist_ok=True)
@@ -187,7 +182,7 @@ def publish(settings: Settings, run: RunContext) -> Metrics:
 
     metrics: Metrics = {"published": True, "version": version.stem, "size_bytes": size,
                         "versions_kept": len(list_versions(settings)), "versions_pruned": len(removed),
-                        "bi_views": len(bi_views), "parquet_files": len(parquet_rows)}
+                        "parquet_files": len(parquet_rows)}
     runlog.record_task(settings, run, "publish", metrics)
     runlog.finish_run(settings, run, "published", True, None)
     log.info("published run %s as %s (%d bytes)", run.run_id, settings.published_db, size)

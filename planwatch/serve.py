@@ -1,7 +1,8 @@
 """Serve the published warehouse to BI tools: the `bi` views and Parquet exports of the marts.
 
-Both run inside the publish step: `create_bi_views` on the candidate (writable, before the
-rename), `export_parquet` on the published file (read-only, after the rename). BI tools then read
+`create_bi_views` runs at the end of the dbt build stage on the candidate (so the views are
+checked and published with the marts they read); `export_parquet` runs in the publish step on the
+published file (read-only, after the rename). BI tools then read
 `warehouse/planwatch.duckdb` read-only, or the Parquet files; see docs/bi.md.
 """
 

@@ -31,6 +31,7 @@ from planwatch.db import connect, table_exists
 from planwatch.errors import ConfigError, TerminalError, WarehouseLocked
 from planwatch.faults import crash_point
 from planwatch.periods import Quarter
+from planwatch.serve import create_bi_views
 from planwatch.types import Metrics, RunContext
 
 if TYPE_CHECKING:
@@ -133,8 +134,12 @@ def build_from_ingest(
     for name in outcome.warned:
         log.warning("dbt_build: warning test %s", name)
 
-    with connect(candidate_db, read_only=True) as con:
+    # The dashboard views belong to the warehouse a run builds, so they are checked with it and
+    # published with it; the data-quality views bind to audit.dq_results when queried.
+    with connect(candidate_db) as con:
+        bi_views = create_bi_views(con)
         row = con.execute(f"select count(*) from marts.{INCREMENTAL_FACT}").fetchone()
+        con.execute("checkpoint")
     fact_rows = int(row[0]) if row else 0
     shutil.rmtree(work / "target", ignore_errors=True)
     metrics: Metrics = {
@@ -146,6 +151,7 @@ def build_from_ingest(
         "tests_failed": outcome.counts.get("test:fail", 0) + outcome.counts.get("test:error", 0),
         "unit_tests_passed": outcome.counts.get("unit_test:pass", 0),
         "fct_indicator_progress_rows": fact_rows,
+        "bi_views": len(bi_views),
         "seconds": round(time.monotonic() - started, 1),
         "candidate": str(candidate_db),
     }

@@ -83,25 +83,35 @@ def build(params: SuiteParams) -> Suite:
         Rule(
             name="complete_for_closed_quarters",
             severity="warn",
-            description=("every reporting region reports every tracked indicator (total breakdown) for each "
-                         "closed quarter from the indicator's first report up to the run's quarter; "
-                         "an indicator reported only yearly is expected in Q4"),
-            query=f"""with obs as (select region_code, indicator_code, period_index, period_type
-                                   from batch_rows where breakdown = ''),
-                      tracked as (select indicator_code, min(period_index) as first_index,
-                                         bool_and(period_type = 'year') as yearly
-                                  from obs group by indicator_code),
-                      regions as (select distinct region_code from obs),
+            description=("every region reports every indicator of its own plan (each printed breakdown) for "
+                         "each closed quarter of the plan period (from when any reporting began) up to the run's "
+                         "quarter; an indicator the "
+                         "region reports only yearly is expected in Q4"),
+            query=f"""with plan as (
+                          select distinct region_code, indicator_code, coalesce(breakdown, '') as breakdown,
+                                 -- from the plan's first quarter, or from when reporting began at all
+                                 greatest((cast(target_year as integer) - 4) * 4,
+                                          (select min(period_index) from batch_rows)) as first_index,
+                                 least(cast(target_year as integer) * 4 + 3, {qi}) as last_index
+                          from raw.plan_indicators
+                          where coalesce(indicator_code, '') <> ''
+                            and coalesce(review_status, 'reviewed') in ('reviewed', 'simulated')
+                            and try_cast(target_year as integer) is not null),
+                      yearly as (select region_code, indicator_code from batch_rows
+                                 group by all having bool_and(period_type = 'year')),
                       expected as (
-                          select r.region_code, t.indicator_code, q.i as period_index
-                          from regions r cross join tracked t
-                          cross join lateral (select unnest(range(t.first_index, {qi} + 1)) as i) q
-                          where not t.yearly or q.i % 4 = 3)
-                      select e.region_code, e.indicator_code, {period_label('e.period_index')} as period
+                          select p.region_code, p.indicator_code, p.breakdown, q.i as period_index
+                          from plan p
+                          cross join lateral (select unnest(range(p.first_index, p.last_index + 1)) as i) q
+                          left join yearly y on y.region_code = p.region_code
+                                            and y.indicator_code = p.indicator_code
+                          where y.indicator_code is null or q.i % 4 = 3)
+                      select e.region_code, e.indicator_code, e.breakdown, {period_label('e.period_index')} as period
                       from expected e
-                      anti join obs o on o.region_code = e.region_code and o.indicator_code = e.indicator_code
-                                     and o.period_index = e.period_index
-                      order by e.region_code, e.indicator_code, e.period_index""",
+                      anti join batch_rows o on o.region_code = e.region_code
+                                            and o.indicator_code = e.indicator_code
+                                            and o.breakdown = e.breakdown and o.period_index = e.period_index
+                      order by e.region_code, e.indicator_code, e.breakdown, e.period_index""",
         ),
         Rule(
             name="stock_quarter_jump",
