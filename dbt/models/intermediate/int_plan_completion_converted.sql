@@ -52,13 +52,9 @@ with_units as (
         resolved.*,
         indicators.unit as catalog_unit,
         indicators.direction,
-        case
-            when indicators.unit is null then 'unknown_indicator'
-            when resolved.unit is null or resolved.unit = indicators.unit then 'same_unit'
-            when printed_units.dimension is null then 'unknown_unit'
-            when printed_units.dimension = catalog_units.dimension then 'converted'
-            else 'unconvertible'
-        end as unit_conversion_status,
+        {{ unit_conversion_status(
+            'resolved.unit', 'indicators.unit', 'printed_units.dimension', 'catalog_units.dimension'
+        ) }} as unit_conversion_status,
         printed_units.factor as printed_factor,
         catalog_units.factor as catalog_factor
 
@@ -90,10 +86,10 @@ converted as (
         catalog_unit as unit,
         unit_conversion_status,
         coalesce(target_year, 2020) as target_year,
-        target_value * case unit_conversion_status
-            when 'same_unit' then 1.0 when 'converted' then printed_factor / catalog_factor end as target_value,
-        actual_value * case unit_conversion_status
-            when 'same_unit' then 1.0 when 'converted' then printed_factor / catalog_factor end as actual_value,
+        target_value * {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}
+            as target_value,
+        actual_value * {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}
+            as actual_value,
         source_doc,
         source_line,
         row_number() over (

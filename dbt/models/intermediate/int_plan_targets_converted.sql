@@ -1,6 +1,6 @@
 {#- Plan rows in the catalog's unit, one per region × plan × indicator × breakdown.
     Plans print values in their own unit (亿元 where the catalog keeps 万元, ‰ where it keeps %);
-    v_catalog = v_printed × factor_printed / factor_catalog, only within one dimension. A target
+    the unit rule is macros/units.sql (one dimension, printed factor / catalog factor). A target
     stated only in the plan's text (prose) fills in where the table has no row. Drafts are left
     out: a value nobody reviewed does not decide a status (plans of synthetic, simulated regions
     are kept: they exist only to be measured). -#}
@@ -163,14 +163,9 @@ conversion as (
 
     select
         with_units.*,
-        case
-            when catalog_unit is null then 'unknown_indicator'
-            -- an empty printed unit means the plan prints the catalog's unit in its header
-            when printed_unit is null or printed_unit = catalog_unit then 'same_unit'
-            when printed_dimension is null then 'unknown_unit'
-            when printed_dimension = catalog_dimension then 'converted'
-            else 'unconvertible'
-        end as unit_conversion_status
+        {{ unit_conversion_status(
+            'printed_unit', 'catalog_unit', 'printed_dimension', 'catalog_dimension'
+        ) }} as unit_conversion_status
 
     from with_units
 
@@ -180,10 +175,8 @@ factors as (
 
     select
         conversion.*,
-        case unit_conversion_status
-            when 'same_unit' then 1.0
-            when 'converted' then printed_factor / catalog_factor
-        end as conversion_factor
+        {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}
+            as conversion_factor
 
     from conversion
 
