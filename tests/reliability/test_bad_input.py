@@ -149,7 +149,7 @@ def test_a_200_mb_file_is_loaded_or_quarantined_row_by_row_without_exhausting_th
         size = fh.tell()
         block = []
         while size < target:
-            region = 100000 + rows % 800000  # not in the catalog: unknown_region
+            region = 100000 + rows % 200000  # 100000-299999: never a catalog region (unknown_region)
             line = f"{region},2024Q{rows % 2 + 1},ELD_NURSING_BED_SHARE,,,{rows % 100}.5,%,,,2024-07-20,全国汇总\n"
             block.append(line)
             rows += 1
