@@ -122,15 +122,33 @@ class Catalog:
             return None
         return value * a.factor / b.factor
 
+    def effective_bounds(self, code: str) -> tuple[float | None, float | None]:
+        """The catalog's bounds of `code`; where one is empty, the unit decides: a share lies in
+        [0, 100] percent (0–1000 per mille), counts and amounts are never negative.
+
+        The raw checks apply the same rule in SQL (`BOUNDS` in expectations/suites/_common.py).
+        """
+        ind = self.indicators[code]
+        unit = self.units.get(ind.unit)
+        share = unit is not None and unit.dimension == "share"
+        lower = ind.lower_bound
+        if lower is None and (share or ind.kind in ("count", "amount")):
+            lower = 0.0
+        upper = ind.upper_bound
+        if upper is None and share and unit is not None:
+            upper = 100.0 / unit.factor
+        return lower, upper
+
     def bound_violation(self, code: str, value: float) -> str | None:
-        """Why `value` is implausible for indicator `code`, or None when it is within the catalog bounds."""
+        """Why `value` is implausible for indicator `code`, or None when it is within its bounds."""
         ind = self.indicators[code]
         if math.isnan(value) or math.isinf(value):
             return f"value {value} is not a finite number"
-        if ind.lower_bound is not None and value < ind.lower_bound:
-            return f"value {value:g} {ind.unit} is below the lower bound {ind.lower_bound:g} of {code}"
-        if ind.upper_bound is not None and value > ind.upper_bound:
-            return f"value {value:g} {ind.unit} is above the upper bound {ind.upper_bound:g} of {code}"
+        lower, upper = self.effective_bounds(code)
+        if lower is not None and value < lower:
+            return f"value {value:g} {ind.unit} is below the lower bound {lower:g} of {code}"
+        if upper is not None and value > upper:
+            return f"value {value:g} {ind.unit} is above the upper bound {upper:g} of {code}"
         if ind.is_integral and value != int(value):
             return f"value {value:g} of count indicator {code} is not a whole number"
         return None

@@ -45,10 +45,12 @@ log = logging.getLogger(__name__)
 TReason = Literal[
     "malformed_row", "unknown_region", "bad_period", "future_period", "unknown_indicator", "bad_breakdown",
     "not_a_number", "unit_not_convertible", "unit_conflict", "bad_date", "duplicate_in_file",
+    "outside_bounds",
 ]
 REASON_CODES: tuple[TReason, ...] = (
     "malformed_row", "unknown_region", "bad_period", "future_period", "unknown_indicator", "bad_breakdown",
     "not_a_number", "unit_not_convertible", "unit_conflict", "bad_date", "duplicate_in_file",
+    "outside_bounds",
 )
 
 _OBS_COLUMNS = ("line_no", "region_code", "period", "period_type", "indicator_code", "breakdown", "value", "unit",
@@ -202,6 +204,15 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
             continue
         if value is not None and factor != 1.0:
             value = round(value * factor, 10)
+        if value is not None:
+            why = catalog.bound_violation(code, value)
+            if why is not None:
+                # One implausible figure must not hold back a whole quarter's publish: it waits here,
+                # with its reason, for a corrected file (the raw checks would block it otherwise).
+                q.append((line_no, "outside_bounds",
+                          f"{why} (catalog bounds, raw/reference/indicators.csv); check the figure and its "
+                          "unit, then send a corrected file"))
+                continue
 
         rtext = _cell(cells, i_reported)
         reported = dates.get(rtext, "")
@@ -291,6 +302,10 @@ def _clean_rows_sql(header: list[str]) -> str | None:
         join _catalog_regions r on r.region_code = {region}
         join _catalog_indicators i on i.indicator_code = {code} and i.unit = {unit}
         where s.extra = ''
+          -- within the bounds (Catalog.effective_bounds); anything else is judged row by row
+          and (i.lo is null or try_cast({value} as double) >= i.lo)
+          and (i.hi is null or try_cast({value} as double) <= i.hi)
+          and (not i.integral or try_cast({value} as double) = round(try_cast({value} as double)))
           and regexp_full_match({period}, '[0-9]{{4}}(Q[1-4])?')
           and cast(substr({period}, 1, 4) as integer) * 4
               + (case when length({period}) = 6 then cast(substr({period}, 6, 1) as integer) else 4 end) - 1 <= ?
@@ -310,9 +325,13 @@ def _register_catalog(con: "duckdb.DuckDBPyConnection", catalog: Catalog) -> Non
 
     con.register("_catalog_regions", pa.table({"region_code": pa.array(sorted(catalog.regions), pa.string())}))
     codes = sorted(catalog.indicators)
+    bounds = [catalog.effective_bounds(c) for c in codes]
     con.register("_catalog_indicators", pa.table({
         "indicator_code": pa.array(codes, pa.string()),
         "unit": pa.array([catalog.indicators[c].unit for c in codes], pa.string()),
+        "lo": pa.array([b[0] for b in bounds], pa.float64()),
+        "hi": pa.array([b[1] for b in bounds], pa.float64()),
+        "integral": pa.array([catalog.indicators[c].is_integral for c in codes], pa.bool_()),
     }))
 
 

@@ -531,6 +531,12 @@ def synthetic_series(catalog: Catalog, regions: list[dict[str, str]], templates:
                 base, target = float(round(base)), float(round(target))
             else:
                 base, target = round(base, 2), round(target, 2)
+            # Baseline and target are drawn apart; a synthetic plan must still point where its indicator
+            # should go, or the plan-consistency checks (rightly) refuse to publish it.
+            if ind.direction == "maintain":
+                target = base
+            elif (target < base) == (ind.direction == "increase") and target != base:
+                base, target = target, base
             out.append(Series(region["region_code"], ind, "", ind.name_zh, base, target))
     return out
 

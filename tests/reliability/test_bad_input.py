@@ -91,7 +91,7 @@ def test_formula_and_mixed_encoding_reasons_say_what_to_do(loaded: tuple[Setting
     assert "line 2 is UTF-8 but line 4 is not" in mixed[0]
 
 
-def test_implausible_values_block_the_publish_and_a_correction_publishes_the_good_data(
+def test_contradictory_values_block_the_publish_and_a_correction_publishes_the_good_data(
         loaded: tuple[Settings, dict[str, Case], float], tmp_path: Path) -> None:
     import shutil
 
@@ -114,10 +114,8 @@ def test_implausible_values_block_the_publish_and_a_correction_publishes_the_goo
 
     # The submitter sends corrections (a later file wins); the same quarter is run again.
     fix = settings.statistics_dir / "corrections_2024Q2.csv"
-    fix.write_text("region_code,period,indicator_code,value,unit,reported_on,source\n"
-                   "330100,2023Q3,AST_APPROVAL_DAYS,19,天,2024-07-25,corrected\n"
-                   "330100,2024Q2,COM_SERVICE_COVERAGE,100,%,2024-07-25,corrected\n"
-                   "330100,2024Q1,AST_APPROVAL_DAYS,16,天,2024-07-25,corrected\n", encoding="utf-8")
+    fix.write_text("region_code,period,indicator_code,value,unit,numerator,denominator,reported_on,source\n"
+                   "330100,2022Q2,ELD_NURSING_BED_SHARE,40,%,4000,10000,2024-07-25,corrected\n", encoding="utf-8")
     run_stages(settings, QUARTER, "bad-rerun", STAGES[:STAGES.index("report")])
     facts = snapshot(settings.published_db)["marts.fct_indicator_progress"]
     assert facts, "nothing published"
