@@ -10,7 +10,11 @@ renamed as (
 
     select
         ---------- ids
-        {{ dbt.concat([as_text('source_file'), "'#'", "coalesce(" ~ as_text('seq') ~ ", " ~ as_text('source_line') ~ ", " ~ as_text('indicator_name') ~ ")"]) }}
+        -- A file may hold several regions (the simulator's synthetic counties) and a printed row
+        -- may split into urban and rural rows: both belong in the id.
+        {{ dbt.concat([as_text('source_file'), "'#'", as_text('region_code'), "'#'",
+                       "coalesce(" ~ as_text('seq') ~ ", " ~ as_text('source_line') ~ ", " ~ as_text('indicator_name') ~ ")",
+                       "'#'", "coalesce(" ~ as_text('breakdown') ~ ", '')"]) }}
             as plan_row_id,
         {{ as_text('region_code') }} as region_code,
         {{ as_text('indicator_code') }} as indicator_code,
