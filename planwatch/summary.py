@@ -47,6 +47,18 @@ def _published_counts(path: Path) -> dict[str, Any]:
     return out
 
 
+def _ledger_totals(settings: Settings) -> tuple[int, int, int, int] | None:
+    """Files loaded and refused, rows loaded and quarantined, over every file ever registered."""
+    with connect(settings.ingest_db, read_only=True) as con:
+        if not table_exists(con, "raw", "file_ledger"):
+            return None
+        row = con.execute(
+            "select count(*) filter (where status = 'loaded'), count(*) filter (where status = 'refused'), "
+            "coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) from raw.file_ledger "
+            "where kind = 'statistics'").fetchone()
+    return (int(row[0]), int(row[1]), int(row[2]), int(row[3])) if row else None
+
+
 def _metric(metrics: dict[str, Any], task: str, key: str) -> Any:
     return (metrics.get(task) or {}).get(key, "n/a")
 
@@ -61,19 +73,23 @@ def print_summary(settings: Settings) -> int:
         return 1
     run = runs[0]
     m = run["metrics"]
-    checks_passed = sum(int(_metric(m, t, "passed")) for t in ("validate_raw", "validate_marts")
-                        if isinstance(_metric(m, t, "passed"), int))
-    checks_failed = sum(int(_metric(m, t, k)) for t in ("validate_raw", "validate_marts")
-                        for k in ("failed_error", "failed_warn") if isinstance(_metric(m, t, k), int))
+    def count(key: str) -> int:
+        values = [_metric(m, t, key) for t in ("validate_raw", "validate_marts")]
+        return sum(v for v in values if isinstance(v, int))
+
     print(f"run            {run['run_id']}  quarter {run['quarter']}  status {run['status']}")
     print(f"indicators     {_metric(m, 'load_plans', 'plan_indicators_rows')} plan indicator rows, "
           f"{_metric(m, 'load_plans', 'indicators_rows')} catalog indicators")
-    print(f"statistics     {_metric(m, 'load_statistics', 'rows_read')} rows read, "
+    print(f"statistics     this run: {_metric(m, 'load_statistics', 'rows_read')} rows read, "
           f"{_metric(m, 'load_statistics', 'rows_loaded')} loaded, "
           f"{_metric(m, 'load_statistics', 'rows_quarantined')} quarantined "
           f"({_metric(m, 'register_files', 'files_new')} new files)")
-    print(f"checks         {checks_passed} passed, {checks_failed} failed "
-          f"({_metric(m, 'validate_raw', 'failed_error')}+{_metric(m, 'validate_marts', 'failed_error')} blocking)")
+    totals = _ledger_totals(settings)
+    if totals:
+        print(f"               all files: {totals[0]} loaded, {totals[1]} refused; {totals[2]} rows loaded, "
+              f"{totals[3]} quarantined (raw.stat_quarantine says why)")
+    print(f"checks         {count('passed')} passed, {count('failed_warn')} warnings, "
+          f"{count('failed_error')} blocking failures (`python -m planwatch status` lists them)")
     print(f"published      {'yes' if run['published'] else 'NO'}"
           + (f"  reason: {run['reason']}" if run.get("reason") else ""))
     counts = _published_counts(settings.published_db)
