@@ -114,20 +114,9 @@ def run_lock(settings: Settings, run: RunContext, stage: str) -> Iterator[None]:
 
 def active_runs(settings: Settings, except_run_id: str) -> list[dict[str, Any]]:
     """Other runs whose row in audit.run_log still says `running`, oldest first."""
-    if not settings.ingest_db.exists():
-        return []
-    from planwatch.db import connect, table_exists
+    from planwatch.runlog import read_runs
 
-    with connect(settings.ingest_db, read_only=True) as con:
-        if not table_exists(con, "audit", "run_log"):
-            return []
-        cur = con.execute(
-            "select run_id, quarter, started_at, metrics from audit.run_log "
-            "where status = 'running' and run_id <> ? order by started_at",
-            [except_run_id],
-        )
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+    return read_runs(settings, status="running", except_run_id=except_run_id, newest_first=False)
 
 
 def refuse_if_other_run_active(settings: Settings, run: RunContext, stage: str) -> None:
@@ -138,7 +127,7 @@ def refuse_if_other_run_active(settings: Settings, run: RunContext, stage: str) 
     now = _utcnow()
     for other in active_runs(settings, run.run_id):
         started = other["started_at"]
-        stages = ", ".join(json.loads(other["metrics"] or "{}").keys()) or "none"
+        stages = ", ".join(other["metrics"].keys()) or "none"
         if started is not None and now - started > limit:
             reason = (f"abandoned: still `running` {now - started} after it started (stages done: {stages}); "
                       f"the process died without finishing. Closed when run {run.run_id!r} started.")

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from planwatch.config import Settings
-from planwatch.db import connect, ensure_ingest_schema
+from planwatch.db import connect, ensure_ingest_schema, table_exists
 from planwatch.types import Metrics, RunContext
 
 log = logging.getLogger(__name__)
@@ -83,20 +83,33 @@ def finish_run(settings: Settings, run: RunContext, status: TRunStatus, publishe
     log.info("run %s finished: %s%s", run.run_id, status, f" ({reason})" if reason else "")
 
 
+_SELECT_RUNS = ("select run_id, quarter, started_at, ended_at, status, published, reason, metrics "
+                "from audit.run_log where (?::varchar is null or run_id = ?) "
+                "and (?::varchar is null or status = ?) and (?::varchar is null or run_id <> ?) ")
+_NEWEST_FIRST = _SELECT_RUNS + "order by started_at desc limit ?"
+_OLDEST_FIRST = _SELECT_RUNS + "order by started_at limit ?"
+
+
+def read_runs(settings: Settings, *, run_id: str | None = None, status: str | None = None,
+              except_run_id: str | None = None, limit: int = 1000,
+              newest_first: bool = True) -> list[dict[str, Any]]:
+    """Rows of audit.run_log as dicts (metrics parsed), filtered; [] before the first run."""
+    if not settings.ingest_db.exists():
+        return []
+    with connect(settings.ingest_db, read_only=True) as con:
+        if not table_exists(con, "audit", "run_log"):
+            return []
+        cur = con.execute(_NEWEST_FIRST if newest_first else _OLDEST_FIRST,
+                          [run_id, run_id, status, status, except_run_id, except_run_id, limit])
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, row)) for row in cur.fetchall()]
+    for row in rows:
+        m = row.get("metrics")
+        row["metrics"] = json.loads(m) if isinstance(m, str) and m else (m or {})
+    return rows
+
+
 def read_run(settings: Settings, run_id: str) -> dict[str, Any] | None:
     """The run's row as a dict (metrics parsed), or None when the run is unknown."""
-    if not settings.ingest_db.exists():
-        return None
-    with connect(settings.ingest_db, read_only=True) as con:
-        cur = con.execute(
-            "select run_id, quarter, started_at, ended_at, status, published, reason, metrics "
-            "from audit.run_log where run_id = ?",
-            [run_id],
-        )
-        row = cur.fetchone()
-        if row is None:
-            return None
-        names = [d[0] for d in cur.description]
-    out = dict(zip(names, row))
-    out["metrics"] = json.loads(out["metrics"]) if out["metrics"] else {}
-    return out
+    rows = read_runs(settings, run_id=run_id, limit=1)
+    return rows[0] if rows else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +10,9 @@ from planwatch.db import connect, table_exists
 
 
 def _runs(settings: Settings, limit: int) -> list[dict[str, Any]]:
-    if not settings.ingest_db.exists():
-        return []
-    with connect(settings.ingest_db, read_only=True) as con:
-        if not table_exists(con, "audit", "run_log"):
-            return []
-        cur = con.execute(
-            "select run_id, quarter, started_at, ended_at, status, published, reason, metrics "
-            "from audit.run_log order by started_at desc limit ?", [limit])
-        names = [d[0] for d in cur.description]
-        rows = [dict(zip(names, r)) for r in cur.fetchall()]
-    for row in rows:
-        m = row.get("metrics")
-        row["metrics"] = json.loads(m) if isinstance(m, str) else (m or {})
-    return rows
+    from planwatch.runlog import read_runs
+
+    return read_runs(settings, limit=limit)
 
 
 def _published_counts(path: Path) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planwatch.config import Settings
-from planwatch.db import connect, table_exists
+from planwatch.db import connect
 from planwatch.errors import ConfigError, TerminalError, WarehouseLocked
 from planwatch.faults import crash_point
 from planwatch.periods import Quarter

@@ -48,6 +48,8 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/report.py", "'where region_code in (select unnest(?::varchar[]))' if 'region_code' in cols else ''"):
         "a constant clause with a bound parameter",
     ("planwatch/report.py", "sql"): "the report's SQL constants, passed to a helper with bound parameters",
+    ("planwatch/runlog.py", "_NEWEST_FIRST if newest_first else _OLDEST_FIRST"):
+        "one of two module constants; every filter is a bound parameter",
     ("planwatch/serve.py", "BI_VIEWS_SQL.read_text(encoding='utf-8')"): "the repository's own planwatch/sql/bi_views.sql",
     ("planwatch/serve.py", "str(path).replace(\"'\", \"''\")"): "an export path planwatch makes, quoted as a literal",
     ("planwatch/serve.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
