@@ -35,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 DIALECT_NAME = "duckdb.buffered"
+# connect_args key: {alias: path} of DuckDB files every connection attaches read-only (for example
+# scratch tables computed once before GX runs; see planwatch.validate).
+ATTACH_ARG = "planwatch_attach"
 
 
 class BufferedCursor:
@@ -118,8 +121,13 @@ def _dialect_class() -> type:
 
 
         def connect(self, *cargs: Any, **cparams: Any) -> Any:
+            attach = dict(cparams.pop(ATTACH_ARG, None) or {})
             connection = BufferedConnection(super().connect(*cargs, **cparams))
             _OPEN.add(connection)
+            for alias, path in attach.items():
+                # Attached databases belong to the DuckDB instance, which pooled connections share.
+                connection.cursor().execute(f"ATTACH IF NOT EXISTS ? AS {_identifier(alias)} (READ_ONLY)",
+                                            [str(path)])
             return connection
 
         def get_columns(self, connection: Any, table_name: str, schema: str | None = None,
@@ -159,6 +167,13 @@ def _sql_type(dialect: Any, data_type: str) -> Any:
     if found is None:
         return types.NullType()
     return found() if isinstance(found, type) else found
+
+
+def _identifier(name: str) -> str:
+    """`name` if it is a plain SQL identifier (ATTACH takes no parameter for its alias)."""
+    if not name.isidentifier() or not name.isascii():
+        raise ValueError(f"{name!r} is not a plain identifier; use letters, digits and _")
+    return name
 
 
 BufferedDuckDBDialect: type | None = None

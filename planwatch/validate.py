@@ -20,6 +20,7 @@ import importlib.util
 import json
 import logging
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -180,22 +181,70 @@ def _finding(suite: str, result: Any, sample_size: int) -> Finding:
     return Finding(suite, name, severity, bool(result.success), count, sample)
 
 
+BATCHES_ALIAS = "planwatch_batches"
+
+
+def materialize_batches(db_path: Path, suites: list[Any], scratch: Path) -> dict[str, str]:
+    """Compute the batch of each suite marked `materialize` once, into tables of the new file `scratch`.
+
+    `db_path` is only attached read-only (it has one writer, and it is not this stage), so the
+    tables go to a scratch file that GX then attaches as `planwatch_batches`. Returns the query
+    that reads each materialised batch, by suite name. A batch that cannot be computed is left to
+    GX, which then records every rule of its suite as failed with the error, as before.
+    """
+    import duckdb
+
+    wanted = [s for s in suites if s.materialize]
+    if not wanted:
+        return {}
+    queries: dict[str, str] = {}
+    with connect(scratch) as con:
+        con.execute("ATTACH ? AS source_db (READ_ONLY)", [str(db_path)])
+        # The suites' SQL names tables as schema.table of the checked file: make it the default.
+        con.execute("USE source_db")
+        for suite in wanted:
+            table = f'"{BATCHES_ALIAS}".main."{suite.name}"'  # suite names come from code
+            started = time.monotonic()
+            try:
+                con.execute(f"CREATE TABLE {table} AS {suite.batch_sql}")
+            except duckdb.Error as exc:
+                log.warning("batch of %s could not be computed once (%s); GX derives it per rule", suite.name, exc)
+                continue
+            queries[suite.name] = f"select * from {table}"
+            log.info("batch of %s computed once in %.1f s", suite.name, time.monotonic() - started)
+        con.execute(f'USE "{BATCHES_ALIAS}"')
+        con.execute("DETACH source_db")
+    return queries
+
+
 def run_suites(settings: Settings, db_path: Path, suites: list[Any], sample_size: int,
                checkpoint: str) -> list[Finding]:
     """Validate `suites` against the DuckDB file `db_path` (opened read-only); build Data Docs."""
+    with tempfile.TemporaryDirectory(prefix="planwatch-batches-") as scratch_dir:
+        scratch = Path(scratch_dir) / f"{BATCHES_ALIAS}.duckdb"
+        batch_queries = materialize_batches(db_path, suites, scratch)
+        attach = {BATCHES_ALIAS: str(scratch)} if batch_queries else {}
+        return _run_gx(settings, db_path, suites, sample_size, checkpoint, batch_queries, attach)
+
+
+def _run_gx(settings: Settings, db_path: Path, suites: list[Any], sample_size: int, checkpoint: str,
+            batch_queries: dict[str, str], attach: dict[str, str]) -> list[Finding]:
     quiet_logging()
     import great_expectations as gx
 
     quiet_logging()  # GX adds its own handlers and levels on import
     context = _gx_context(settings)
+    connect_args: dict[str, Any] = {"read_only": True}
+    if attach:
+        connect_args[gx_duckdb.ATTACH_ARG] = attach
     source = context.data_sources.add_sql(
         name="duckdb", connection_string=gx_duckdb.connection_string(db_path),
-        kwargs={"connect_args": {"read_only": True}}, create_temp_table=False,
+        kwargs={"connect_args": connect_args}, create_temp_table=False,
     )
     try:
         definitions = []
         for suite in suites:
-            asset = source.add_query_asset(name=suite.name, query=suite.batch_sql)
+            asset = source.add_query_asset(name=suite.name, query=batch_queries.get(suite.name, suite.batch_sql))
             batch_definition = asset.add_batch_definition_whole_table("all")
             gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
             for rule in suite.rules:

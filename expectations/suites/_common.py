@@ -112,6 +112,10 @@ class Suite:
     target: TTarget     # which file: the ingest store (raw suites) or the run's candidate (marts)
     batch_sql: str      # the SELECT that defines the batch
     rules: list[Rule]
+    # Compute the batch once per run into a scratch table that every rule reads (planwatch.validate
+    # does it), instead of GX re-deriving it inside each rule's queries. For batches that are costly
+    # to derive (a window over every raw row); the rows and thus the findings are the same.
+    materialize: bool = False
 
 
 def truthy(column: str) -> str:
