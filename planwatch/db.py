@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from planwatch.errors import WarehouseLocked
+from planwatch.errors import ConfigError, WarehouseLocked
 
 if TYPE_CHECKING:
     import duckdb
@@ -118,9 +120,27 @@ def connect(path: Path, read_only: bool = False, retries: int = 5) -> Iterator["
             time.sleep(delay)
             delay *= 2
     try:
+        con.execute(f"SET memory_limit = '{memory_limit()}'")
         yield con
     finally:
         con.close()
+
+
+MEMORY_LIMIT_ENV = "PLANWATCH_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "3GB"
+_MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def memory_limit() -> str:
+    """DuckDB's memory_limit for planwatch's connections (dbt's profile reads the same variable).
+
+    DuckDB's default is 80 % of RAM, and a national build used 6 GiB and more; beyond the limit
+    DuckDB spills to a `.tmp` directory beside the file instead.
+    """
+    value = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT).strip()
+    if not _MEMORY_LIMIT.match(value):
+        raise ConfigError(f"`{MEMORY_LIMIT_ENV}={value}` is not a size such as 3GB or 1500MB; fix or unset it")
+    return value
 
 
 def ensure_ingest_schema(con: "duckdb.DuckDBPyConnection") -> None:
