@@ -164,37 +164,31 @@ def build_page(con: "duckdb.DuckDBPyConnection", run: RunContext, db_path: Path)
     if missing:
         raise ConfigError(f"`file={db_path}` lacks {', '.join(missing)}: the report needs the dbt marts. "
                           "Check the dbt_build stage of the run that published it.")
-    latest = _records(con, LATEST_SQL)
-    regions: dict[str, RegionSection] = {}
-    for row in latest:
-        section = regions.get(row["region_code"])
-        if section is None:
-            section = regions[row["region_code"]] = RegionSection(
-                row["region_code"], row["region_name"] or row["region_code"], row["region_name_en"],
-                bool(row["region_simulated"]))
-        section.series.append(SeriesRow(row))
+    latest = _latest(con)
+    regions = latest.regions
     # Real tracked cities first, then simulated ones; by code within each.
     ordered = sorted(regions.values(), key=lambda r: (r.simulated_region, r.region_code))
     detailed = ordered[:MAX_DETAIL_REGIONS]
-    for section in detailed:
-        section.detailed = True
+    for n, section in enumerate(ordered):
+        section.detailed = n < MAX_DETAIL_REGIONS
+        if not section.detailed:
+            section.series = []  # rows kept while streaming in case the region was among the first
     specs = _charts(con, detailed)
     status_order = _records(con, "select status, sort_order, status_zh, status_en from marts.dim_status "
                                  "order by sort_order")
-    n_simulated = sum(1 for r in latest if r["is_simulated"])
     simulated_regions = [r.region_name for r in ordered if r.simulated_region]
     return {
         "quarter": str(run.quarter),
         "run_id": run.run_id,
         "db_path": str(db_path),
-        "latest_period": max((r["period"] for r in latest), default=None),
+        "latest_period": latest.latest_period,
         "n_regions": len(ordered),
-        "n_series": len(latest),
-        "n_simulated": n_simulated,
+        "n_series": latest.n_series,
+        "n_simulated": latest.n_simulated,
         "n_simulated_regions": len(simulated_regions),
         "statuses": [dict(s, colour=STATUS_COLOURS.get(s["status"], "#999")) for s in status_order],
-        "overall": _status_counts(latest),
-        "summary": [{"section": s, "counts": _status_counts([x.row for x in s.series])}
+        "overall": latest.overall,
+        "summary": [{"section": s, "counts": latest.counts[s.region_code]}
                     for s in ordered[:MAX_SUMMARY_REGIONS]],
         "summary_capped": len(ordered) > MAX_SUMMARY_REGIONS,
         "detailed": detailed,
@@ -208,17 +202,63 @@ def build_page(con: "duckdb.DuckDBPyConnection", run: RunContext, db_path: Path)
     }
 
 
+@dataclass
+class Latest:
+    """The latest row of every series, reduced to what the page shows: regions, status counts,
+    and the rows of the regions that may be detailed."""
+
+    regions: dict[str, RegionSection] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # region -> status -> series
+    overall: dict[str, int] = field(default_factory=dict)
+    n_series: int = 0
+    n_simulated: int = 0
+    latest_period: str | None = None
+
+
+def _latest(con: "duckdb.DuckDBPyConnection") -> Latest:
+    """Stream LATEST_SQL (ordered by region) and keep only what the page needs.
+
+    A national warehouse has ~268k series: held as Python dicts they were most of the report's
+    2.2 GiB peak. The detailed regions are the first MAX_DETAIL_REGIONS real ones, then simulated
+    ones, by code; the rows arrive by code, so keeping the rows of the first MAX_DETAIL_REGIONS
+    regions of each kind is enough.
+    """
+    out = Latest()
+    kept = {False: 0, True: 0}
+    keep: dict[str, bool] = {}
+    cur = con.execute(LATEST_SQL)
+    names = [d[0] for d in cur.description]
+    while True:
+        chunk = cur.fetchmany(10_000)
+        if not chunk:
+            break
+        for values in chunk:
+            row = dict(zip(names, values))
+            code = row["region_code"]
+            section = out.regions.get(code)
+            if section is None:
+                section = out.regions[code] = RegionSection(
+                    code, row["region_name"] or code, row["region_name_en"], bool(row["region_simulated"]))
+                keep[code] = kept[section.simulated_region] < MAX_DETAIL_REGIONS
+                kept[section.simulated_region] += 1
+                out.counts[code] = {}
+            if keep[code]:
+                section.series.append(SeriesRow(row))
+            status = row["status"]
+            region_counts = out.counts[code]
+            region_counts[status] = region_counts.get(status, 0) + 1
+            out.overall[status] = out.overall.get(status, 0) + 1
+            out.n_series += 1
+            out.n_simulated += 1 if row["is_simulated"] else 0
+            if out.latest_period is None or row["period"] > out.latest_period:
+                out.latest_period = row["period"]
+    return out
+
+
 def _records(con: "duckdb.DuckDBPyConnection", sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
-
-
-def _status_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
-    return counts
 
 
 def _series_key(row: dict[str, Any]) -> tuple[str, str, str, str]:
