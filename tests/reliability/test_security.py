@@ -48,6 +48,13 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/report.py", "'where region_code in (select unnest(?::varchar[]))' if 'region_code' in cols else ''"):
         "a constant clause with a bound parameter",
     ("planwatch/report.py", "sql"): "the report's SQL constants, passed to a helper with bound parameters",
+    ("planwatch/db.py", "os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT).strip()"):
+        "an operator's setting, not a file value, matched against a size pattern before use (SET takes no ?)",
+    ("planwatch/gx_duckdb.py", "match.group('query')"):
+        "GX's own generated SELECT, unwrapped from the COUNT(*) GX built around it",
+    ("planwatch/gx_duckdb.py", "name"): "an ATTACH alias checked by _identifier() to be a plain identifier",
+    ("planwatch/validate.py", "suite.batch_sql"): "the suites' SQL from expectations/suites (code, reviewed)",
+    ("planwatch/validate.py", "suite.name"): "suite names are code constants (expectations/suites)",
     ("planwatch/runlog.py", "_NEWEST_FIRST if newest_first else _OLDEST_FIRST"):
         "one of two module constants; every filter is a bound parameter",
     ("planwatch/serve.py", "BI_VIEWS_SQL.read_text(encoding='utf-8')"): "the repository's own planwatch/sql/bi_views.sql",
