@@ -18,6 +18,9 @@ from planwatch.simulated_reference import load_catalog, simulated_plan_files, si
 from planwatch.config import Settings
 from planwatch.db import connect, ensure_ingest_schema
 from planwatch.errors import FileRefused
+from planwatch.extract.rows import COMPLETION_COLUMNS as EXTRACTED_COMPLETION_COLUMNS
+from planwatch.extract.rows import INDICATOR_COLUMNS
+from planwatch.extract.rows import PROSE_COLUMNS as EXTRACTED_PROSE_COLUMNS
 from planwatch.types import Metrics, RunContext
 
 if TYPE_CHECKING:
@@ -25,21 +28,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLAN_COLUMNS = [
-    "region_code", "region_name", "plan", "seq", "category", "indicator_name", "unit",
-    "baseline_year", "baseline_value", "target_year", "target_value", "attribute",
-    "target_2021", "target_2022", "target_2023", "target_2024", "target_2025", "breakdown",
-    "source_doc", "source_line", "indicator_code", "notes",
-]
-COMPLETION_COLUMNS = [
-    "region_code", "region_name", "plan", "seq", "category", "indicator_name", "unit",
-    "target_year", "target_value", "actual_value", "attribute", "breakdown", "baseline_year",
-    "baseline_value", "source_doc", "source_line", "indicator_code", "notes",
-]
-PROSE_COLUMNS = [
-    "region_code", "region_name", "plan", "indicator_name", "unit", "target_year", "target_value",
-    "comparator", "quote", "source_doc", "source_line", "indicator_code", "notes",
-]
+# The columns of docs/architecture.md "Plan files", shared with the extractor that drafts them.
+PLAN_COLUMNS = list(INDICATOR_COLUMNS)
+COMPLETION_COLUMNS = list(EXTRACTED_COMPLETION_COLUMNS)
+PROSE_COLUMNS = list(EXTRACTED_PROSE_COLUMNS)
 
 # (table, folder attribute of Settings, columns every file must have)
 PLAN_TABLES: tuple[tuple[str, str, list[str]], ...] = (

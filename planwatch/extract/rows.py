@@ -90,8 +90,8 @@ def _common(doc: DocumentInfo, plan: str) -> dict[str, str]:
             "source_doc": doc.source_doc}
 
 
-def indicator_dict(row: TableRow, doc: DocumentInfo, plan: str = "14th") -> dict[str, str]:
-    out = dict.fromkeys(INDICATOR_COLUMNS, "")
+def _table_row_dict(row: TableRow, doc: DocumentInfo, plan: str, columns: tuple[str, ...]) -> dict[str, str]:
+    out = dict.fromkeys(columns, "")
     out.update(_common(doc, plan))
     out.update(seq=row.seq, category=row.category, indicator_name=row.indicator_name, unit=row.unit,
                attribute=row.attribute, breakdown=row.breakdown, source_line=str(row.source_line),
@@ -101,19 +101,14 @@ def indicator_dict(row: TableRow, doc: DocumentInfo, plan: str = "14th") -> dict
             out[column] = value
     out[EXTRA_COLUMN] = "; ".join(row.ambiguous)
     return out
+
+
+def indicator_dict(row: TableRow, doc: DocumentInfo, plan: str = "14th") -> dict[str, str]:
+    return _table_row_dict(row, doc, plan, INDICATOR_COLUMNS)
 
 
 def completion_dict(row: TableRow, doc: DocumentInfo, plan: str = "13th") -> dict[str, str]:
-    out = dict.fromkeys(COMPLETION_COLUMNS, "")
-    out.update(_common(doc, plan))
-    out.update(seq=row.seq, category=row.category, indicator_name=row.indicator_name, unit=row.unit,
-               attribute=row.attribute, breakdown=row.breakdown, source_line=str(row.source_line),
-               indicator_code=row.indicator_code, notes="; ".join(row.notes))
-    for column, value in row.values.items():
-        if column in out:
-            out[column] = value
-    out[EXTRA_COLUMN] = "; ".join(row.ambiguous)
-    return out
+    return _table_row_dict(row, doc, plan, COMPLETION_COLUMNS)
 
 
 def prose_dict(target: ProseTarget, doc: DocumentInfo, plan: str = "14th") -> dict[str, str]:
