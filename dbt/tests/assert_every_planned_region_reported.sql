@@ -1,5 +1,6 @@
 {#- Freshness per region: a region with a plan that has sent nothing for the run's quarter
-    (var as_of_quarter) is a warning, not an error: its rows simply keep last quarter's status. -#}
+    (var as_of_quarter) is a warning, not an error: its rows simply keep last quarter's status.
+    Only plans still running count: after a plan's final year nothing more is due under it. -#}
 {{ config(severity='warn') }}
 
 with
@@ -8,6 +9,7 @@ planned_regions as (
 
     select distinct region_code
     from {{ ref('int_plan_targets_converted') }}
+    where window_end_year * 4 + 3 >= {{ as_of_index() }}
 
 ),
 
