@@ -12,22 +12,14 @@ import pytest
 
 from planwatch.config import Settings
 from planwatch.load_statistics import load_statistics
-from planwatch.periods import Quarter
 from planwatch.register import register_files
-from planwatch.types import RunContext
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "statistics"
-RUN = RunContext("test", Quarter(2025, 4))
-TODAY = date(2026, 1, 15)
+from tests.planwatch.statistics_home import FIXTURES, RUN, TODAY, make_statistics_home
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    s = Settings(home=tmp_path / "home")
-    shutil.copytree(FIXTURES / "reference", s.reference_dir)
-    shutil.copytree(FIXTURES / "plan_indicators", s.plan_indicators_dir)
-    s.statistics_dir.mkdir(parents=True)
-    return s
+    return make_statistics_home(tmp_path)
 
 
 def _drop(settings: Settings, fixture: str, name: str | None = None) -> Path:

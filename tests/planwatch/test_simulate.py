@@ -7,7 +7,6 @@ import hashlib
 import json
 import shutil
 from collections import defaultdict
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -15,23 +14,15 @@ import pytest
 
 from planwatch.config import Settings
 from planwatch.load_statistics import load_statistics
-from planwatch.periods import Quarter
 from planwatch.register import register_files
 from planwatch.simulate import DEFAULT_SEED, ensure_demo_statistics, main, simulate
-from planwatch.types import RunContext
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "statistics"
-RUN = RunContext("test", Quarter(2025, 4))
-TODAY = date(2026, 1, 15)
+from tests.planwatch.statistics_home import FIXTURES, RUN, TODAY, make_statistics_home
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    s = Settings(home=tmp_path / "home")
-    shutil.copytree(FIXTURES / "reference", s.reference_dir)
-    shutil.copytree(FIXTURES / "plan_indicators", s.plan_indicators_dir)
-    s.statistics_dir.mkdir(parents=True)
-    return s
+    return make_statistics_home(tmp_path)
 
 
 def _hashes(root: Path) -> dict[str, str]:
