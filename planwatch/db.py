@@ -85,6 +85,14 @@ CREATE TABLE IF NOT EXISTS audit.run_log (
     metrics JSON
 );
 
+CREATE TABLE IF NOT EXISTS audit.load_state (
+    stage VARCHAR NOT NULL,            -- load_plans
+    input_digest VARCHAR NOT NULL,     -- sha256 of the files (and loader code) the tables came from
+    metrics JSON,
+    loaded_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (stage)
+);
+
 CREATE TABLE IF NOT EXISTS audit.dq_results (
     run_id VARCHAR NOT NULL,
     suite VARCHAR NOT NULL,

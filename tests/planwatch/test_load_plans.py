@@ -50,6 +50,27 @@ def test_reload_replaces_instead_of_appending(planwatch_home: Path) -> None:
     assert _rows(settings, "select count(*) from raw.plan_indicators") == [(68,)]
 
 
+def test_unchanged_files_are_not_reloaded_and_an_edit_is(planwatch_home: Path) -> None:
+    settings = Settings.from_env()
+    assert load_plans(settings, RUN)["unchanged"] is False
+    again = load_plans(settings, RUN)
+    assert again["unchanged"] is True and again["plan_indicators_rows"] == 68
+    # A corrected figure in one reviewed file is picked up by the next load.
+    path = settings.plan_indicators_dir / "321200_14th.csv"
+    text = path.read_text(encoding="utf-8-sig")
+    assert ",55,2025,70," in text
+    path.write_text(text.replace(",55,2025,70,", ",55,2025,72,", 1), encoding="utf-8")
+    assert load_plans(settings, RUN)["unchanged"] is False
+    assert _rows(settings, "select target_value from raw.plan_indicators where region_code = '321200' "
+                           "and indicator_code = 'ELD_NURSING_BED_SHARE'") == [("72",)]
+    # A table dropped by hand is reloaded even though the files did not change.
+    con = duckdb.connect(str(settings.ingest_db))
+    con.execute("drop table raw.plan_completion")
+    con.close()
+    assert load_plans(settings, RUN)["unchanged"] is False
+    assert _rows(settings, "select count(*) from raw.plan_completion") == [(51,)]
+
+
 def test_a_file_missing_a_column_is_refused_with_its_name(planwatch_home: Path) -> None:
     settings = Settings.from_env()
     bad = settings.plan_indicators_dir / "999999_14th.csv"
