@@ -66,6 +66,9 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
     try:
         with connect(db_path, read_only=True) as con:
             con.execute("SET enable_progress_bar = false")  # no progress bars in task logs
+            # Row order in a Parquet file means nothing to its readers; not keeping it lets DuckDB
+            # write with every thread (5.4 M fact rows: 8.8 -> 6.7 s, bench/README.md).
+            con.execute("SET preserve_insertion_order = false")
             for table in mart_tables(con):
                 target = staging / f"{table}.parquet"
                 # Identifiers come from the catalog, not from files; quoted all the same.
