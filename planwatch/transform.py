@@ -5,11 +5,12 @@ for periods ending at or before the run's quarter (a year counts as ending in it
 tables; then `dbt build` adds the `staging`, `intermediate` and `marts` schemas and runs every data and
 unit test. A failed test of severity error fails the stage: dbt's tests are part of the audit.
 
-Incremental facts: each run builds into a fresh file, so to spare history the stage copies
-`marts.fct_indicator_progress` from the published warehouse into the candidate first, but only when the
-published build was for the same or an earlier quarter and its fingerprint (reference and plan tables,
-dbt code, vars other than the quarter) equals this build's. Otherwise dbt builds the facts from scratch.
-Both paths give the same rows (tests/dbt/test_incremental.py); dbt/README.md states the rule.
+Incremental builds: when the published build was for the same or an earlier quarter and its fingerprint
+(reference and plan tables, dbt code, vars other than the quarter) equals this build's, the candidate
+starts as a copy of the published file, and dbt's incremental models (the statistics chain and the
+facts) rebuild only the series that new files touch. Otherwise the candidate starts empty and dbt
+builds everything (`--full-refresh`). Both paths give the same rows (tests/planwatch/test_transform.py);
+dbt/README.md states the rule.
 """
 
 from __future__ import annotations
@@ -107,16 +108,16 @@ def build_from_ingest(
 
     dbt_vars: dict[str, Any] = dict(extra_vars or {})
     dbt_vars["as_of_quarter"] = str(quarter)
-    fingerprint = ""
+    fingerprint = _ingest_fingerprint(ingest_db, dbt_dir, dbt_vars)
     mode = "full_refresh"
+    if previous_db is not None and not full_refresh and _can_extend(previous_db, quarter, fingerprint):
+        # The candidate starts as a copy of the published file, so that dbt's incremental models
+        # find their previous rows in place ({{ this }}) and rebuild only what new files touch.
+        shutil.copyfile(previous_db, candidate_db)
+        mode = "incremental"
+        log.info("dbt_build: extending a copy of %s (fingerprint unchanged)", previous_db)
     with connect(candidate_db) as con:
         copied = _snapshot(con, ingest_db, quarter)
-        fingerprint = _fingerprint(con, dbt_dir, dbt_vars)
-        if previous_db is not None and not full_refresh:
-            reused = _reuse_previous_facts(con, previous_db, quarter, fingerprint)
-            if reused is not None:
-                mode = "incremental"
-                log.info("dbt_build: reusing %d fact rows of %s (fingerprint unchanged)", reused, previous_db)
         _write_state(con, run_id, quarter, fingerprint, mode)
 
     crash_point("dbt_build.before_dbt")  # candidate snapshot written, dbt not started
@@ -185,29 +186,42 @@ def _snapshot(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: Quarte
         for table in RAW_TABLES:
             where = f" where {_PERIOD_INDEX_SQL} <= ?" if table == "stat_observations" else ""
             params = [quarter.index] if where else []
-            con.execute(f'CREATE TABLE raw."{table}" AS SELECT * FROM ingest.raw."{table}"{where}', params)
+            con.execute(f'CREATE OR REPLACE TABLE raw."{table}" AS SELECT * FROM ingest.raw."{table}"{where}', params)
             row = con.execute(f'select count(*) from raw."{table}"').fetchone()
             copied += int(row[0]) if row else 0
         for schema, table in sorted(present):
             if schema == "audit":
-                con.execute(f'CREATE TABLE audit."{table}" AS SELECT * FROM ingest.audit."{table}"')
+                con.execute(f'CREATE OR REPLACE TABLE audit."{table}" AS SELECT * FROM ingest.audit."{table}"')
     finally:
         con.execute("DETACH ingest")
     return copied
 
 
-def _fingerprint(con: "duckdb.DuckDBPyConnection", dbt_dir: Path, dbt_vars: dict[str, Any]) -> str:
-    """Hash of everything a fact row depends on except the statistics: catalog, plans, code, vars."""
+def _ingest_fingerprint(ingest_db: Path, dbt_dir: Path, dbt_vars: dict[str, Any]) -> str:
+    """Hash of everything a fact row depends on except the statistics: catalog, plans, code, vars.
+
+    Read from the ingest store, whose reference and plan tables the snapshot copies unchanged.
+    """
+    import duckdb
+
     digest = hashlib.sha256()
-    for table in FINGERPRINT_TABLES:
-        # Hashed inside DuckDB, rows in a canonical order: fetching them into Python took 3 s for
-        # the 270k plan rows of 2,850 counties (bench/README.md). Table names come from code.
-        row = con.execute(
-            f'select md5(coalesce(string_agg(cast(t as varchar), chr(10) order by cast(t as varchar)), \'\')) '
-            f'from raw."{table}" as t'
-        ).fetchone()
-        digest.update(table.encode())
-        digest.update(str(row[0] if row else "").encode())
+    with connect(Path(":memory:")) as con:
+        con.execute("ATTACH ? AS ingest (READ_ONLY)", [str(ingest_db)])
+        try:
+            for table in FINGERPRINT_TABLES:
+                # Hashed inside DuckDB, rows in a canonical order: fetching them into Python took 3 s
+                # for the 270k plan rows of 2,850 counties (bench/README.md). Names come from code.
+                try:
+                    row = con.execute(
+                        "select md5(coalesce(string_agg(cast(t as varchar), chr(10) order by cast(t as varchar)), '')) "
+                        f'from ingest.raw."{table}" as t'
+                    ).fetchone()
+                except duckdb.CatalogException:
+                    row = None  # the snapshot names the missing table
+                digest.update(table.encode())
+                digest.update(str(row[0] if row else "<missing>").encode())
+        finally:
+            con.execute("DETACH ingest")
     for path in sorted(dbt_dir.rglob("*")):
         rel = path.relative_to(dbt_dir)
         if path.is_file() and rel.parts[0] not in ("target", "logs", "dbt_packages") and path.suffix in (".sql", ".yml"):
@@ -218,41 +232,35 @@ def _fingerprint(con: "duckdb.DuckDBPyConnection", dbt_dir: Path, dbt_vars: dict
     return digest.hexdigest()
 
 
-def _reuse_previous_facts(
-    con: "duckdb.DuckDBPyConnection", previous_db: Path, quarter: Quarter, fingerprint: str
-) -> int | None:
-    """Copy the previous build's facts when they may be extended incrementally; rows copied or None."""
-    con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous_db)])
-    try:
-        has_state = bool(con.execute(
-            "select count(*) from information_schema.tables where table_catalog = 'previous' "
-            "and table_schema = 'audit' and table_name = 'transform_state'"
-        ).fetchone()[0])  # type: ignore[index]
-        has_fact = bool(con.execute(
-            "select count(*) from information_schema.tables where table_catalog = 'previous' "
-            "and table_schema = 'marts' and table_name = ?", [INCREMENTAL_FACT]
-        ).fetchone()[0])  # type: ignore[index]
-        if not (has_state and has_fact):
-            log.info("dbt_build: %s has no reusable facts; full refresh", previous_db)
-            return None
-        state = con.execute(
-            "select quarter, fingerprint from previous.audit.transform_state order by built_at desc limit 1"
-        ).fetchone()
-        if state is None:
-            return None
-        previous_quarter = Quarter.parse(state[0])
-        if previous_quarter > quarter:
-            log.info("dbt_build: published build is for %s, after %s; full refresh", previous_quarter, quarter)
-            return None
-        if state[1] != fingerprint:
-            log.info("dbt_build: catalog, plans, dbt code or vars changed since the published build; full refresh")
-            return None
-        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-        con.execute(f"CREATE TABLE marts.{INCREMENTAL_FACT} AS SELECT * FROM previous.marts.{INCREMENTAL_FACT}")
-        row = con.execute(f"select count(*) from marts.{INCREMENTAL_FACT}").fetchone()
-        return int(row[0]) if row else 0
-    finally:
-        con.execute("DETACH previous")
+def _can_extend(previous_db: Path, quarter: Quarter, fingerprint: str) -> bool:
+    """Whether the published warehouse may be extended: built by the same code from the same catalog
+    and plans, for this quarter or an earlier one."""
+    with connect(Path(":memory:")) as con:
+        con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous_db)])
+        try:
+            tables = {
+                (r[0], r[1]) for r in con.execute(
+                    "select table_schema, table_name from information_schema.tables where table_catalog = 'previous'"
+                ).fetchall()
+            }
+            if ("audit", "transform_state") not in tables or ("marts", INCREMENTAL_FACT) not in tables:
+                log.info("dbt_build: %s has no reusable facts; full refresh", previous_db)
+                return False
+            state = con.execute(
+                "select quarter, fingerprint from previous.audit.transform_state order by built_at desc limit 1"
+            ).fetchone()
+        finally:
+            con.execute("DETACH previous")
+    if state is None:
+        return False
+    previous_quarter = Quarter.parse(state[0])
+    if previous_quarter > quarter:
+        log.info("dbt_build: published build is for %s, after %s; full refresh", previous_quarter, quarter)
+        return False
+    if state[1] != fingerprint:
+        log.info("dbt_build: catalog, plans, dbt code or vars changed since the published build; full refresh")
+        return False
+    return True
 
 
 def _write_state(

@@ -35,6 +35,16 @@ def _facts(db: Path) -> list[tuple[Any, ...]]:
                            "order by progress_id").fetchall()
 
 
+def _rows(db: Path, table: str) -> list[tuple[Any, ...]]:
+    """Every row of `table`, in a stable order (all columns), for comparing two builds."""
+    with connect(db, read_only=True) as con:
+        return con.execute(f"select * from {table} order by all").fetchall()
+
+
+INCREMENTAL_TABLES = ("intermediate.int_observations_latest", "intermediate.int_progress_inputs_joined",
+                      "marts.fct_indicator_progress", "marts.fct_indicator_status_history")
+
+
 def _publish(candidate: Path, settings: Settings) -> None:
     """What the publish stage does, enough for the next build to find the facts."""
     shutil.copyfile(candidate, settings.published_db)
@@ -63,6 +73,8 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
     assert full["build_mode"] == "full_refresh"
     assert second["fct_indicator_progress_rows"] == full["fct_indicator_progress_rows"] == 21
     assert _facts(incremental) == _facts(tmp_path / "full.duckdb")
+    for table in INCREMENTAL_TABLES:
+        assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
 
     with connect(incremental, read_only=True) as con:
         revised = con.execute(

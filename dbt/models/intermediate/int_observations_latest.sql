@@ -1,6 +1,17 @@
 {#- Revisions: every version of a value stays in raw; the latest file (highest file_seq) wins,
     and within one file the last line. A row reported as missing (`--` or empty, loaded with a
     null value) is not a figure: it neither becomes a fact nor withdraws an earlier figure. -#}
+{#- Incremental: a build recomputes only the keys that have a version newer than this table (from a
+    file with a higher file_seq, or for a period after its last), over all their versions. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['region_code', 'indicator_code', 'breakdown', 'period'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+
 with
 
 observations as (
@@ -10,10 +21,55 @@ observations as (
 
 ),
 
+{% if is_incremental() %}
+watermark as (
+
+    select
+        coalesce(max(source_file_seq), -1) as max_file_seq,
+        coalesce(max(period_index), -1) as max_period_index
+
+    from {{ this }}
+
+),
+
+touched_keys as (
+
+    select distinct
+        observations.region_code,
+        observations.indicator_code,
+        observations.breakdown,
+        observations.period
+
+    from observations
+    cross join watermark
+    where observations.file_seq > watermark.max_file_seq
+       or observations.period_index > watermark.max_period_index
+
+),
+
+versions as (
+
+    select observations.*
+    from observations
+    inner join touched_keys
+        on touched_keys.region_code = observations.region_code
+        and touched_keys.indicator_code = observations.indicator_code
+        and touched_keys.breakdown = observations.breakdown
+        and touched_keys.period = observations.period
+
+),
+{% else %}
+versions as (
+
+    select * from observations
+
+),
+{% endif %}
+
 ranked as (
 
     select
-        observations.*,
+        versions.*,
         row_number() over (
             partition by region_code, indicator_code, breakdown, period
             order by file_seq desc, line_no desc
@@ -22,7 +78,7 @@ ranked as (
             partition by region_code, indicator_code, breakdown, period
         ) as version_count
 
-    from observations
+    from versions
 
 ),
 

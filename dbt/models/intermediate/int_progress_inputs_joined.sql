@@ -3,7 +3,28 @@
     the plan's annual targets for the observation's year and the year before, the series' first
     observation (the base point when the plan printed no baseline) and how many points the series
     has up to this period. No arithmetic beyond counting here: int_indicator_progress_computed
-    does that, so its unit tests need this one input only. -#}
+    does that, so its unit tests need this one input only.
+
+    Incremental: a build finds, per series, the earliest period with an observation newer than
+    this table (as int_observations_latest decides) and recomputes the series from that period on.
+    The rows before it stay, and the last of them seeds the count and the first observation, so a
+    new quarter costs one row per series instead of every series' whole history. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['region_code', 'indicator_code', 'breakdown', 'period'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+
+{%- set first_observation_columns = {
+    'first_observation_value': 'value',
+    'first_observation_period_type': 'period_type',
+    'first_observation_year': 'period_year',
+    'first_observation_quarter': 'period_quarter',
+} -%}
+
 with
 
 observations as (
@@ -30,15 +51,23 @@ indicators as (
 
 ),
 
+numbers as (
+
+    {{ dbt.generate_series(60) }}
+
+),
+
 plan_years as (
 
     -- each plan target once for every year its window holds (baseline year < year <= target
     -- year), so that observations find their target by an equality join on the year
     select
         plan_targets.*,
-        unnest(generate_series(plan_targets.window_start_year, plan_targets.window_end_year)) as plan_year
+        plan_targets.window_start_year + numbers.generated_number - 1 as plan_year
 
     from plan_targets
+    inner join numbers
+        on numbers.generated_number <= plan_targets.window_end_year - plan_targets.window_start_year + 1
 
 ),
 
@@ -88,37 +117,111 @@ matched as (
 
 ),
 
+{% if is_incremental() %}
+watermark as (
+
+    select
+        coalesce(max(source_file_seq), -1) as max_file_seq,
+        coalesce(max(period_index), -1) as max_period_index
+
+    from {{ this }}
+
+),
+
+changed_series as (
+
+    select
+        matched.region_code,
+        matched.indicator_code,
+        matched.breakdown,
+        matched.plan,
+        min(matched.period_index) as from_period_index
+
+    from matched
+    cross join watermark
+    where matched.source_file_seq > watermark.max_file_seq
+       or matched.period_index > watermark.max_period_index
+    group by matched.region_code, matched.indicator_code, matched.breakdown, matched.plan
+
+),
+
+recomputed as (
+
+    select matched.*
+    from matched
+    inner join changed_series
+        on changed_series.region_code = matched.region_code
+        and changed_series.indicator_code = matched.indicator_code
+        and changed_series.breakdown = matched.breakdown
+        and coalesce(changed_series.plan, '') = coalesce(matched.plan, '')
+        and matched.period_index >= changed_series.from_period_index
+
+),
+
+seed as (
+
+    -- the kept rows of each changed series: the count runs on from theirs, and the first
+    -- observation (the same on every row of a series) is theirs
+    select
+        kept.region_code,
+        kept.indicator_code,
+        kept.breakdown,
+        kept.plan,
+        max(kept.observations_to_date) as observations_before,
+        {%- for column in first_observation_columns %}
+        min(kept.{{ column }}) as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+
+    from {{ this }} as kept
+    inner join changed_series
+        on changed_series.region_code = kept.region_code
+        and changed_series.indicator_code = kept.indicator_code
+        and changed_series.breakdown = kept.breakdown
+        and coalesce(changed_series.plan, '') = coalesce(kept.plan, '')
+        and kept.period_index < changed_series.from_period_index
+    group by kept.region_code, kept.indicator_code, kept.breakdown, kept.plan
+
+),
+{% else %}
+recomputed as (
+
+    select * from matched
+
+),
+{% endif %}
+
 series as (
 
     select
-        matched.*,
-        count(*) over (
-            partition by region_code, indicator_code, breakdown, plan
-            order by period_index, period_type
-            rows between unbounded preceding and current row
-        ) as observations_to_date,
-        first_value(value) over (
-            partition by region_code, indicator_code, breakdown, plan
-            order by period_index, period_type
-            rows between unbounded preceding and current row
-        ) as first_observation_value,
-        first_value(period_type) over (
-            partition by region_code, indicator_code, breakdown, plan
-            order by period_index, period_type
-            rows between unbounded preceding and current row
-        ) as first_observation_period_type,
-        first_value(period_year) over (
-            partition by region_code, indicator_code, breakdown, plan
-            order by period_index, period_type
-            rows between unbounded preceding and current row
-        ) as first_observation_year,
-        first_value(period_quarter) over (
-            partition by region_code, indicator_code, breakdown, plan
-            order by period_index, period_type
-            rows between unbounded preceding and current row
-        ) as first_observation_quarter
+        recomputed.*,
+        {% if is_incremental() -%}
+        coalesce(seed.observations_before, 0) + count(*) over series_to_date as observations_to_date,
+        {%- for column, source in first_observation_columns.items() %}
+        case
+            when seed.region_code is not null then seed.{{ column }}
+            else first_value(recomputed.{{ source }}) over series_to_date
+        end as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+        {%- else -%}
+        count(*) over series_to_date as observations_to_date,
+        {%- for column, source in first_observation_columns.items() %}
+        first_value(recomputed.{{ source }}) over series_to_date as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+        {%- endif %}
 
-    from matched
+    from recomputed
+    {% if is_incremental() -%}
+    left join seed
+        on seed.region_code = recomputed.region_code
+        and seed.indicator_code = recomputed.indicator_code
+        and seed.breakdown = recomputed.breakdown
+        and coalesce(seed.plan, '') = coalesce(recomputed.plan, '')
+    {%- endif %}
+    window series_to_date as (
+        partition by recomputed.region_code, recomputed.indicator_code, recomputed.breakdown, recomputed.plan
+        order by recomputed.period_index, recomputed.period_type
+        rows between unbounded preceding and current row
+    )
 
 ),
 

@@ -1,6 +1,19 @@
 {#- How each series' status moved, quarter-end by quarter-end. Where a year has both its Q4
     figure and an annual figure, the annual one stands for the quarter (it is the authoritative
-    number). The plans' mid-term (third year) and final (target year) evaluations are flagged. -#}
+    number). The plans' mid-term (third year) and final (target year) evaluations are flagged.
+
+    Incremental like fct_indicator_progress: per series, from the earliest period with a newer
+    fact on, plus the kept row just before it (no longer the latest; still the previous row of
+    the first recomputed one). -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='status_history_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+
 with
 
 progress as (
@@ -8,6 +21,74 @@ progress as (
     select * from {{ ref('fct_indicator_progress') }}
 
 ),
+
+{% if is_incremental() %}
+watermark as (
+
+    select
+        coalesce(max(source_file_seq), -1) as max_file_seq,
+        coalesce(max(period_index), -1) as max_period_index
+
+    from {{ this }}
+
+),
+
+changed_series as (
+
+    select
+        progress.series_id,
+        min(progress.period_index) as from_period_index
+
+    from progress
+    cross join watermark
+    where progress.source_file_seq > watermark.max_file_seq
+       or progress.period_index > watermark.max_period_index
+    group by progress.series_id
+
+),
+
+anchors as (
+
+    select
+        kept.series_id,
+        max(kept.period_index) as anchor_period_index
+
+    from {{ this }} as kept
+    inner join changed_series
+        on changed_series.series_id = kept.series_id
+        and kept.period_index < changed_series.from_period_index
+    group by kept.series_id
+
+),
+
+anchor_rows as (
+
+    select kept.*
+    from {{ this }} as kept
+    inner join anchors
+        on anchors.series_id = kept.series_id
+        and anchors.anchor_period_index = kept.period_index
+
+),
+
+in_scope as (
+
+    select progress.*
+    from progress
+    inner join changed_series
+        on changed_series.series_id = progress.series_id
+    left join anchors
+        on anchors.series_id = progress.series_id
+    where progress.period_index >= coalesce(anchors.anchor_period_index, changed_series.from_period_index)
+
+),
+{% else %}
+in_scope as (
+
+    select * from progress
+
+),
+{% endif %}
 
 plans as (
 
@@ -41,12 +122,13 @@ one_per_quarter_end as (
         status_zh,
         status_en,
         is_simulated,
+        source_file_seq,
         row_number() over (
             partition by series_id, period_index
             order by case when period_type = 'year' then 0 else 1 end
         ) as period_rank
 
-    from progress
+    from in_scope
 
 ),
 
@@ -67,41 +149,65 @@ sequenced as (
 
 ),
 
+resolved as (
+
+    select
+        sequenced.*,
+        {% if is_incremental() -%}
+        -- the anchor row's own previous row is not in scope: keep what it had
+        coalesce(sequenced.previous_period, anchor_rows.previous_period) as resolved_previous_period,
+        coalesce(sequenced.previous_status, anchor_rows.previous_status) as resolved_previous_status
+        {%- else -%}
+        sequenced.previous_period as resolved_previous_period,
+        sequenced.previous_status as resolved_previous_status
+        {%- endif %}
+
+    from sequenced
+    {% if is_incremental() -%}
+    left join anchor_rows
+        on anchor_rows.series_id = sequenced.series_id
+        and anchor_rows.period_index = sequenced.period_index
+    {%- endif %}
+
+),
+
 final as (
 
     select
-        {{ dbt.concat(["sequenced.series_id", "'|'", "cast(sequenced.period_index as " ~ dbt.type_string() ~ ")"]) }}
+        {{ dbt.concat(["resolved.series_id", "'|'", "cast(resolved.period_index as " ~ dbt.type_string() ~ ")"]) }}
             as status_history_id,
-        sequenced.series_id,
-        sequenced.region_code,
-        sequenced.region_name,
-        sequenced.indicator_code,
-        sequenced.indicator_name,
-        sequenced.breakdown,
-        sequenced.plan,
-        sequenced.attribute,
-        sequenced.period,
-        sequenced.period_index,
-        sequenced.period_end,
-        sequenced.actual_value,
-        sequenced.expected_value,
-        sequenced.progress_ratio,
-        sequenced.status,
-        sequenced.status_zh,
-        sequenced.status_en,
-        sequenced.previous_period,
-        sequenced.previous_status,
-        (sequenced.previous_status is not null and sequenced.previous_status <> sequenced.status) as is_status_changed,
+        resolved.series_id,
+        resolved.region_code,
+        resolved.region_name,
+        resolved.indicator_code,
+        resolved.indicator_name,
+        resolved.breakdown,
+        resolved.plan,
+        resolved.attribute,
+        resolved.period,
+        resolved.period_index,
+        resolved.period_end,
+        resolved.actual_value,
+        resolved.expected_value,
+        resolved.progress_ratio,
+        resolved.status,
+        resolved.status_zh,
+        resolved.status_en,
+        resolved.resolved_previous_period as previous_period,
+        resolved.resolved_previous_status as previous_status,
+        (resolved.resolved_previous_status is not null and resolved.resolved_previous_status <> resolved.status)
+            as is_status_changed,
         case
-            when sequenced.period_year = plans.mid_term_evaluation_year and sequenced.period_quarter = 4 then 'mid_term'
-            when sequenced.period_year = plans.final_evaluation_year and sequenced.period_quarter = 4 then 'final'
+            when resolved.period_year = plans.mid_term_evaluation_year and resolved.period_quarter = 4 then 'mid_term'
+            when resolved.period_year = plans.final_evaluation_year and resolved.period_quarter = 4 then 'final'
         end as evaluation,
-        (sequenced.period_position = sequenced.period_count) as is_latest,
-        sequenced.is_simulated
+        (resolved.period_position = resolved.period_count) as is_latest,
+        resolved.is_simulated,
+        resolved.source_file_seq
 
-    from sequenced
+    from resolved
     left join plans
-        on plans.plan_id = sequenced.plan_id
+        on plans.plan_id = resolved.plan_id
 
 )
 
