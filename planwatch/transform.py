@@ -1,4 +1,4 @@
-"""Stage `dbt_build`: snapshot the ingest store into a fresh candidate file and build the dbt project in it.
+"""Stage `dbt_build`: snapshot the ingest store into a candidate file and build the dbt project in it.
 
 The candidate (`warehouse/candidates/<run_id>.duckdb`) gets a copy of the raw tables, with statistics only
 for periods ending at or before the run's quarter (a year counts as ending in its Q4), and of the audit
@@ -68,7 +68,7 @@ class DbtOutcome:
 
 
 def build_candidate(settings: Settings, run: RunContext) -> Metrics:
-    """Stage: a fresh candidate warehouse for `run`, built and tested by dbt."""
+    """Stage: a candidate warehouse for `run` (new, or a copy of the published one), built and tested by dbt."""
     settings.candidates_dir.mkdir(parents=True, exist_ok=True)
     candidate = settings.candidate_db(run.run_id)
     previous = settings.published_db if settings.published_db.exists() else None
