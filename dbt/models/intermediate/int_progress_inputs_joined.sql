@@ -118,6 +118,7 @@ matched as (
 ),
 
 {% if is_incremental() %}
+{%- set from_index = earliest_changed_period_index(ref('int_observations_latest'), this) %}
 watermark as (
 
     select
@@ -139,8 +140,9 @@ changed_series as (
 
     from matched
     cross join watermark
-    where matched.source_file_seq > watermark.max_file_seq
-       or matched.period_index > watermark.max_period_index
+    where {{ period_index_at_least('matched.period_index', from_index) }}
+      and (matched.source_file_seq > watermark.max_file_seq
+           or matched.period_index > watermark.max_period_index)
     group by matched.region_code, matched.indicator_code, matched.breakdown, matched.plan
 
 ),
@@ -155,6 +157,7 @@ recomputed as (
         and changed_series.breakdown = matched.breakdown
         and coalesce(changed_series.plan, '') = coalesce(matched.plan, '')
         and matched.period_index >= changed_series.from_period_index
+    where {{ period_index_at_least('matched.period_index', from_index) }}
 
 ),
 

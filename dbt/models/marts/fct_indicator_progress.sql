@@ -4,6 +4,7 @@
     from a file later than any in this table (source_file_seq above its maximum) or for a period
     after its last one. Plan, catalog or code changes need --full-refresh: transform.py decides
     that by fingerprint (dbt/README.md). -#}
+-- depends_on: {{ ref('int_progress_inputs_joined') }}
 {{
     config(
         materialized='incremental',
@@ -46,6 +47,7 @@ statuses as (
 ),
 
 {% if is_incremental() %}
+{%- set from_index = earliest_changed_period_index(ref('int_progress_inputs_joined'), this) %}
 watermark as (
 
     select
@@ -64,8 +66,9 @@ changed_series as (
 
     from computed
     cross join watermark
-    where computed.source_file_seq > watermark.max_file_seq
-       or computed.period_index > watermark.max_period_index
+    where {{ period_index_at_least('computed.period_index', from_index) }}
+      and (computed.source_file_seq > watermark.max_file_seq
+           or computed.period_index > watermark.max_period_index)
     group by computed.series_id
 
 ),
@@ -77,6 +80,7 @@ to_build as (
     inner join changed_series
         on changed_series.series_id = computed.series_id
         and computed.period_index >= changed_series.from_period_index
+    where {{ period_index_at_least('computed.period_index', from_index) }}
 
 ),
 {% else %}

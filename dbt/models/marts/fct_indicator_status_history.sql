@@ -3,8 +3,8 @@
     number). The plans' mid-term (third year) and final (target year) evaluations are flagged.
 
     Incremental like fct_indicator_progress: per series, from the earliest period with a newer
-    fact on, plus the kept row just before it (no longer the latest; still the previous row of
-    the first recomputed one). -#}
+    fact on. The kept row just before it is the first recomputed row's previous one, and is
+    written again as no longer the latest. -#}
 {{
     config(
         materialized='incremental',
@@ -23,6 +23,7 @@ progress as (
 ),
 
 {% if is_incremental() %}
+{%- set from_index = earliest_changed_period_index(ref('fct_indicator_progress'), this) %}
 watermark as (
 
     select
@@ -41,8 +42,9 @@ changed_series as (
 
     from progress
     cross join watermark
-    where progress.source_file_seq > watermark.max_file_seq
-       or progress.period_index > watermark.max_period_index
+    where {{ period_index_at_least('progress.period_index', from_index) }}
+      and (progress.source_file_seq > watermark.max_file_seq
+           or progress.period_index > watermark.max_period_index)
     group by progress.series_id
 
 ),
@@ -77,9 +79,8 @@ in_scope as (
     from progress
     inner join changed_series
         on changed_series.series_id = progress.series_id
-    left join anchors
-        on anchors.series_id = progress.series_id
-    where progress.period_index >= coalesce(anchors.anchor_period_index, changed_series.from_period_index)
+        and progress.period_index >= changed_series.from_period_index
+    where {{ period_index_at_least('progress.period_index', from_index) }}
 
 ),
 {% else %}
@@ -154,9 +155,9 @@ resolved as (
     select
         sequenced.*,
         {% if is_incremental() -%}
-        -- the anchor row's own previous row is not in scope: keep what it had
-        coalesce(sequenced.previous_period, anchor_rows.previous_period) as resolved_previous_period,
-        coalesce(sequenced.previous_status, anchor_rows.previous_status) as resolved_previous_status
+        -- the first recomputed row's previous one is the kept anchor row
+        coalesce(sequenced.previous_period, anchor_rows.period) as resolved_previous_period,
+        coalesce(sequenced.previous_status, anchor_rows.status) as resolved_previous_status
         {%- else -%}
         sequenced.previous_period as resolved_previous_period,
         sequenced.previous_status as resolved_previous_status
@@ -166,7 +167,7 @@ resolved as (
     {% if is_incremental() -%}
     left join anchor_rows
         on anchor_rows.series_id = sequenced.series_id
-        and anchor_rows.period_index = sequenced.period_index
+        and sequenced.period_position = 1
     {%- endif %}
 
 ),
@@ -211,4 +212,21 @@ final as (
 
 )
 
+{% if is_incremental() %}
+, anchors_no_longer_latest as (
+
+    select
+        {%- for column in adapter.get_columns_in_relation(this) | map(attribute='name') %}
+        {% if column == 'is_latest' %}false as is_latest{% else %}anchor_rows.{{ column }}{% endif %}{{ "," if not loop.last }}
+        {%- endfor %}
+
+    from anchor_rows
+
+)
+
 select * from final
+union all
+select * from anchors_no_longer_latest
+{% else %}
+select * from final
+{% endif %}
