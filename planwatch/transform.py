@@ -110,14 +110,17 @@ def build_from_ingest(
     dbt_vars["as_of_quarter"] = str(quarter)
     fingerprint = _ingest_fingerprint(ingest_db, dbt_dir, dbt_vars)
     mode = "full_refresh"
-    if previous_db is not None and not full_refresh and _can_extend(previous_db, quarter, fingerprint):
+    extends: Quarter | None = None
+    if previous_db is not None and not full_refresh:
+        extends = _extendable_quarter(previous_db, quarter, fingerprint)
+    if extends is not None:
         # The candidate starts as a copy of the published file, so that dbt's incremental models
         # find their previous rows in place ({{ this }}) and rebuild only what new files touch.
         shutil.copyfile(previous_db, candidate_db)
         mode = "incremental"
-        log.info("dbt_build: extending a copy of %s (fingerprint unchanged)", previous_db)
+        log.info("dbt_build: extending a copy of %s (built for %s, fingerprint unchanged)", previous_db, extends)
     with connect(candidate_db) as con:
-        copied = _snapshot(con, ingest_db, quarter)
+        copied = _snapshot(con, ingest_db, quarter, extends)
         _write_state(con, run_id, quarter, fingerprint, mode)
 
     crash_point("dbt_build.before_dbt")  # candidate snapshot written, dbt not started
@@ -165,8 +168,13 @@ def _remove_db(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def _snapshot(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: Quarter) -> int:
-    """Copy the raw and audit tables of the ingest store into the candidate; returns rows copied."""
+def _snapshot(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: Quarter,
+              extends: Quarter | None = None) -> int:
+    """Copy the raw and audit tables of the ingest store into the candidate; returns rows in them.
+
+    `extends` is the quarter of the published warehouse the candidate is a copy of: its statistics
+    are then brought up to date instead of copied again (see _extend_observations).
+    """
     con.execute("ATTACH ? AS ingest (READ_ONLY)", [str(ingest_db)])
     try:
         present = {
@@ -183,18 +191,64 @@ def _snapshot(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: Quarte
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
         con.execute("CREATE SCHEMA IF NOT EXISTS audit")
         copied = 0
+        extended = extends is not None and _extend_observations(con, quarter, extends)
         for table in RAW_TABLES:
+            if table == "stat_observations" and extended:
+                copied += _count_rows(con, "raw", table)
+                continue
             where = f" where {_PERIOD_INDEX_SQL} <= ?" if table == "stat_observations" else ""
             params = [quarter.index] if where else []
             con.execute(f'CREATE OR REPLACE TABLE raw."{table}" AS SELECT * FROM ingest.raw."{table}"{where}', params)
-            row = con.execute(f'select count(*) from raw."{table}"').fetchone()
-            copied += int(row[0]) if row else 0
+            copied += _count_rows(con, "raw", table)
         for schema, table in sorted(present):
             if schema == "audit":
                 con.execute(f'CREATE OR REPLACE TABLE audit."{table}" AS SELECT * FROM ingest.audit."{table}"')
     finally:
         con.execute("DETACH ingest")
     return copied
+
+
+def _count_rows(con: "duckdb.DuckDBPyConnection", schema: str, table: str) -> int:
+    row = con.execute(f'select count(*) from {schema}."{table}"').fetchone()  # names come from code
+    return int(row[0]) if row else 0
+
+
+def _extend_observations(con: "duckdb.DuckDBPyConnection", quarter: Quarter, extends: Quarter) -> bool:
+    """Bring the copied raw.stat_observations from the snapshot for `extends` to the one for `quarter`.
+
+    Rows of a file change in the ingest store only when the file is loaded (again), and every load
+    stamps the file's ledger row; so the rows to replace are those of files whose ledger row differs
+    from the copy's (or exists on one side only), and the rows to add are, besides, the periods in
+    (`extends`, `quarter`] that the earlier snapshot left out. Same rows as a full copy
+    (tests/planwatch/test_transform.py), without copying 5 M rows again (4.4 s at 2,850 regions).
+    Returns False, changing nothing, when the copy's columns are not the ingest store's.
+    """
+    columns = [
+        [r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_catalog = ? and table_schema = 'raw' "
+            "and table_name = 'stat_observations' order by ordinal_position", [catalog]).fetchall()]
+        for catalog in ("ingest", con.execute("select current_database()").fetchone()[0])  # type: ignore[index]
+    ]
+    if columns[0] != columns[1] or not columns[0]:
+        return False
+    con.execute(
+        "create temp table _changed_files as "
+        "select coalesce(i.file_id, c.file_id) as file_id "
+        "from ingest.raw.file_ledger i full outer join raw.file_ledger c on c.file_id = i.file_id "
+        "where i.file_id is null or c.file_id is null or i.status is distinct from c.status "
+        "or i.loaded_at is distinct from c.loaded_at or i.rows_loaded is distinct from c.rows_loaded"
+    )
+    try:
+        con.execute("delete from raw.stat_observations where file_id in (select file_id from _changed_files)")
+        con.execute(
+            f"insert into raw.stat_observations select * from ingest.raw.stat_observations "
+            f"where {_PERIOD_INDEX_SQL} <= ? "
+            f"and (file_id in (select file_id from _changed_files) or {_PERIOD_INDEX_SQL} > ?)",
+            [quarter.index, extends.index],
+        )
+    finally:
+        con.execute("drop table _changed_files")
+    return True
 
 
 def _ingest_fingerprint(ingest_db: Path, dbt_dir: Path, dbt_vars: dict[str, Any]) -> str:
@@ -209,12 +263,13 @@ def _ingest_fingerprint(ingest_db: Path, dbt_dir: Path, dbt_vars: dict[str, Any]
         con.execute("ATTACH ? AS ingest (READ_ONLY)", [str(ingest_db)])
         try:
             for table in FINGERPRINT_TABLES:
-                # Hashed inside DuckDB, rows in a canonical order: fetching them into Python took 3 s
-                # for the 270k plan rows of 2,850 counties (bench/README.md). Names come from code.
+                # Hashed inside DuckDB and order-independent (a sum of row hashes, with the count):
+                # fetching the 270k plan rows of 2,850 counties into Python took 3 s, sorting them as
+                # text 1.4 s (bench/README.md). DuckDB's hash may change between DuckDB versions:
+                # that costs one full refresh, never a wrong reuse. Names come from code.
                 try:
                     row = con.execute(
-                        "select md5(coalesce(string_agg(cast(t as varchar), chr(10) order by cast(t as varchar)), '')) "
-                        f'from ingest.raw."{table}" as t'
+                        f'select count(*) || \':\' || coalesce(sum(hash(t)::hugeint), 0) from ingest.raw."{table}" as t'
                     ).fetchone()
                 except duckdb.CatalogException:
                     row = None  # the snapshot names the missing table
@@ -232,9 +287,9 @@ def _ingest_fingerprint(ingest_db: Path, dbt_dir: Path, dbt_vars: dict[str, Any]
     return digest.hexdigest()
 
 
-def _can_extend(previous_db: Path, quarter: Quarter, fingerprint: str) -> bool:
-    """Whether the published warehouse may be extended: built by the same code from the same catalog
-    and plans, for this quarter or an earlier one."""
+def _extendable_quarter(previous_db: Path, quarter: Quarter, fingerprint: str) -> Quarter | None:
+    """The quarter of the published warehouse when it may be extended (built by the same code from the
+    same catalog and plans, for this quarter or an earlier one); None when it may not."""
     with connect(Path(":memory:")) as con:
         con.execute("ATTACH ? AS previous (READ_ONLY)", [str(previous_db)])
         try:
@@ -245,22 +300,22 @@ def _can_extend(previous_db: Path, quarter: Quarter, fingerprint: str) -> bool:
             }
             if ("audit", "transform_state") not in tables or ("marts", INCREMENTAL_FACT) not in tables:
                 log.info("dbt_build: %s has no reusable facts; full refresh", previous_db)
-                return False
+                return None
             state = con.execute(
                 "select quarter, fingerprint from previous.audit.transform_state order by built_at desc limit 1"
             ).fetchone()
         finally:
             con.execute("DETACH previous")
     if state is None:
-        return False
+        return None
     previous_quarter = Quarter.parse(state[0])
     if previous_quarter > quarter:
         log.info("dbt_build: published build is for %s, after %s; full refresh", previous_quarter, quarter)
-        return False
+        return None
     if state[1] != fingerprint:
         log.info("dbt_build: catalog, plans, dbt code or vars changed since the published build; full refresh")
-        return False
-    return True
+        return None
+    return previous_quarter
 
 
 def _write_state(

@@ -41,8 +41,9 @@ def _rows(db: Path, table: str) -> list[tuple[Any, ...]]:
         return con.execute(f"select * from {table} order by all").fetchall()
 
 
-INCREMENTAL_TABLES = ("intermediate.int_observations_latest", "intermediate.int_progress_inputs_joined",
-                      "marts.fct_indicator_progress", "marts.fct_indicator_status_history")
+INCREMENTAL_TABLES = ("raw.stat_observations", "intermediate.int_observations_latest",
+                      "intermediate.int_progress_inputs_joined", "marts.fct_indicator_progress",
+                      "marts.fct_indicator_status_history")
 
 
 def _publish(candidate: Path, settings: Settings) -> None:
@@ -118,3 +119,20 @@ def test_missing_ingest_store_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(TerminalError, match="ingest store"):
         build_from_ingest(tmp_path / "nope.duckdb", tmp_path / "c.duckdb", Quarter.parse("2023Q4"),
                           REPO_ROOT / "dbt")
+
+
+def test_fingerprint_follows_plan_values_not_row_order(tmp_path: Path) -> None:
+    from planwatch.transform import _ingest_fingerprint
+
+    ingest = _fixture_builder().build_ingest(tmp_path / "ingest.duckdb")
+    dbt_vars = {"as_of_quarter": "2023Q4"}
+    before = _ingest_fingerprint(ingest, REPO_ROOT / "dbt", dbt_vars)
+    with connect(ingest) as con:
+        # same rows, another physical order: the same inputs
+        con.execute("create or replace table raw.plan_indicators as "
+                    "select * from raw.plan_indicators order by random()")
+    assert _ingest_fingerprint(ingest, REPO_ROOT / "dbt", dbt_vars) == before
+    with connect(ingest) as con:
+        con.execute("update raw.plan_indicators set target_value = coalesce(target_value, '') || '1' "
+                    "where rowid = (select min(rowid) from raw.plan_indicators)")
+    assert _ingest_fingerprint(ingest, REPO_ROOT / "dbt", dbt_vars) != before
