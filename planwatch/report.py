@@ -216,42 +216,37 @@ class Latest:
 
 
 def _latest(con: "duckdb.DuckDBPyConnection") -> Latest:
-    """Stream LATEST_SQL (ordered by region) and keep only what the page needs.
+    """The latest row of every series (LATEST_SQL), reduced inside DuckDB to what the page needs.
 
-    A national warehouse has ~268k series: held as Python dicts they were most of the report's
-    2.2 GiB peak. The detailed regions are the first MAX_DETAIL_REGIONS real ones, then simulated
-    ones, by code; the rows arrive by code, so keeping the rows of the first MAX_DETAIL_REGIONS
-    regions of each kind is enough.
+    A national warehouse has ~268k series: the status counts are a GROUP BY, and only the rows of
+    the regions that may be detailed (the first MAX_DETAIL_REGIONS real ones and simulated ones, by
+    code) come into Python. Streaming every row through Python took 3 s of a 5.5 s report.
     """
     out = Latest()
-    kept = {False: 0, True: 0}
-    keep: dict[str, bool] = {}
-    cur = con.execute(LATEST_SQL)
-    names = [d[0] for d in cur.description]
-    while True:
-        chunk = cur.fetchmany(10_000)
-        if not chunk:
-            break
-        for values in chunk:
-            row = dict(zip(names, values))
-            code = row["region_code"]
-            section = out.regions.get(code)
-            if section is None:
-                section = out.regions[code] = RegionSection(
-                    code, row["region_name"] or code, row["region_name_en"], bool(row["region_simulated"]))
-                keep[code] = kept[section.simulated_region] < MAX_DETAIL_REGIONS
-                kept[section.simulated_region] += 1
-                out.counts[code] = {}
-            if keep[code]:
-                section.series.append(SeriesRow(row))
-            status = row["status"]
-            region_counts = out.counts[code]
-            region_counts[status] = region_counts.get(status, 0) + 1
-            out.overall[status] = out.overall.get(status, 0) + 1
-            out.n_series += 1
-            out.n_simulated += 1 if row["is_simulated"] else 0
-            if out.latest_period is None or row["period"] > out.latest_period:
-                out.latest_period = row["period"]
+    # A temp table lives in the connection's own temp catalog, so a read-only connection may make it.
+    con.execute(f"create or replace temp table _latest_rows as {LATEST_SQL}")
+    try:
+        kept = {False: 0, True: 0}
+        keep: list[str] = []
+        for code, name, name_en, simulated in con.execute(
+                "select region_code, min(region_name), min(region_name_en), bool_or(region_simulated) "
+                "from _latest_rows group by region_code order by region_code").fetchall():
+            section = out.regions[code] = RegionSection(code, name or code, name_en, bool(simulated))
+            out.counts[code] = {}
+            if kept[section.simulated_region] < MAX_DETAIL_REGIONS:
+                keep.append(code)
+            kept[section.simulated_region] += 1
+        for code, status, n in con.execute(
+                "select region_code, status, count(*) from _latest_rows group by all order by all").fetchall():
+            out.counts[code][status] = n
+            out.overall[status] = out.overall.get(status, 0) + n
+        totals = con.execute("select count(*), count_if(is_simulated), max(period) from _latest_rows").fetchone()
+        out.n_series, out.n_simulated, out.latest_period = int(totals[0]), int(totals[1]), totals[2]  # type: ignore[index]
+        for row in _records(con, "select * from _latest_rows where region_code in (select unnest(?::varchar[])) "
+                                 "order by region_code, plan, indicator_code, breakdown", [keep]):
+            out.regions[row["region_code"]].series.append(SeriesRow(row))
+    finally:
+        con.execute("drop table if exists _latest_rows")
     return out
 
 

@@ -194,12 +194,12 @@ def _snapshot(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: Quarte
         extended = extends is not None and _extend_observations(con, quarter, extends)
         for table in RAW_TABLES:
             if table == "stat_observations" and extended:
-                copied += _count_rows(con, "raw", table)
+                copied += _count_raw_rows(con, table)
                 continue
             where = f" where {_PERIOD_INDEX_SQL} <= ?" if table == "stat_observations" else ""
             params = [quarter.index] if where else []
             con.execute(f'CREATE OR REPLACE TABLE raw."{table}" AS SELECT * FROM ingest.raw."{table}"{where}', params)
-            copied += _count_rows(con, "raw", table)
+            copied += _count_raw_rows(con, table)
         for schema, table in sorted(present):
             if schema == "audit":
                 con.execute(f'CREATE OR REPLACE TABLE audit."{table}" AS SELECT * FROM ingest.audit."{table}"')
@@ -208,8 +208,8 @@ def _snapshot(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: Quarte
     return copied
 
 
-def _count_rows(con: "duckdb.DuckDBPyConnection", schema: str, table: str) -> int:
-    row = con.execute(f'select count(*) from {schema}."{table}"').fetchone()  # names come from code
+def _count_raw_rows(con: "duckdb.DuckDBPyConnection", table: str) -> int:
+    row = con.execute(f'select count(*) from raw."{table}"').fetchone()  # names come from code
     return int(row[0]) if row else 0
 
 
