@@ -22,16 +22,6 @@ observations as (
 ),
 
 {% if is_incremental() %}
-watermark as (
-
-    select
-        coalesce(max(source_file_seq), -1) as max_file_seq,
-        coalesce(max(period_index), -1) as max_period_index
-
-    from {{ this }}
-
-),
-
 touched_keys as (
 
     select distinct
@@ -41,9 +31,7 @@ touched_keys as (
         observations.period
 
     from observations
-    cross join watermark
-    where observations.file_seq > watermark.max_file_seq
-       or observations.period_index > watermark.max_period_index
+    where {{ newer_than_built('observations.file_seq', 'observations.period_index', this) }}
 
 ),
 

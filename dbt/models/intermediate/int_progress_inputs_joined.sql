@@ -119,16 +119,6 @@ matched as (
 
 {% if is_incremental() %}
 {%- set from_index = earliest_changed_period_index(ref('int_observations_latest'), this) %}
-watermark as (
-
-    select
-        coalesce(max(source_file_seq), -1) as max_file_seq,
-        coalesce(max(period_index), -1) as max_period_index
-
-    from {{ this }}
-
-),
-
 changed_series as (
 
     select
@@ -139,10 +129,8 @@ changed_series as (
         min(matched.period_index) as from_period_index
 
     from matched
-    cross join watermark
     where {{ period_index_at_least('matched.period_index', from_index) }}
-      and (matched.source_file_seq > watermark.max_file_seq
-           or matched.period_index > watermark.max_period_index)
+      and {{ newer_than_built('matched.source_file_seq', 'matched.period_index', this) }}
     group by matched.region_code, matched.indicator_code, matched.breakdown, matched.plan
 
 ),

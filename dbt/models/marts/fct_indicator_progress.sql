@@ -48,16 +48,6 @@ statuses as (
 
 {% if is_incremental() %}
 {%- set from_index = earliest_changed_period_index(ref('int_progress_inputs_joined'), this) %}
-watermark as (
-
-    select
-        coalesce(max(source_file_seq), -1) as max_file_seq,
-        coalesce(max(period_index), -1) as max_period_index
-
-    from {{ this }}
-
-),
-
 changed_series as (
 
     select
@@ -65,10 +55,8 @@ changed_series as (
         min(computed.period_index) as from_period_index
 
     from computed
-    cross join watermark
     where {{ period_index_at_least('computed.period_index', from_index) }}
-      and (computed.source_file_seq > watermark.max_file_seq
-           or computed.period_index > watermark.max_period_index)
+      and {{ newer_than_built('computed.source_file_seq', 'computed.period_index', this) }}
     group by computed.series_id
 
 ),

@@ -24,16 +24,6 @@ progress as (
 
 {% if is_incremental() %}
 {%- set from_index = earliest_changed_period_index(ref('fct_indicator_progress'), this) %}
-watermark as (
-
-    select
-        coalesce(max(source_file_seq), -1) as max_file_seq,
-        coalesce(max(period_index), -1) as max_period_index
-
-    from {{ this }}
-
-),
-
 changed_series as (
 
     select
@@ -41,10 +31,8 @@ changed_series as (
         min(progress.period_index) as from_period_index
 
     from progress
-    cross join watermark
     where {{ period_index_at_least('progress.period_index', from_index) }}
-      and (progress.source_file_seq > watermark.max_file_seq
-           or progress.period_index > watermark.max_period_index)
+      and {{ newer_than_built('progress.source_file_seq', 'progress.period_index', this) }}
     group by progress.series_id
 
 ),
