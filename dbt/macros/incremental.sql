@@ -30,3 +30,33 @@
 {% macro period_index_at_least(column, bound) -%}
     {%- if bound is none -%} false {%- else -%} {{ column }} >= {{ bound | int }} {%- endif -%}
 {%- endmacro %}
+
+{#- Two CTEs of an incremental model keyed by series_id: `changed_series` (each series with a row of
+    `source` new to this model, and the earliest such period) and `scope_name` (every row of
+    `source` of those series from that period on: what the model rebuilds). `source` is a CTE of
+    the model; `from_index` comes from earliest_changed_period_index. -#}
+{% macro changed_series_rows(source, scope_name, from_index) %}
+changed_series as (
+
+    select
+        {{ source }}.series_id,
+        min({{ source }}.period_index) as from_period_index
+
+    from {{ source }}
+    where {{ period_index_at_least(source ~ '.period_index', from_index) }}
+      and {{ newer_than_built(source ~ '.source_file_seq', source ~ '.period_index', this) }}
+    group by {{ source }}.series_id
+
+),
+
+{{ scope_name }} as (
+
+    select {{ source }}.*
+    from {{ source }}
+    inner join changed_series
+        on changed_series.series_id = {{ source }}.series_id
+        and {{ source }}.period_index >= changed_series.from_period_index
+    where {{ period_index_at_least(source ~ '.period_index', from_index) }}
+
+)
+{% endmacro %}

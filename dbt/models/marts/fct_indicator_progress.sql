@@ -48,29 +48,7 @@ statuses as (
 
 {% if is_incremental() %}
 {%- set from_index = earliest_changed_period_index(ref('int_progress_inputs_joined'), this) %}
-changed_series as (
-
-    select
-        computed.series_id,
-        min(computed.period_index) as from_period_index
-
-    from computed
-    where {{ period_index_at_least('computed.period_index', from_index) }}
-      and {{ newer_than_built('computed.source_file_seq', 'computed.period_index', this) }}
-    group by computed.series_id
-
-),
-
-to_build as (
-
-    select computed.*
-    from computed
-    inner join changed_series
-        on changed_series.series_id = computed.series_id
-        and computed.period_index >= changed_series.from_period_index
-    where {{ period_index_at_least('computed.period_index', from_index) }}
-
-),
+{{ changed_series_rows('computed', 'to_build', from_index) }},
 {% else %}
 to_build as (
 

@@ -24,18 +24,7 @@ progress as (
 
 {% if is_incremental() %}
 {%- set from_index = earliest_changed_period_index(ref('fct_indicator_progress'), this) %}
-changed_series as (
-
-    select
-        progress.series_id,
-        min(progress.period_index) as from_period_index
-
-    from progress
-    where {{ period_index_at_least('progress.period_index', from_index) }}
-      and {{ newer_than_built('progress.source_file_seq', 'progress.period_index', this) }}
-    group by progress.series_id
-
-),
+{{ changed_series_rows('progress', 'in_scope', from_index) }},
 
 anchors as (
 
@@ -58,17 +47,6 @@ anchor_rows as (
     inner join anchors
         on anchors.series_id = kept.series_id
         and anchors.anchor_period_index = kept.period_index
-
-),
-
-in_scope as (
-
-    select progress.*
-    from progress
-    inner join changed_series
-        on changed_series.series_id = progress.series_id
-        and progress.period_index >= changed_series.from_period_index
-    where {{ period_index_at_least('progress.period_index', from_index) }}
 
 ),
 {% else %}
