@@ -124,17 +124,16 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
     tables would come out the same, and re-reading 2,850 counties' plans cost 9 s of every quarter.
     """
     digest = input_digest(settings)
-    with connect(settings.ingest_db) as con:
-        ensure_ingest_schema(con)
-        previous = _unchanged_metrics(con, digest)
-    if previous is not None:
-        previous["unchanged"] = True
-        log.info("load_plans: raw/reference and the plan files are unchanged since the last load; tables kept")
-        return previous
-    catalog = load_catalog(settings)
     raw_dir = settings.raw_dir
     metrics: Metrics = {}
     with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+        previous = _unchanged_metrics(con, digest)
+        if previous is not None:
+            previous["unchanged"] = True
+            log.info("load_plans: raw/reference and the plan files are unchanged since the last load; tables kept")
+            return previous
+        catalog = load_catalog(settings)
         con.execute("BEGIN")
         for table, filename in REFERENCE_TABLES.items():
             path = settings.reference_dir / filename
@@ -152,8 +151,8 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
             rows = []
             files = _csv_files(folder)
             simulated = simulated_plan_files(settings) if table == "plan_indicators" else []
-            for path in files + simulated:
-                status = "simulated" if path in simulated else "reviewed"
+            # The status travels with the path: `path in simulated` was a list search per file.
+            for path, status in [(p, "reviewed") for p in files] + [(p, "simulated") for p in simulated]:
                 source_file = str(path.relative_to(raw_dir))
                 file_rows = _read_rows(path, columns)
                 for row in file_rows:
