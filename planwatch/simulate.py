@@ -46,9 +46,12 @@ DEFAULT_SEED = 20210101
 FIRST_QUARTER = Quarter(2021, 1)
 LAST_QUARTER = Quarter(2025, 4)
 DEMO_DIRNAME = "simulated"
+FAULTS_FILENAME = "faults.json"
 SCENARIOS = ("early", "on_track", "lag", "regress")
 # Share of the annual total reached by the end of each quarter, for flow indicators.
 FLOW_SHARES = (0.23, 0.48, 0.74, 1.0)
+# How far a regressing series falls by 2025, at most, as a share of its baseline (it must stay a plausible figure).
+REGRESS_SHARE_OF_BASE = 0.5
 HEADER = ["region_code", "period", "indicator_code", "breakdown", "value", "unit", "numerator", "denominator",
           "reported_on", "source"]
 NAME_HEADER = ["region_code", "period", "indicator_name", "breakdown", "value", "unit", "numerator", "denominator",
@@ -198,7 +201,14 @@ def simulate_matrix(series: list[Series], n_quarters: int, seed: int) -> tuple[n
     flat = np.abs(gap) <= 1e-9
     spread = np.where(flat, 0.06 * np.maximum(np.abs(base), 1.0), np.abs(gap))
     gap = np.where(flat, np.select([scenario == 2, scenario == 3], [-0.2 * spread, spread], 0.0), gap)
-    noise = 0.04 * spread
+    # A regressing series loses ground in proportion to where it stands, not to how far its target is:
+    # 1044 households aiming at 5000 falling by 0.3 × 3956 would reach zero, which no statistic shows.
+    regress = (scenario == 3) & (base > 0)
+    gap = np.where(regress, np.sign(gap) * np.minimum(np.abs(gap), REGRESS_SHARE_OF_BASE * base), gap)
+    noise = 0.04 * np.where(regress, np.abs(gap), spread)
+    # A positive indicator stays positive: at most halfway down to zero from its lower plan figure.
+    floor = np.where((base > 0) & (base + gap > 0), 0.5 * np.minimum(base, base + gap), -np.inf)
+    lower = np.maximum(lower, floor)
 
     def progress(x: "np.ndarray") -> "np.ndarray":
         early = np.minimum(1.0, x / 0.6) + 0.03 * np.maximum(x - 0.6, 0.0)
@@ -212,7 +222,7 @@ def simulate_matrix(series: list[Series], n_quarters: int, seed: int) -> tuple[n
     n_years = int(year.max()) + 1
     xy = np.broadcast_to((np.arange(1, n_years + 1) / 5.0), (n, n_years))
     annual = base[:, None] + gap[:, None] * progress(xy) + rng.normal(0.0, 1.0, (n, n_years)) * noise[:, None]
-    annual = np.maximum(np.clip(annual, lower[:, None], upper[:, None]), 0.0)
+    annual = np.maximum(np.clip(annual, lower[:, None], upper[:, None]), 0.0)  # a year's total is never negative
     quarter = ((t - 1) % 4).astype(int)
     share = np.array(FLOW_SHARES)[quarter] * np.where(quarter == 3, 1.0, rng.uniform(0.96, 1.04, (n, n_quarters)))
     values = np.where(flow[:, None], annual[:, year] * share, np.clip(stock, lower[:, None], upper[:, None]))
@@ -368,6 +378,9 @@ def _apply_faults(files: _FileSet, catalog: Catalog, series: list[Series], regio
         return ranked[i % len(ranked)]
 
     def note(kind: str, path: str, line: int | None, detail: str) -> None:
+        # Announced as it is made (and listed in faults.json, which `planwatch summary` reads): a deliberate
+        # fault must never pass for a problem of the pipeline.
+        log.warning("simulated fault %s in %s%s: %s", kind, path, f" line {line}" if line else "", detail)
         injected.append({"fault": kind, "file": path, "line": line, "detail": detail})
 
     # A normalisation showcase: full-width digits, thousands separators, trailing %, -- for missing.
@@ -648,12 +661,29 @@ def simulate(settings: Settings, out_dir: Path, seed: int = DEFAULT_SEED, faults
     manifest = {"seed": seed, "faults": summary.faults, "fault_kinds": FAULTS if faults else {},
                 "regions": summary.regions, "series": summary.series, "rows": summary.rows,
                 "scenarios": summary.scenarios}
-    (out_dir / "faults.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (out_dir / FAULTS_FILENAME).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     summary.seconds = round(time.perf_counter() - started, 2)
     log.info("simulated %d rows in %d files for %d regions (%d series, scenarios %s, %d faults) into %s in %.1f s",
              summary.rows, summary.files, summary.regions, summary.series, summary.scenarios, len(summary.faults),
              out_dir, summary.seconds)
     return summary
+
+
+def announced_faults(statistics_dir: Path) -> list[tuple[Path, dict[str, int]]]:
+    """Every simulation under `statistics_dir` that injected faults: its manifest and the count per fault kind."""
+    out = []
+    for manifest_path in sorted(statistics_dir.rglob(FAULTS_FILENAME)):
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("cannot read %s (%s): its simulated faults are not announced", manifest_path, exc)
+            continue
+        kinds: dict[str, int] = {}
+        for fault in manifest.get("faults") or []:
+            kinds[str(fault.get("fault"))] = kinds.get(str(fault.get("fault")), 0) + 1
+        if kinds:
+            out.append((manifest_path, kinds))
+    return out
 
 
 def _has_data_files(root: Path, exclude: Path | None = None) -> bool:
@@ -698,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--regions must be 0 or more")
     summary = simulate(settings, out, seed=args.seed, faults=args.faults, n_regions=args.regions)
     print(f"wrote {summary.rows} rows in {summary.files} files for {summary.regions} regions into {out} "
-          f"({summary.seconds} s; scenarios {summary.scenarios}; {len(summary.faults)} faults, see {out / 'faults.json'})")
+          f"({summary.seconds} s; scenarios {summary.scenarios}; {len(summary.faults)} faults, see {out / FAULTS_FILENAME})")
     return 0
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from planwatch.config import Settings
 from planwatch.db import connect, table_exists
+from planwatch.simulate import announced_faults
 
 
 def _runs(settings: Settings, limit: int) -> list[dict[str, Any]]:
@@ -91,6 +92,10 @@ def print_summary(settings: Settings) -> int:
         if counts.get("any_simulated"):
             print("               NOTE: 2021-2025 statistics are SIMULATED (is_simulated = true);"
                   " 2020 figures are the plans' own")
+    for manifest, kinds in announced_faults(settings.statistics_dir):
+        # Deliberate faults of the demo data: the quarantined rows and warnings they cause are expected.
+        print(f"simulated      {sum(kinds.values())} faults injected on purpose ({manifest}): "
+              + ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items())))
     report = _metric(m, "report", "report_path")
     print(f"report         {report}")
     print("=" * 72)

@@ -173,3 +173,41 @@ def test_command_line(settings: Settings, tmp_path: Path, monkeypatch: pytest.Mo
     assert main(["--seed", "5", "--faults", "--regions", "2", "--out", str(tmp_path / "cli")]) == 0
     assert "rows in" in capsys.readouterr().out
     assert (tmp_path / "cli" / "_reference" / "regions_simulated.csv").exists()
+
+
+REPO = Path(__file__).resolve().parents[2]
+FLOW_CODES = {row["indicator_code"] for row in csv.DictReader(
+    (REPO / "raw" / "reference" / "indicators.csv").open(encoding="utf-8")) if row["measure"] == "flow"}
+
+
+@pytest.mark.parametrize("seed", [DEFAULT_SEED, 7, 11])
+def test_positive_series_never_fall_to_zero(tmp_path: Path, seed: int) -> None:
+    # The reviewed plans of the repository: Kunshan's home adaptations (1044 households in 2020, a
+    # regressing series under the demo seed) once read 0 for all of 2025.
+    settings = Settings(home=tmp_path / "home")
+    for sub in ("reference", "plan_indicators", "plan_prose_targets"):
+        shutil.copytree(REPO / "raw" / sub, tmp_path / "home" / "raw" / sub)
+    settings.statistics_dir.mkdir(parents=True)
+    simulate(settings, tmp_path / "out", seed=seed)
+    series: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for r in sorted(_rows(tmp_path / "out"), key=lambda r: r["period"]):
+        series[(r["region_code"], r["indicator_code"], r["breakdown"])].append(float(r["value"]))
+    assert len(series) >= 80
+    # A stock is never zero; a flow may be 0 year-to-date in a first quarter (two new communities a year),
+    # never for a whole year.
+    flows = {code for _, code, _ in series if code in FLOW_CODES}
+    zeros = {key: values for key, values in series.items()
+             if min(values if key[1] not in flows else values[3::4]) <= 0}
+    assert zeros == {}
+    households = series[("320583", "ELD_HOME_ADAPTATION_HOUSEHOLDS", "")]
+    assert min(households[-4:]) > 0.2 * 1044 * 0.23  # 2025Q1 year-to-date at least a fifth of a quarter's share
+
+
+def test_summary_announces_the_deliberate_faults(settings: Settings) -> None:
+    from planwatch.simulate import announced_faults
+
+    simulate(settings, settings.statistics_dir / "simulated", seed=DEFAULT_SEED, faults=True)
+    [(manifest, kinds)] = announced_faults(settings.statistics_dir)
+    assert manifest.name == "faults.json" and kinds["outlier"] == 2 and sum(kinds.values()) == 15
+    simulate(settings, settings.statistics_dir / "clean", seed=DEFAULT_SEED)  # no faults: nothing to announce
+    assert [m.parent.name for m, _ in announced_faults(settings.statistics_dir)] == ["simulated"]
