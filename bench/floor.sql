@@ -7,7 +7,7 @@
 -- Inputs are DuckDB variables set by bench/run.py (paths it owns, never text from the files):
 --   stats_files, plan_files, prose_files (lists of paths), indicators_csv, aliases_csv, units_csv,
 --   plan_dir_prefix, prose_dir_prefix (the `source_file` prefix load_plans writes),
---   and the dbt vars on_track, needs_acceleration, binding_on_track_ratio, min_data_points,
+--   and the dbt vars on_track, needs_acceleration, min_data_points,
 --   maintain_margin, natural_limit_margin.
 -- The statistics are assumed clean (the simulator without --faults): the loader's quarantine rules
 -- are not repeated here, only the inner join to the catalog that dbt also makes.
@@ -295,9 +295,11 @@ basis as (
             when not has_target then 'no_target'
             when meets_target then 'meets_target'
             when near_limit then 'natural_limit'
+            when period_year = target_year and period_quarter = 4 then 'final_at_target_year'
             when data_points < getvariable('min_data_points') or years_elapsed is null or years_elapsed <= 0
                 then 'too_few_points'
             when not target_ahead then 'target_not_ahead_of_base'
+            when ahead_of_expected then 'ahead_of_expected'
             when projected_ratio is null then 'ratio_undefined'
             when is_binding then 'binding_ratio'
             else 'ratio'
@@ -315,12 +317,13 @@ select
         when 'no_target' then 'no_target'
         when 'meets_target' then 'target_achieved'
         when 'natural_limit' then 'target_achieved'
+        when 'final_at_target_year' then 'target_not_achieved'
         when 'too_few_points' then 'insufficient_data'
         when 'target_not_ahead_of_base' then 'deterioration'
+        when 'ahead_of_expected' then 'on_track'
         when 'ratio_undefined' then 'insufficient_data'
         when 'binding_ratio' then
             case
-                when projected_ratio >= getvariable('binding_on_track_ratio') and ahead_of_expected then 'on_track'
                 when projected_ratio >= getvariable('needs_acceleration') then 'needs_acceleration'
                 when projected_ratio >= 0 then 'limited_progress'
                 else 'deterioration'

@@ -270,14 +270,15 @@ def compute(inp: PeerInputs, v: dict[str, Any]) -> "pd.DataFrame":
         ratio = projected_ratio
         graded = np.select([ratio >= v["on_track"], ratio >= v["needs_acceleration"], ratio >= 0],
                            ["on_track", "needs_acceleration", "limited_progress"], "deterioration")
-        graded_binding = np.select(
-            [(ratio >= v["binding_on_track_ratio"]) & ahead, ratio >= v["needs_acceleration"], ratio >= 0],
-            ["on_track", "needs_acceleration", "limited_progress"], "deterioration")
+        # behind its expected value a binding indicator is never on track
+        graded_binding = np.select([ratio >= v["needs_acceleration"], ratio >= 0],
+                                   ["needs_acceleration", "limited_progress"], "deterioration")
+        final = (year.to_numpy() == target_year) & (q.to_numpy() == 4)
         # a NaN comparison is False, as a SQL NULL condition falls through to the next branch
         status = np.select(
-            [~has_target, meets, near_limit, too_few, ~target_ahead, np.isnan(ratio), is_binding],
-            ["no_target", "target_achieved", "target_achieved", "insufficient_data", "deterioration",
-             "insufficient_data", graded_binding], graded)
+            [~has_target, meets, near_limit, final, too_few, ~target_ahead, ahead, np.isnan(ratio), is_binding],
+            ["no_target", "target_achieved", "target_achieved", "target_not_achieved", "insufficient_data",
+             "deterioration", "on_track", "insufficient_data", graded_binding], graded)
         expected_value = np.where(is_ytd, expected_comparable * q / 4.0, expected_comparable)
 
     return pd.DataFrame({

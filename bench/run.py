@@ -350,7 +350,6 @@ def dbt_vars() -> dict[str, Any]:
         raise SystemExit(f"bench/floor.sql and bench/peer.py implement progress_method unsd, not {method}")
     return {"on_track": float(v["progress_thresholds"][method]["on_track"]),
             "needs_acceleration": float(v["progress_thresholds"][method]["needs_acceleration"]),
-            "binding_on_track_ratio": float(v["binding_on_track_ratio"]),
             "min_data_points": int(v["min_data_points"]),
             "maintain_margin": float(v["maintain_margin"]),
             "natural_limit_margin": float(v["natural_limit_margin"])}

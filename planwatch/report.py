@@ -60,12 +60,17 @@ LAYERS: tuple[tuple[str, str, str], ...] = (
     ("target", "目标值 target", "#c62828"),
 )
 
+# One row per series (region × plan × indicator × breakdown): its latest period with a value, except
+# that a series whose target year has passed is judged at that year (its later figures carry the
+# status target_year_passed). The summary counts series with this same query; bi.latest_status
+# (planwatch/sql/bi_views.sql) ranks the same way.
 LATEST_SQL = """
 with ranked as (
     select f.*,
            row_number() over (
                partition by f.region_code, f.plan, f.indicator_code, coalesce(f.breakdown, '')
-               order by (f.actual_value is not null) desc, f.period_end desc) as recency
+               order by (f.status <> 'target_year_passed') desc, (f.actual_value is not null) desc,
+                        f.period_end desc) as recency
     from marts.fct_indicator_progress as f
 )
 select r.region_code, r.region_name, g.region_name_en, coalesce(g.is_simulated, false) as region_simulated,
@@ -73,7 +78,7 @@ select r.region_code, r.region_name, g.region_name_en, coalesce(g.is_simulated, 
        i.indicator_name_en as name_en, i.unit, coalesce(r.attribute, '') as attribute,
        coalesce(r.breakdown, '') as breakdown, r.period, r.actual_value, r.baseline_year, r.baseline_value,
        r.target_value, r.target_year, r.expected_value, r.progress_ratio, r.status,
-       s.status_zh, s.status_en, s.sort_order, r.is_simulated
+       s.status_zh, s.status_en, s.sort_order, r.status_basis_zh, r.status_basis_en, r.is_simulated
 from ranked as r
 left join marts.dim_indicator as i on i.indicator_code = r.indicator_code
 left join marts.dim_status as s on s.status = r.status

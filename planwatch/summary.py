@@ -7,6 +7,7 @@ from typing import Any
 
 from planwatch.config import Settings
 from planwatch.db import connect, table_exists
+from planwatch.report import LATEST_SQL
 from planwatch.simulate import announced_faults
 
 
@@ -22,16 +23,14 @@ def _published_counts(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with connect(path, read_only=True) as con:
         if table_exists(con, "marts", "fct_indicator_progress"):
-            row = con.execute(
-                "select count(*), count(distinct region_code || '/' || indicator_code || '/' || "
-                "coalesce(breakdown, '')), max(period), bool_or(is_simulated) "
-                "from marts.fct_indicator_progress").fetchone()
+            row = con.execute("select count(*), max(period), bool_or(is_simulated) "
+                              "from marts.fct_indicator_progress").fetchone()
             if row:
-                out.update(fact_rows=row[0], series=row[1], latest_period=row[2], any_simulated=row[3])
-            status = con.execute(
-                "select status, count(*) from marts.fct_indicator_progress "
-                "where period = (select max(period) from marts.fct_indicator_progress) "
-                "group by status order by 2 desc").fetchall()
+                out.update(fact_rows=row[0], latest_period=row[1], any_simulated=row[2])
+            # The series and their statuses exactly as the report counts them (one query for both).
+            status = con.execute(f"select status, count(*) from ({LATEST_SQL}) group by status "
+                                 "order by 2 desc, 1").fetchall()
+            out["series"] = sum(n for _, n in status)
             out["status_latest"] = status
     return out
 
@@ -87,7 +86,7 @@ def print_summary(settings: Settings) -> int:
         print(f"               {counts.get('series')} indicator series, {counts.get('fact_rows')} fact rows, "
               f"latest period {counts.get('latest_period')}")
         if counts.get("status_latest"):
-            print("               status at latest period: "
+            print("               latest status per series (as the report): "
                   + ", ".join(f"{s} {n}" for s, n in counts["status_latest"]))
         if counts.get("any_simulated"):
             print("               NOTE: 2021-2025 statistics are SIMULATED (is_simulated = true);"

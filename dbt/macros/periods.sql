@@ -45,3 +45,8 @@
         onwards are consecutive five-year blocks). Null for a label that is not `<n>th`. -#}
     (2016 + 5 * ({{ dbt.safe_cast(dbt.replace("lower(" ~ plan ~ ")", "'th'", "''"), api.Column.translate_type("integer")) }} - 13))
 {%- endmacro %}
+
+{% macro as_of_year() -%}
+    {#- the year of the run's quarter (var as_of_quarter) -#}
+    {{ (as_of_index() | trim | int) // 4 }}
+{%- endmacro %}

@@ -5,14 +5,16 @@
 CREATE SCHEMA IF NOT EXISTS bi;
 
 -- Grain: one row per region, plan, indicator and breakdown: its latest period with an actual
--- value (or, for a series with no actual value yet, its latest period).
+-- value (or, for a series with no actual value yet, its latest period); a series whose target
+-- year has passed keeps its verdict at that year (ranked as planwatch.report.LATEST_SQL).
 CREATE OR REPLACE VIEW bi.latest_status AS
 WITH ranked AS (
     SELECT
         f.*,
         row_number() OVER (
             PARTITION BY f.region_code, f.plan, f.indicator_code, coalesce(f.breakdown, '')
-            ORDER BY (f.actual_value IS NOT NULL) DESC, f.period_end DESC
+            ORDER BY (f.status <> 'target_year_passed') DESC, (f.actual_value IS NOT NULL) DESC,
+                     f.period_end DESC
         ) AS recency
     FROM marts.fct_indicator_progress AS f
 )
@@ -38,6 +40,9 @@ SELECT
     r.progress_ratio,
     r.projected_value,
     r.status,
+    r.status_basis,
+    r.status_basis_zh,
+    r.status_basis_en,
     s.status_zh AS status_label_zh,
     s.status_en AS status_label_en,
     s.sort_order AS status_order,

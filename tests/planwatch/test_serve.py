@@ -171,7 +171,7 @@ def test_parquet_export_of_every_mart(published: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "dim_indicator.parquet", "dim_region.parquet", "dim_status.parquet",
         "fct_indicator_progress.parquet", "fct_plan_completion.parquet"]
-    assert rows == {"dim_indicator": 8, "dim_region": 5, "dim_status": 7,
+    assert rows == {"dim_indicator": 8, "dim_region": 5, "dim_status": 9,
                     "fct_indicator_progress": 45 * 18, "fct_plan_completion": 10}
     table = pq.read_table(out / "fct_indicator_progress.parquet")
     assert table.num_rows == 45 * 18

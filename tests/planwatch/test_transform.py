@@ -91,8 +91,7 @@ def test_changed_vars_force_full_refresh(tmp_path: Path) -> None:
     ingest = builder.build_ingest(tmp_path / "ingest.duckdb")
     published = tmp_path / "published.duckdb"
     build_from_ingest(ingest, published, Quarter.parse("2023Q4"), REPO_ROOT / "dbt")
-    stricter = {"progress_thresholds": {"unsd": {"on_track": 1.05, "needs_acceleration": 0.10},
-                                        "open_sdg": {"on_track": 0.95, "needs_acceleration": 0.60}}}
+    stricter = {"min_data_points": 50}
     metrics = build_from_ingest(ingest, tmp_path / "next.duckdb", Quarter.parse("2023Q4"), REPO_ROOT / "dbt",
                                 previous_db=published, extra_vars=stricter)
     # a reused fact would keep the old status: the fingerprint must have refused it
@@ -100,7 +99,7 @@ def test_changed_vars_force_full_refresh(tmp_path: Path) -> None:
     with connect(tmp_path / "next.duckdb", read_only=True) as con:
         row = con.execute("select status from marts.fct_indicator_progress "
                           "where progress_id = '330100|ELD_NURSING_BED_SHARE||2023Q4'").fetchone()
-    assert row == ("needs_acceleration",)  # projected ratio 1.04 < 1.05
+    assert row == ("insufficient_data",)  # on track (56 against the expected 56) with 2 points, not 50
 
 
 def test_failing_dbt_test_raises_terminal_error(tmp_path: Path) -> None:

@@ -59,6 +59,8 @@ base_point as (
     select
         placed_in_time.*,
         (target_value is not null and target_year is not null) as has_target,
+        -- the period that closes the target year (its Q4 or the year itself) gives the final verdict
+        (period_year = target_year and (period_type = 'year' or period_quarter = 4)) as is_final_period,
         case when baseline_value is not null then baseline_value else first_comparable_value end as base_value,
         case
             when baseline_value is not null then 1.0 * coalesce(baseline_year, target_year - 5)
@@ -196,10 +198,16 @@ statused as (
         rated.*,
         case
             when not has_target then 'no_target'
+            -- the verdict was given at the target year; a later figure does not reopen it
+            when is_after_target_year then 'after_target_year'
             when meets_target_strictly then 'meets_target'
             when is_near_natural_limit then 'natural_limit'
+            when is_final_period then 'final_at_target_year'
             when data_points < {{ min_points }} or years_elapsed is null or years_elapsed <= 0 then 'too_few_points'
             when not target_ahead_of_base then 'target_not_ahead_of_base'
+            -- TolaData: at or ahead of the plan's own figure for the period is on track, whatever
+            -- a projection from the base point says (the chart shows the value above its path)
+            when is_ahead_of_expected then 'ahead_of_expected'
             when method_ratio is null then 'ratio_undefined'
             when is_binding then 'binding_ratio'
             else 'ratio'
@@ -245,25 +253,32 @@ final as (
         base_source,
         target_year,
         target_value,
-        case when is_year_to_date then expected_comparable_value * period_quarter / 4.0
-            else expected_comparable_value end as expected_value,
+        -- after the target year there is no expected path and nothing to project
+        case
+            when is_after_target_year then null
+            when is_year_to_date then expected_comparable_value * period_quarter / 4.0
+            else expected_comparable_value
+        end as expected_value,
         progress_ratio,
-        projected_value,
-        projected_ratio,
-        growth_ratio,
+        case when is_after_target_year then null else projected_value end as projected_value,
+        case when is_after_target_year then null else projected_ratio end as projected_ratio,
+        case when is_after_target_year then null else growth_ratio end as growth_ratio,
         '{{ method }}' as progress_method,
         data_points,
         case status_basis
             when 'no_target' then 'no_target'
+            when 'after_target_year' then 'target_year_passed'
             when 'meets_target' then 'target_achieved'
             when 'natural_limit' then 'target_achieved'
+            when 'final_at_target_year' then 'target_not_achieved'
             when 'too_few_points' then 'insufficient_data'
             -- a level the plan only asks to keep (or that met the target at baseline) was lost
             when 'target_not_ahead_of_base' then 'deterioration'
+            when 'ahead_of_expected' then 'on_track'
             when 'ratio_undefined' then 'insufficient_data'
             when 'binding_ratio' then
+                -- behind the expected value: a binding target is never on track there
                 case
-                    when method_ratio >= {{ var('binding_on_track_ratio') }} and is_ahead_of_expected then 'on_track'
                     when method_ratio >= {{ needs_acceleration }} then 'needs_acceleration'
                     when method_ratio >= 0 then 'limited_progress'
                     else 'deterioration'

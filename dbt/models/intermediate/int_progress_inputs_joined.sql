@@ -60,14 +60,19 @@ numbers as (
 plan_years as (
 
     -- each plan target once for every year its window holds (baseline year < year <= target
-    -- year), so that observations find their target by an equality join on the year
+    -- year), so that observations find their target by an equality join on the year; and for
+    -- the years after its target year up to the run's year, so that a target met or missed in
+    -- 2023 keeps its later observations in the same series (their status says the year passed)
     select
         plan_targets.*,
-        plan_targets.window_start_year + numbers.generated_number - 1 as plan_year
+        plan_targets.window_start_year + numbers.generated_number - 1 as plan_year,
+        plan_targets.window_start_year + numbers.generated_number - 1 > plan_targets.window_end_year
+            as is_after_target_year
 
     from plan_targets
     inner join numbers
-        on numbers.generated_number <= plan_targets.window_end_year - plan_targets.window_start_year + 1
+        on numbers.generated_number <= greatest(plan_targets.window_end_year, {{ as_of_year() }})
+            - plan_targets.window_start_year + 1
 
 ),
 
@@ -75,10 +80,11 @@ plan_year_ranked as (
 
     select
         plan_years.*,
-        -- overlapping windows (a 13th-plan row still open when the 14th starts): the later plan wins
+        -- a plan whose window holds the year wins over one whose target year has passed; among
+        -- overlapping windows (a 13th-plan row still open when the 14th starts) the later plan wins
         row_number() over (
             partition by region_code, indicator_code, breakdown, plan_year
-            order by window_end_year desc, plan desc
+            order by case when is_after_target_year then 1 else 0 end, window_end_year desc, plan desc
         ) as plan_rank
 
     from plan_years
@@ -106,7 +112,8 @@ matched as (
         plan_for_year.baseline_value,
         plan_for_year.target_year,
         plan_for_year.target_value,
-        plan_for_year.unit_conversion_status
+        plan_for_year.unit_conversion_status,
+        coalesce(plan_for_year.is_after_target_year, false) as is_after_target_year
 
     from observations
     left join plan_for_year
@@ -239,6 +246,7 @@ joined as (
         series.baseline_value,
         series.target_year,
         series.target_value,
+        series.is_after_target_year,
         this_year.annual_target_value as annual_target_this_year,
         previous_year.annual_target_value as annual_target_previous_year,
         indicators.unit,

@@ -104,6 +104,8 @@ final as (
         statuses.status_zh,
         statuses.status_en,
         to_build.status_basis,
+        {{ status_basis_label('to_build.status_basis', 'zh') }} as status_basis_zh,
+        {{ status_basis_label('to_build.status_basis', 'en') }} as status_basis_en,
         (to_build.is_simulated or coalesce(regions.is_simulated, false)) as is_simulated,
         to_build.source_file_seq
 

@@ -61,7 +61,8 @@ summed as (
         count(numerator) as regions_with_components,
         max(actual_value * denominator / nullif(numerator, 0)) as unit_scale,
         sum(case when status in ('target_achieved', 'on_track') then 1 else 0 end) as regions_on_course,
-        sum(case when status not in ('insufficient_data', 'no_target') then 1 else 0 end) as regions_assessed
+        sum(case when status not in ('insufficient_data', 'no_target', 'target_year_passed') then 1 else 0 end)
+            as regions_assessed
 
     from progress
     group by indicator_code, breakdown, plan, period
