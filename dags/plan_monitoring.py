@@ -2,7 +2,12 @@
 
 Runs at 02:00 Asia/Shanghai on the 15th day after each quarter closes (statistics are due then)
 and publishes the quarter that just closed: the run triggered on 2025-04-15 publishes 2025Q1.
-One run at a time, because DuckDB allows one writer per file.
+One run at a time, because DuckDB allows one writer per file: `max_active_runs=1` for the runs the
+scheduler and triggers make, `airflow backfill create ... --max-active-runs 1` for backfills (a
+backfill ignores the DAG's own limit), and a task that still meets another run waits for its turn
+(`planwatch.locking.DAG_WAIT`) instead of failing. A run for a quarter older than the published one
+builds the published quarter again with the older quarter's revisions: the warehouse never moves
+backwards (planwatch/publish.py).
 
 Every task is a thin call into `planwatch.pipeline.run_stage`; the logic, and its tests, live in
 the `planwatch` package. Set the `quarter` param (e.g. `2024Q4`) to rebuild a given quarter.
@@ -28,6 +33,7 @@ def _stage(stage: str, **context: object) -> dict:
     from airflow.sdk.exceptions import AirflowFailException
 
     from planwatch.errors import TerminalError
+    from planwatch.locking import DAG_WAIT
     from planwatch.pipeline import run_stage
     from planwatch.scheduling import quarter_for_run
 
@@ -35,7 +41,7 @@ def _stage(stage: str, **context: object) -> dict:
     quarter = quarter_for_run(context.get("logical_date"), params.get("quarter"))  # type: ignore[union-attr]
     run_id = str(context.get("run_id"))
     try:
-        return run_stage(stage, quarter, run_id)  # type: ignore[arg-type]
+        return run_stage(stage, quarter, run_id, wait=DAG_WAIT)  # type: ignore[arg-type]
     except TerminalError as exc:
         # Bad data or a failed gate: retrying the same input cannot help, a person must act.
         raise AirflowFailException(str(exc)) from exc

@@ -19,11 +19,15 @@ write_admin_credentials() {
   : "${AIRFLOW_ADMIN_PASSWORD:?set AIRFLOW_ADMIN_PASSWORD in .env (see .env.example)}"
   local file="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE:-${AIRFLOW_HOME}/passwords.json}"
   mkdir -p "$(dirname "$file")"
-  umask 077
-  python - "$file" <<'PY'
+  # umask 077 for this file only (a subshell): Airflow, exec'd afterwards, must keep the usual
+  # umask, or the warehouse files its tasks publish would be unreadable by the BI service's group.
+  (
+    umask 077
+    python - "$file" <<'PY'
 import json, os, sys
 json.dump({os.environ["AIRFLOW_ADMIN_USERNAME"]: os.environ["AIRFLOW_ADMIN_PASSWORD"]}, open(sys.argv[1], "w"))
 PY
+  )
 }
 
 cmd="${1:-help}"

@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Files this process creates are written in DuckDB 1.4's storage format (LTS), so that BI tools
+# bundling DuckDB 1.4 or 1.5 can open the published warehouse: DuckDB 2.0's own format (what it
+# writes by default) is refused by them. Nothing the warehouse uses needs the newer format
+# (docs/bi.md: same rows, same types, size measured). A file keeps the format it was created in.
+STORAGE_VERSION = "v1.4.0"
+# The version number in the header of files in that format (byte 8 "DUCK", then a little-endian u64).
+STORAGE_VERSION_NUMBER = 67
+
 INGEST_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS audit;
@@ -82,8 +90,10 @@ CREATE TABLE IF NOT EXISTS audit.run_log (
     status VARCHAR NOT NULL,
     published BOOLEAN NOT NULL DEFAULT FALSE,
     reason VARCHAR,
-    metrics JSON
+    metrics JSON,
+    last_seen_at TIMESTAMP             -- the run's last sign of life: start, or end of a stage
 );
+ALTER TABLE audit.run_log ADD COLUMN IF NOT EXISTS last_seen_at TIMESTAMP;
 
 CREATE TABLE IF NOT EXISTS audit.load_state (
     stage VARCHAR NOT NULL,            -- load_plans
@@ -113,9 +123,13 @@ def connect(path: Path, read_only: bool = False, retries: int = 5) -> Iterator["
 
     path.parent.mkdir(parents=True, exist_ok=True)
     delay = 0.2
+    # Only a new file needs the setting (an existing one keeps its format), and DuckDB refuses two
+    # connections of one process to one file with different settings.
+    config = {} if read_only or path.exists() or str(path) == ":memory:" else {
+        "storage_compatibility_version": STORAGE_VERSION}
     for attempt in range(retries + 1):
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or attempt == retries:
@@ -151,6 +165,18 @@ def memory_limit() -> str:
     if not _MEMORY_LIMIT.match(value):
         raise ConfigError(f"`{MEMORY_LIMIT_ENV}={value}` is not a size such as 3GB or 1500MB; fix or unset it")
     return value
+
+
+def storage_version_number(path: Path) -> int | None:
+    """The storage version in a DuckDB file's header (67: DuckDB 1.4 format), None if not a DuckDB file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[8:12] != b"DUCK":
+        return None
+    return int.from_bytes(head[12:20], "little")
 
 
 def ensure_ingest_schema(con: "duckdb.DuckDBPyConnection") -> None:

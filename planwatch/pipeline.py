@@ -10,10 +10,12 @@ import importlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from planwatch.config import Settings
 from planwatch.locking import run_lock
 from planwatch.periods import Quarter
+from planwatch.publish import as_of_run
 from planwatch.types import STAGES, Metrics, RunContext, TStage
 
 log = logging.getLogger(__name__)
@@ -35,15 +37,18 @@ def stage_function(stage: TStage) -> Callable[[Settings, RunContext], Metrics]:
     return getattr(importlib.import_module(module_name), func_name)  # type: ignore[no-any-return]
 
 
-def run_stage(stage: TStage, quarter: str, run_id: str, settings: Settings | None = None) -> Metrics:
+def run_stage(stage: TStage, quarter: str, run_id: str, settings: Settings | None = None,
+              wait: timedelta | None = None) -> Metrics:
     """Run one stage and record it in the run log. Errors propagate after being recorded.
 
-    Refuses (planwatch.locking.RunLocked) while another run holds this home."""
+    While another run holds this home it waits up to `wait` for it, then refuses
+    (planwatch.locking.RunLocked). The stage builds `quarter`, or the published warehouse's quarter
+    when that is newer: the published warehouse never moves backwards (planwatch.publish.as_of_run)."""
     settings = settings or Settings.from_env()
     settings.ensure_dirs()
-    run = RunContext(run_id=run_id, quarter=Quarter.parse(quarter))
-    with run_lock(settings, run, stage):  # a second run is refused, never interleaved
-        return _run_stage_locked(stage, settings, run)
+    requested = RunContext(run_id=run_id, quarter=Quarter.parse(quarter))
+    with run_lock(settings, requested, stage, wait):  # a second run waits or is refused, never interleaved
+        return _run_stage_locked(stage, settings, as_of_run(settings, requested))
 
 
 def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Metrics:
@@ -64,6 +69,8 @@ def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Met
         )
         raise
     metrics = dict(metrics)
+    if run.extra.get("requested_quarter"):
+        metrics["requested_quarter"] = run.extra["requested_quarter"]
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     runlog.record_task(settings, run, stage, metrics)
     log.info("%s %s: %s", run.quarter, stage, " ".join(f"{k}={v}" for k, v in metrics.items()))

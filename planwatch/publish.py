@@ -8,6 +8,14 @@ closed and fsynced, and `os.replace`d over the published file. The rename is ato
 connection opened before it keeps reading the old file (its inode lives on), a connection opened
 after it reads the new one. The published file itself is never opened for writing.
 
+The published warehouse never moves backwards. A run for a quarter older than the published one
+(a backfill, a manual rebuild) builds as of the published quarter instead: all files loaded so far,
+the older quarter's revisions included, and the statistics of every quarter up to the published one
+(`as_of_run`). So the row-count gate compares two builds of the same quarter or a newer one, and
+the gate here refuses a candidate built for an older quarter than the published one.
+
+Published files are made readable by their group (the BI service's) whatever the umask.
+
 Every published file is also hard-linked into `warehouse/versions/` as
 `<published at, UTC>__<run id>.duckdb`; the newest `KEEP_VERSIONS` are kept, and `rollback`
 puts one of them back the same atomic way.
@@ -18,15 +26,17 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from planwatch import runlog
 from planwatch.config import Settings
-from planwatch.db import connect, ensure_ingest_schema, table_exists
+from planwatch.db import connect, ensure_ingest_schema, storage_version_number, table_exists
 from planwatch.errors import ChecksFailed, ConfigError, TerminalError
 from planwatch.faults import crash_point
+from planwatch.periods import Quarter
 from planwatch.serve import export_parquet
 from planwatch.types import Metrics, RunContext
 
@@ -85,6 +95,36 @@ def _link_or_copy(src: Path, dst: Path) -> None:
     except OSError:
         # No hard links on this filesystem: a copy costs disk space but keeps the same guarantees.
         shutil.copy2(src, dst)
+
+
+def built_quarter(db_path: Path) -> Quarter | None:
+    """The quarter a warehouse file was built for (audit.transform_state), None if not known."""
+    if not db_path.exists():
+        return None
+    with connect(db_path, read_only=True) as con:
+        if not table_exists(con, "audit", "transform_state"):
+            return None
+        row = con.execute("select quarter from audit.transform_state order by built_at desc limit 1").fetchone()
+    return Quarter.parse(row[0]) if row and row[0] else None
+
+
+def as_of_run(settings: Settings, run: RunContext) -> RunContext:
+    """The run as it builds: for its quarter, or for the published quarter when that is newer."""
+    published = built_quarter(settings.published_db)
+    if published is None or published <= run.quarter:
+        return run
+    log.info("run %s asked for %s; the published warehouse is built for %s, so this run builds %s with "
+             "every file loaded so far (it never publishes an older state)", run.run_id, run.quarter,
+             published, published)
+    return RunContext(run.run_id, published, extra={**run.extra, "requested_quarter": str(run.quarter)})
+
+
+def share_with_group(path: Path) -> None:
+    """Let the file's group read it (and enter a directory), whatever the umask it was made under."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    wanted = mode | stat.S_IRGRP | (stat.S_IXGRP if path.is_dir() else 0)
+    if wanted != mode:
+        os.chmod(path, wanted)
 
 
 def _blocking_failures(settings: Settings, run: RunContext) -> tuple[list[str], set[str]]:
@@ -156,6 +196,9 @@ def publish(settings: Settings, run: RunContext) -> Metrics:
     )]
     if missing:
         failed = failed + [f"{s} suites did not run" for s in missing]
+    candidate_quarter, published_quarter = built_quarter(candidate), built_quarter(settings.published_db)
+    if candidate_quarter and published_quarter and candidate_quarter < published_quarter:
+        failed = failed + [f"candidate built for {candidate_quarter}, older than the published {published_quarter}"]
     if failed:
         reason = "blocking checks failed: " + ", ".join(failed)
         runlog.finish_run(settings, run, "not_published", False, reason)
@@ -164,6 +207,7 @@ def publish(settings: Settings, run: RunContext) -> Metrics:
 
     _copy_audit_into(candidate, settings, run)
     crash_point("publish.after_audit_copy")
+    share_with_group(candidate)
     _fsync_file(candidate)
 
     settings.versions_dir.mkdir(parents=True, exist_ok=True)
@@ -179,10 +223,14 @@ def publish(settings: Settings, run: RunContext) -> Metrics:
     _link_or_copy(settings.published_db, version)
     removed = _prune_versions(settings)
     parquet_rows = export_parquet(settings.published_db, settings.parquet_dir)
+    for path in (settings.warehouse_dir, settings.versions_dir, settings.parquet_dir,
+                 *settings.parquet_dir.glob("*.parquet")):
+        share_with_group(path)
 
     metrics: Metrics = {"published": True, "version": version.stem, "size_bytes": size,
                         "versions_kept": len(list_versions(settings)), "versions_pruned": len(removed),
-                        "parquet_files": len(parquet_rows)}
+                        "parquet_files": len(parquet_rows), "built_for": str(candidate_quarter or run.quarter),
+                        "storage_version": storage_version_number(settings.published_db)}
     runlog.record_task(settings, run, "publish", metrics)
     runlog.finish_run(settings, run, "published", True, None)
     log.info("published run %s as %s (%d bytes)", run.run_id, settings.published_db, size)
@@ -227,6 +275,8 @@ def rollback(settings: Settings, to: str | None = None) -> Metrics:
     os.replace(tmp, published)
     _fsync_dir(published.parent)
     export_parquet(published, settings.parquet_dir)  # the Parquet files follow the published file
+    for path in settings.parquet_dir.glob("*.parquet"):
+        share_with_group(path)
     reason = f"rollback to {target.name}" + (f" from {current.name}" if current else "")
     _log_rollback(settings, reason)
     log.warning("published warehouse rolled back: %s", reason)

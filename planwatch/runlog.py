@@ -34,9 +34,9 @@ def start_run(settings: Settings, run: RunContext) -> None:
         ensure_ingest_schema(con)
         con.execute("delete from audit.run_log where run_id = ?", [run.run_id])
         con.execute(
-            "insert into audit.run_log (run_id, quarter, started_at, status, published, metrics) "
-            "values (?, ?, ?, 'running', false, '{}')",
-            [run.run_id, str(run.quarter), _now()],
+            "insert into audit.run_log (run_id, quarter, started_at, status, published, metrics, last_seen_at) "
+            "values (?, ?, ?, 'running', false, '{}', ?)",
+            [run.run_id, str(run.quarter), _now(), _now()],
         )
     log.info("run %s started for quarter %s", run.run_id, run.quarter)
 
@@ -57,8 +57,8 @@ def record_task(settings: Settings, run: RunContext, task: str, metrics: Metrics
             current = json.loads(row[0]) if row[0] else {}
         current[task] = dict(metrics)
         con.execute(
-            "update audit.run_log set metrics = ? where run_id = ?",
-            [json.dumps(current, ensure_ascii=False, sort_keys=True, default=str), run.run_id],
+            "update audit.run_log set metrics = ?, last_seen_at = ? where run_id = ?",
+            [json.dumps(current, ensure_ascii=False, sort_keys=True, default=str), _now(), run.run_id],
         )
 
 
@@ -77,13 +77,14 @@ def finish_run(settings: Settings, run: RunContext, status: TRunStatus, publishe
                 [run.run_id, str(run.quarter), _now()],
             )
         con.execute(
-            "update audit.run_log set ended_at = ?, status = ?, published = ?, reason = ? where run_id = ?",
-            [_now(), status, published, reason, run.run_id],
+            "update audit.run_log set ended_at = ?, status = ?, published = ?, reason = ?, last_seen_at = ? "
+            "where run_id = ?",
+            [_now(), status, published, reason, _now(), run.run_id],
         )
     log.info("run %s finished: %s%s", run.run_id, status, f" ({reason})" if reason else "")
 
 
-_SELECT_RUNS = ("select run_id, quarter, started_at, ended_at, status, published, reason, metrics "
+_SELECT_RUNS = ("select run_id, quarter, started_at, ended_at, status, published, reason, metrics, {last_seen} "
                 "from audit.run_log where (?::varchar is null or run_id = ?) "
                 "and (?::varchar is null or status = ?) and (?::varchar is null or run_id <> ?) ")
 _NEWEST_FIRST = _SELECT_RUNS + "order by started_at desc limit ?"
@@ -99,7 +100,12 @@ def read_runs(settings: Settings, *, run_id: str | None = None, status: str | No
     with connect(settings.ingest_db, read_only=True) as con:
         if not table_exists(con, "audit", "run_log"):
             return []
-        cur = con.execute(_NEWEST_FIRST if newest_first else _OLDEST_FIRST,
+        # A store from before last_seen_at gets the column at its next write (ensure_ingest_schema).
+        has_seen = con.execute("select count(*) from duckdb_columns() where schema_name = 'audit' and "
+                               "table_name = 'run_log' and column_name = 'last_seen_at'").fetchone()
+        sql = (_NEWEST_FIRST if newest_first else _OLDEST_FIRST).format(
+            last_seen="last_seen_at" if has_seen and has_seen[0] else "null::timestamp as last_seen_at")
+        cur = con.execute(sql,
                           [run_id, run_id, status, status, except_run_id, except_run_id, limit])
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, row)) for row in cur.fetchall()]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planwatch.config import Settings
-from planwatch.db import connect
+from planwatch.db import STORAGE_VERSION, STORAGE_VERSION_NUMBER, connect, storage_version_number
 from planwatch.errors import ConfigError, TerminalError, WarehouseLocked
 from planwatch.faults import crash_point
 from planwatch.periods import Quarter
@@ -307,6 +307,10 @@ def _extendable_quarter(previous_db: Path, quarter: Quarter, fingerprint: str) -
         finally:
             con.execute("DETACH previous")
     if state is None:
+        return None
+    if storage_version_number(previous_db) != STORAGE_VERSION_NUMBER:
+        # A warehouse written in DuckDB 2.0's format before planwatch wrote 1.4's: rebuilt once in it.
+        log.info("dbt_build: %s is not in DuckDB %s's storage format; full refresh", previous_db, STORAGE_VERSION)
         return None
     previous_quarter = Quarter.parse(state[0])
     if previous_quarter > quarter:

@@ -199,3 +199,52 @@ def test_reader_keeps_a_consistent_view_through_a_publish(settings: Settings) ->
         assert con.execute("select count(*), min(marker) from marts.fct_indicator_progress").fetchone() == (1500, 2)
     finally:
         con.close()
+
+
+def _built_for(path: Path, quarter: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema if not exists audit")
+        con.execute("create or replace table audit.transform_state as select ? as quarter, now()::timestamp as built_at",
+                    [quarter])
+    finally:
+        con.close()
+
+
+def test_a_candidate_built_for_an_older_quarter_never_replaces_a_newer_published_one(settings: Settings) -> None:
+    newer = RunContext("newer", Quarter.parse("2024Q4"))
+    runlog.start_run(settings, newer)
+    _built_for(_candidate(settings, newer, marker=4), "2024Q4")
+    _checks(settings, newer)
+    publish_mod.publish(settings, newer)
+    assert publish_mod.built_quarter(settings.published_db) == Quarter.parse("2024Q4")
+
+    older = RunContext("older", Quarter.parse("2024Q2"))
+    # A run asking for an older quarter builds the published one (the pipeline does this per stage).
+    as_of = publish_mod.as_of_run(settings, older)
+    assert (str(as_of.quarter), as_of.extra["requested_quarter"]) == ("2024Q4", "2024Q2")
+    assert publish_mod.as_of_run(settings, RunContext("next", Quarter.parse("2025Q1"))).quarter == Quarter.parse("2025Q1")
+
+    # A candidate that was built for the older quarter anyway is refused by the gate.
+    runlog.start_run(settings, older)
+    _built_for(_candidate(settings, older, marker=2), "2024Q2")
+    _checks(settings, older)
+    with pytest.raises(ChecksFailed, match="candidate built for 2024Q2, older than the published 2024Q4"):
+        publish_mod.publish(settings, older)
+    assert _marker(settings.published_db) == 4
+    assert runlog.read_run(settings, "older")["status"] == "not_published"  # type: ignore[index]
+
+
+def test_published_files_are_group_readable_whatever_the_umask(settings: Settings) -> None:
+    old = os.umask(0o077)
+    try:
+        _publish(settings, 1)
+    finally:
+        os.umask(old)
+    paths = [settings.published_db, settings.versions_dir, settings.parquet_dir,
+             *settings.versions_dir.iterdir(), *settings.parquet_dir.glob("*.parquet")]
+    assert len(paths) >= 5  # the file, two folders, its version, the fact table's Parquet
+    modes = {str(p): oct(p.stat().st_mode & 0o777) for p in paths}
+    assert all(p.stat().st_mode & 0o040 for p in paths), modes
+    assert all(p.stat().st_mode & 0o010 for p in paths if p.is_dir()), modes
+    assert not settings.published_db.stat().st_mode & 0o004, modes  # others: as the umask says
