@@ -84,11 +84,18 @@ def finish_run(settings: Settings, run: RunContext, status: TRunStatus, publishe
     log.info("run %s finished: %s%s", run.run_id, status, f" ({reason})" if reason else "")
 
 
-_SELECT_RUNS = ("select run_id, quarter, started_at, ended_at, status, published, reason, metrics, {last_seen} "
+_SELECT_RUNS = ("select run_id, quarter, started_at, ended_at, status, published, reason, metrics, last_seen_at "
                 "from audit.run_log where (?::varchar is null or run_id = ?) "
                 "and (?::varchar is null or status = ?) and (?::varchar is null or run_id <> ?) ")
+# A store from before last_seen_at (added by ensure_ingest_schema at its next write) reads it as NULL.
+_SELECT_RUNS_BEFORE_LAST_SEEN = (
+    "select run_id, quarter, started_at, ended_at, status, published, reason, metrics, "
+    "null::timestamp as last_seen_at from audit.run_log where (?::varchar is null or run_id = ?) "
+    "and (?::varchar is null or status = ?) and (?::varchar is null or run_id <> ?) ")
 _NEWEST_FIRST = _SELECT_RUNS + "order by started_at desc limit ?"
 _OLDEST_FIRST = _SELECT_RUNS + "order by started_at limit ?"
+_NEWEST_FIRST_BEFORE_LAST_SEEN = _SELECT_RUNS_BEFORE_LAST_SEEN + "order by started_at desc limit ?"
+_OLDEST_FIRST_BEFORE_LAST_SEEN = _SELECT_RUNS_BEFORE_LAST_SEEN + "order by started_at limit ?"
 
 
 def read_runs(settings: Settings, *, run_id: str | None = None, status: str | None = None,
@@ -100,11 +107,12 @@ def read_runs(settings: Settings, *, run_id: str | None = None, status: str | No
     with connect(settings.ingest_db, read_only=True) as con:
         if not table_exists(con, "audit", "run_log"):
             return []
-        # A store from before last_seen_at gets the column at its next write (ensure_ingest_schema).
         has_seen = con.execute("select count(*) from duckdb_columns() where schema_name = 'audit' and "
                                "table_name = 'run_log' and column_name = 'last_seen_at'").fetchone()
-        sql = (_NEWEST_FIRST if newest_first else _OLDEST_FIRST).format(
-            last_seen="last_seen_at" if has_seen and has_seen[0] else "null::timestamp as last_seen_at")
+        if has_seen and has_seen[0]:
+            sql = _NEWEST_FIRST if newest_first else _OLDEST_FIRST
+        else:
+            sql = _NEWEST_FIRST_BEFORE_LAST_SEEN if newest_first else _OLDEST_FIRST_BEFORE_LAST_SEEN
         cur = con.execute(sql,
                           [run_id, run_id, status, status, except_run_id, except_run_id, limit])
         names = [d[0] for d in cur.description]
