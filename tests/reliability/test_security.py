@@ -57,6 +57,8 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/validate.py", "suite.name"): "suite names are code constants (expectations/suites)",
     ("planwatch/runlog.py", "_NEWEST_FIRST if newest_first else _OLDEST_FIRST"):
         "one of two module constants; every filter is a bound parameter",
+    ("planwatch/runlog.py", "_NEWEST_FIRST_BEFORE_LAST_SEEN if newest_first else _OLDEST_FIRST_BEFORE_LAST_SEEN"):
+        "the same two constants for a run log from before its last_seen_at column",
     ("planwatch/serve.py", "BI_VIEWS_SQL.read_text(encoding='utf-8')"): "the repository's own planwatch/sql/bi_views.sql",
     ("planwatch/serve.py", "str(path).replace(\"'\", \"''\")"): "an export path planwatch makes, quoted as a literal",
     ("planwatch/serve.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
