@@ -21,7 +21,7 @@ from planwatch.config import Settings
 from planwatch.db import connect, ensure_ingest_schema, table_exists
 from planwatch.errors import FileRefused
 from planwatch.extract.rows import COMPLETION_COLUMNS as EXTRACTED_COMPLETION_COLUMNS
-from planwatch.extract.rows import INDICATOR_COLUMNS
+from planwatch.extract.rows import INDICATOR_COLUMNS, INDICATOR_REVIEW_COLUMNS, REVIEW_COLUMNS
 from planwatch.extract.rows import PROSE_COLUMNS as EXTRACTED_PROSE_COLUMNS
 from planwatch.types import Metrics, RunContext
 
@@ -35,11 +35,11 @@ PLAN_COLUMNS = list(INDICATOR_COLUMNS)
 COMPLETION_COLUMNS = list(EXTRACTED_COMPLETION_COLUMNS)
 PROSE_COLUMNS = list(EXTRACTED_PROSE_COLUMNS)
 
-# (table, folder attribute of Settings, columns every file must have)
-PLAN_TABLES: tuple[tuple[str, str, list[str]], ...] = (
-    ("plan_indicators", "plan_indicators_dir", PLAN_COLUMNS),
-    ("plan_completion", "plan_completion_dir", COMPLETION_COLUMNS),
-    ("plan_prose_targets", "plan_prose_dir", PROSE_COLUMNS),
+# (table, folder attribute of Settings, columns every file must have, review columns read when present)
+PLAN_TABLES: tuple[tuple[str, str, list[str], list[str]], ...] = (
+    ("plan_indicators", "plan_indicators_dir", PLAN_COLUMNS, list(INDICATOR_REVIEW_COLUMNS)),
+    ("plan_completion", "plan_completion_dir", COMPLETION_COLUMNS, list(REVIEW_COLUMNS)),
+    ("plan_prose_targets", "plan_prose_dir", PROSE_COLUMNS, list(REVIEW_COLUMNS)),
 )
 REFERENCE_TABLES = {
     "regions": "regions.csv",
@@ -146,7 +146,7 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
             _replace_table(con, table, columns, rows)
             metrics[f"{table}_rows"] = len(rows)
         unresolved = 0
-        for table, folder_attr, columns in PLAN_TABLES:
+        for table, folder_attr, columns, review_columns in PLAN_TABLES:
             folder: Path = getattr(settings, folder_attr)
             rows = []
             files = _csv_files(folder)
@@ -165,7 +165,7 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
                 drafts = _draft_rows(settings, catalog, {r["source_doc"] for r in rows})
                 metrics["draft_rows"] = len(drafts)
                 rows.extend(drafts)
-            _replace_table(con, table, columns + ["review_status", "source_file"], rows)
+            _replace_table(con, table, columns + review_columns + ["review_status", "source_file"], rows)
             metrics[f"{table}_files"] = len(files) + len(simulated)
             metrics[f"{table}_rows"] = len(rows)
         metrics["rows_unresolved_code"] = unresolved
@@ -182,7 +182,7 @@ def input_digest(settings: Settings) -> str:
     """sha256 over every file load_plans reads (name and bytes) and over the code that reads them."""
     paths = [settings.reference_dir / name for name in REFERENCE_TABLES.values()]
     paths += simulated_region_files(settings) + simulated_plan_files(settings)
-    for _, folder_attr, _ in PLAN_TABLES:
+    for _, folder_attr, _, _ in PLAN_TABLES:
         paths += _csv_files(getattr(settings, folder_attr))
     if settings.plans_dir.exists():
         paths += sorted(settings.plans_dir.glob("*.txt"))
@@ -197,7 +197,7 @@ def input_digest(settings: Settings) -> str:
 
 def _unchanged_metrics(con: "duckdb.DuckDBPyConnection", digest: str) -> Metrics | None:
     """The last load's metrics when it read exactly these inputs and its tables are all there."""
-    if not all(table_exists(con, "raw", t) for t in [*REFERENCE_TABLES, *(t for t, _, _ in PLAN_TABLES)]):
+    if not all(table_exists(con, "raw", t) for t in [*REFERENCE_TABLES, *(t for t, _, _, _ in PLAN_TABLES)]):
         return None
     row = con.execute("select metrics from audit.load_state where stage = 'load_plans' and input_digest = ?",
                       [digest]).fetchone()

@@ -158,6 +158,7 @@ def write_report(settings: Settings, run: RunContext) -> Metrics:
         "charts": len(page["specs"]),
         "simulated_series": page["n_simulated"],
         "dq_findings": len(page["dq"]["findings"]),
+        "plan_figures_excluded": len(page["plan_figures"]["excluded_rows"]),
     }
     log.info("report %s: %s", path, metrics)
     return metrics
@@ -201,6 +202,7 @@ def build_page(con: "duckdb.DuckDBPyConnection", run: RunContext, db_path: Path)
         "specs": specs,
         "completion": _completion(con, [s.region_code for s in detailed]),
         "dq": _data_quality(con, run.run_id),
+        "plan_figures": plan_figures(con),
         "layers": LAYERS,
         "max_detail": MAX_DETAIL_REGIONS,
         "max_summary": MAX_SUMMARY_REGIONS,
@@ -415,6 +417,30 @@ def _data_quality(con: "duckdb.DuckDBPyConnection", run_id: str) -> dict[str, An
         f["sample"] = (f["sample"] or "")[:300]
     return {"available": True, "run_id": run_id, "summary": summary, "findings": findings[:MAX_FINDINGS],
             "n_findings": len(findings), "this_run": this_run}
+
+
+PLAN_FIGURES_SQL = """
+select count(*) as printed, count(*) filter (where is_used) as used,
+       count(*) filter (where reaches_facts) as reaching_facts,
+       count(*) filter (where is_unit_as_read and is_used) as used_with_unit_as_read,
+       count(*) filter (where not is_used) as excluded
+from marts.fct_plan_figures
+"""
+PLAN_FIGURES_EXCLUDED_SQL = """
+select region_code, plan, source_file, source_line, indicator_name, figure, printed_value, printed_unit,
+       unit_as_read, exclusion_reason
+from marts.fct_plan_figures where not is_used
+order by region_code, plan, source_file, source_line, figure
+"""
+
+
+def plan_figures(con: "duckdb.DuckDBPyConnection") -> dict[str, Any]:
+    """How many printed plan figures the warehouse uses, and every one it does not, with its reason
+    (marts.fct_plan_figures; the same rows as bi.plan_figures_excluded). The summary prints the counts."""
+    if not table_exists(con, "marts", "fct_plan_figures"):
+        return {"available": False, "excluded_rows": []}
+    counts = _records(con, PLAN_FIGURES_SQL)[0]
+    return {"available": True, **counts, "excluded_rows": _records(con, PLAN_FIGURES_EXCLUDED_SQL)}
 
 
 def _inline_script(name: str) -> str:

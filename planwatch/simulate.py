@@ -136,7 +136,8 @@ def read_plan_series(catalog: Catalog, plan_files: list[Path]) -> list[Series]:
                 if not code or code not in catalog.indicators or region not in catalog.regions:
                     continue
                 ind = catalog.indicators[code]
-                unit = row.get("unit") or ""
+                # the reviewer's reading where the printed unit cannot be right (张 for beds per 1000 older persons)
+                unit = (row.get("unit_as_read") or "").strip() or row.get("unit") or ""
                 baseline = _to_catalog_unit(catalog, _number(row.get("baseline_value") or ""), unit, ind)
                 target = _to_catalog_unit(catalog, _number(row.get("target_value") or ""), unit, ind)
                 if baseline is None and target is None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from planwatch.config import Settings
 from planwatch.db import connect, table_exists
-from planwatch.report import LATEST_SQL
+from planwatch.report import LATEST_SQL, plan_figures
 from planwatch.simulate import announced_faults
 
 
@@ -32,6 +32,7 @@ def _published_counts(path: Path) -> dict[str, Any]:
                                  "order by 2 desc, 1").fetchall()
             out["series"] = sum(n for _, n in status)
             out["status_latest"] = status
+        out["plan_figures"] = plan_figures(con)
     return out
 
 
@@ -88,6 +89,11 @@ def print_summary(settings: Settings) -> int:
         if counts.get("status_latest"):
             print("               latest status per series (as the report): "
                   + ", ".join(f"{s} {n}" for s, n in counts["status_latest"]))
+        figures = counts.get("plan_figures") or {}
+        if figures.get("available"):
+            print(f"plan figures   {figures['printed']} printed in the reviewed plan files, {figures['used']} used "
+                  f"({figures['used_with_unit_as_read']} with the reviewer's unit_as_read), "
+                  f"{figures['excluded']} not used (bi.plan_figures_excluded says why)")
         if counts.get("any_simulated"):
             print("               NOTE: 2021-2025 statistics are SIMULATED (is_simulated = true);"
                   " 2020 figures are the plans' own")

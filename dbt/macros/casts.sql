@@ -42,3 +42,13 @@
 {% macro default__type_double() -%}
     double precision
 {%- endmacro %}
+
+{% macro optional_text(relation, column) -%}
+    {#- as_text(column) when the raw table has it, else a null string: the review columns
+        (unit_as_read, unit_note, target_kind) are optional at the end of a plan file -#}
+    {%- if source_has_column(relation, column) -%}
+        {{ as_text(column) }}
+    {%- else -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- endif -%}
+{%- endmacro %}

@@ -28,6 +28,12 @@ PROSE_COLUMNS: tuple[str, ...] = (
     "comparator", "quote", "source_doc", "source_line", "indicator_code", "notes",
 )
 EXTRA_COLUMN = "ambiguous"
+# Review columns at the end of the reviewed files, optional (a file without them reads them empty):
+# the unit the reviewer reads where the printed one cannot be right (张 printed for beds per 1000
+# older persons, 万人 for a per-10,000 rate), with the reason; and, for indicator rows, the kind of
+# target (stock, annual_flow, cumulative). Printed values and units are never changed.
+REVIEW_COLUMNS: tuple[str, ...] = ("unit_as_read", "unit_note")
+INDICATOR_REVIEW_COLUMNS: tuple[str, ...] = REVIEW_COLUMNS + ("target_kind",)
 
 YEARLY = ("target_2021", "target_2022", "target_2023", "target_2024", "target_2025")
 ATTRIBUTES = {"约束性": "binding", "预期性": "expected"}

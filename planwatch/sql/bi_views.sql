@@ -97,3 +97,11 @@ SELECT d.run_id, d.suite, d.expectation, d.severity, d.unexpected_count, d.sampl
 FROM audit.dq_results AS d
 JOIN bi.dq_last_run AS l USING (run_id)
 WHERE NOT d.success;
+
+-- Grain: one row per printed plan figure the warehouse does not use, with the reason and what to do
+-- (marts.fct_plan_figures holds every printed figure). Empty when every figure is used.
+CREATE OR REPLACE VIEW bi.plan_figures_excluded AS
+SELECT region_code, plan, plan_table, source_file, source_line, indicator_name, indicator_code, breakdown,
+       figure, printed_value, printed_unit, unit_as_read, unit, exclusion_reason
+FROM marts.fct_plan_figures
+WHERE NOT is_used;

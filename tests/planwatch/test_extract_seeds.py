@@ -18,10 +18,12 @@ import pytest
 from planwatch.catalog import REFERENCE_FILES, Catalog
 from planwatch.config import REPO_ROOT
 from planwatch.extract import ExtractResult, extract_document
+from planwatch.extract.rows import INDICATOR_REVIEW_COLUMNS
 
 RAW = REPO_ROOT / "raw"
 KINDS = {"indicators": "plan_indicators", "completion": "plan_completion", "prose": "plan_prose_targets"}
-IGNORED = {"notes", "ambiguous"}
+# The review columns hold the reviewer's judgement (the unit as read, and why), not something printed.
+IGNORED = {"notes", "ambiguous", *INDICATOR_REVIEW_COLUMNS}
 
 
 def seeds_dir() -> Path:

@@ -52,8 +52,11 @@ with_units as (
         resolved.*,
         indicators.unit as catalog_unit,
         indicators.direction,
+        -- the reviewer's reading of the unit, where the file records one, stands for the printed unit
+        coalesce(resolved.unit_as_read, resolved.unit) as unit_read,
         {{ unit_conversion_status(
-            'resolved.unit', 'indicators.unit', 'printed_units.dimension', 'catalog_units.dimension'
+            'coalesce(resolved.unit_as_read, resolved.unit)', 'indicators.unit', 'printed_units.dimension',
+            'catalog_units.dimension'
         ) }} as unit_conversion_status,
         printed_units.factor as printed_factor,
         catalog_units.factor as catalog_factor
@@ -62,7 +65,7 @@ with_units as (
     left join indicators
         on indicators.indicator_code = resolved.resolved_indicator_code
     left join units as printed_units
-        on printed_units.unit = resolved.unit
+        on printed_units.unit = coalesce(resolved.unit_as_read, resolved.unit)
     left join units as catalog_units
         on catalog_units.unit = indicators.unit
 
@@ -82,7 +85,11 @@ converted as (
         breakdown,
         attribute,
         direction,
+        completion_row_id,
         unit as printed_unit,
+        unit_as_read,
+        unit_note,
+        unit_read,
         catalog_unit as unit,
         unit_conversion_status,
         coalesce(target_year, 2020) as target_year,
@@ -90,6 +97,9 @@ converted as (
             as target_value,
         actual_value * {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}
             as actual_value,
+        baseline_year,
+        baseline_value * {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}
+            as baseline_value,
         source_doc,
         source_line,
         row_number() over (

@@ -49,6 +49,9 @@ table_targets as (
         indicator_name,
         indicator_code,
         unit as printed_unit,
+        unit_as_read,
+        unit_note,
+        target_kind,
         attribute,
         breakdown,
         baseline_year,
@@ -80,6 +83,9 @@ prose_only as (
         prose_targets.indicator_name,
         prose_targets.indicator_code,
         prose_targets.unit as printed_unit,
+        prose_targets.unit_as_read,
+        prose_targets.unit_note,
+        cast(null as {{ dbt.type_string() }}) as target_kind,
         cast(null as {{ dbt.type_string() }}) as attribute,
         '' as breakdown,
         cast(null as {{ dbt.type_int() }}) as baseline_year,
@@ -153,7 +159,7 @@ with_units as (
     left join indicators
         on indicators.indicator_code = resolved.resolved_indicator_code
     left join units as printed_units
-        on printed_units.unit = resolved.printed_unit
+        on printed_units.unit = coalesce(resolved.unit_as_read, resolved.printed_unit)
     left join units as catalog_units
         on catalog_units.unit = indicators.unit
 
@@ -161,10 +167,12 @@ with_units as (
 
 conversion as (
 
+    -- the reviewer's reading of the unit, where the file records one, stands for the printed unit
     select
         with_units.*,
+        coalesce(unit_as_read, printed_unit) as unit_read,
         {{ unit_conversion_status(
-            'printed_unit', 'catalog_unit', 'printed_dimension', 'catalog_dimension'
+            'coalesce(unit_as_read, printed_unit)', 'catalog_unit', 'printed_dimension', 'catalog_dimension'
         ) }} as unit_conversion_status
 
     from with_units
@@ -198,8 +206,12 @@ converted as (
         comparator,
         target_source,
         printed_unit,
+        unit_as_read,
+        unit_note,
+        unit_read,
         catalog_unit as unit,
         unit_conversion_status,
+        target_kind,
         conversion_factor,
         baseline_year,
         baseline_value as printed_baseline_value,

@@ -45,6 +45,8 @@ final as (
         judged.target_value,
         judged.actual_value,
         judged.actual_value - judged.target_value as gap_value,
+        judged.baseline_year,
+        judged.baseline_value,
         judged.is_met,
         case
             when judged.is_met is null then 'no_data'
@@ -57,6 +59,9 @@ final as (
             else '未完成'
         end as completion_status_zh,
         judged.unit_conversion_status,
+        judged.printed_unit,
+        judged.unit_as_read,
+        judged.unit_note,
         coalesce(regions.is_simulated, false) as is_simulated,
         judged.source_doc,
         judged.source_line

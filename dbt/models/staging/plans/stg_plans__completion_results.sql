@@ -35,12 +35,18 @@ renamed as (
         {{ as_text('source_line') }} as source_line,
         {{ as_text('source_file') }} as source_file,
         {{ as_text('notes') }} as notes,
+        {{ optional_text(source('plans', 'plan_completion'), 'unit_as_read') }} as unit_as_read,
+        {{ optional_text(source('plans', 'plan_completion'), 'unit_note') }} as unit_note,
 
         ---------- numerics
         {{ as_integer('seq') }} as seq,
         {{ as_integer('target_year') }} as target_year,
         {{ as_number('target_value') }} as target_value,
-        {{ as_number('actual_value') }} as actual_value
+        {{ as_number('actual_value') }} as actual_value,
+        -- a earlier column some tables print (Jinjiang: 2015)
+        cast({{ as_number(optional_text(source('plans', 'plan_completion'), 'baseline_year')) }} as {{ dbt.type_int() }})
+            as baseline_year,
+        {{ as_number(optional_text(source('plans', 'plan_completion'), 'baseline_value')) }} as baseline_value
 
     from source
 

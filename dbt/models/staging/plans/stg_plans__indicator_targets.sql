@@ -1,8 +1,9 @@
+{%- set raw_plans = source('plans', 'plan_indicators') -%}
 with
 
 source as (
 
-    select * from {{ source('plans', 'plan_indicators') }}
+    select * from {{ raw_plans }}
 
 ),
 
@@ -32,6 +33,10 @@ renamed as (
         {{ as_text('source_line') }} as source_line,
         {{ as_text('source_file') }} as source_file,
         {{ as_text('notes') }} as notes,
+        -- the reviewer's reading of a printed unit that cannot be right, and why
+        {{ optional_text(raw_plans, 'unit_as_read') }} as unit_as_read,
+        {{ optional_text(raw_plans, 'unit_note') }} as unit_note,
+        lower({{ optional_text(raw_plans, 'target_kind') }}) as target_kind,
 
         ---------- numerics
         {{ as_integer('seq') }} as seq,

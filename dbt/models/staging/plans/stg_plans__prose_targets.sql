@@ -26,6 +26,8 @@ renamed as (
         {{ as_text('source_line') }} as source_line,
         {{ as_text('source_file') }} as source_file,
         {{ as_text('notes') }} as notes,
+        {{ optional_text(source('plans', 'plan_prose_targets'), 'unit_as_read') }} as unit_as_read,
+        {{ optional_text(source('plans', 'plan_prose_targets'), 'unit_note') }} as unit_note,
 
         ---------- numerics
         {{ as_integer('target_year') }} as target_year,

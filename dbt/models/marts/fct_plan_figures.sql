@@ -1,0 +1,289 @@
+{#- Every number the reviewed plan files print, and whether the warehouse uses it: one row per
+    printed figure (a baseline, a target, an annual target, a 13th-plan target or result, a prose
+    target). A figure is used when its row resolves to a catalog indicator and its unit (as printed,
+    or as the reviewer read it: unit_as_read) converts to the catalog's; it reaches the facts when
+    a fact row of its series (fct_indicator_progress) or its completion row (fct_plan_completion)
+    carries it. A figure that is not used says why (exclusion_reason); bi.plan_figures_excluded
+    lists them, and the report and `planwatch summary` count them. Simulated plans are left out:
+    they are not printed anywhere. -#}
+{%- set indicator_figures = ['baseline_value', 'target_value', 'target_2021', 'target_2022',
+                             'target_2023', 'target_2024', 'target_2025'] -%}
+{%- set completion_figures = ['baseline_value', 'target_value', 'actual_value'] -%}
+with
+
+plan_rows as (
+
+    select * from {{ ref('stg_plans__indicator_targets') }}
+    where review_status <> 'simulated'
+
+),
+
+completion_rows as (
+
+    select * from {{ ref('stg_plans__completion_results') }}
+
+),
+
+prose_rows as (
+
+    select * from {{ ref('stg_plans__prose_targets') }}
+
+),
+
+plan_targets as (
+
+    select * from {{ ref('int_plan_targets_converted') }}
+
+),
+
+completion as (
+
+    select * from {{ ref('int_plan_completion_converted') }}
+
+),
+
+indicators as (
+
+    select * from {{ ref('stg_reference__indicators') }}
+
+),
+
+units as (
+
+    select * from {{ ref('stg_reference__units') }}
+
+),
+
+progress_series as (
+
+    select distinct region_code, indicator_code, breakdown, plan
+    from {{ ref('fct_indicator_progress') }}
+
+),
+
+completion_facts as (
+
+    select * from {{ ref('fct_plan_completion') }}
+
+),
+
+indicator_figures as (
+
+    {% for figure in indicator_figures %}
+    select
+        plan_rows.source_file,
+        plan_rows.source_doc,
+        plan_rows.source_line,
+        plan_rows.region_code,
+        plan_rows.plan,
+        plan_rows.indicator_name,
+        plan_rows.indicator_code as printed_indicator_code,
+        plan_rows.breakdown,
+        plan_rows.review_status,
+        '{{ figure }}' as figure,
+        plan_rows.{{ figure }} as printed_value,
+        plan_rows.unit as printed_unit,
+        plan_rows.unit_as_read,
+        plan_rows.unit_note,
+        plan_targets.indicator_code,
+        plan_targets.unit,
+        plan_targets.unit_conversion_status,
+        plan_targets.{{ figure }} as value_in_catalog_unit,
+        plan_targets.plan_target_id is not null as row_is_kept,
+        false as has_table_row,
+        'plan_indicators' as plan_table
+
+    from plan_rows
+    left join plan_targets
+        on plan_targets.source_row_id = plan_rows.plan_row_id
+    where plan_rows.{{ figure }} is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+completion_figures as (
+
+    {% for figure in completion_figures %}
+    select
+        completion_rows.source_file,
+        completion_rows.source_doc,
+        completion_rows.source_line,
+        completion_rows.region_code,
+        completion_rows.plan,
+        completion_rows.indicator_name,
+        completion_rows.indicator_code as printed_indicator_code,
+        completion_rows.breakdown,
+        'reviewed' as review_status,
+        '{{ figure }}' as figure,
+        completion_rows.{{ figure }} as printed_value,
+        completion_rows.unit as printed_unit,
+        completion_rows.unit_as_read,
+        completion_rows.unit_note,
+        completion.indicator_code,
+        completion.unit,
+        completion.unit_conversion_status,
+        completion_facts.{{ figure }} as value_in_catalog_unit,
+        completion.completion_id is not null as row_is_kept,
+        false as has_table_row,
+        'plan_completion' as plan_table
+
+    from completion_rows
+    left join completion
+        on completion.completion_row_id = completion_rows.completion_row_id
+    left join completion_facts
+        on completion_facts.completion_id = completion.completion_id
+    where completion_rows.{{ figure }} is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+prose_figures as (
+
+    select
+        prose_rows.source_file,
+        prose_rows.source_doc,
+        prose_rows.source_line,
+        prose_rows.region_code,
+        prose_rows.plan,
+        prose_rows.indicator_name,
+        prose_rows.indicator_code as printed_indicator_code,
+        '' as breakdown,
+        'reviewed' as review_status,
+        'prose_target_value' as figure,
+        prose_rows.target_value as printed_value,
+        prose_rows.unit as printed_unit,
+        prose_rows.unit_as_read,
+        prose_rows.unit_note,
+        coalesce(plan_targets.indicator_code, table_targets.indicator_code) as indicator_code,
+        coalesce(plan_targets.unit, table_targets.unit) as unit,
+        coalesce(plan_targets.unit_conversion_status, table_targets.unit_conversion_status)
+            as unit_conversion_status,
+        -- a prose target that repeats the table's figure (in the catalog unit: 2700 人 = 0.27 万人)
+        -- is used through the table row
+        case
+            when plan_targets.plan_target_id is not null then plan_targets.target_value
+            when abs(prose_rows.target_value * {{ unit_conversion_factor(
+                    unit_conversion_status('coalesce(prose_rows.unit_as_read, prose_rows.unit)', 'table_targets.unit',
+                                           'prose_units.dimension', 'catalog_units.dimension'),
+                    'prose_units.factor', 'catalog_units.factor') }} - table_targets.target_value) < 1e-9
+                then table_targets.target_value
+        end as value_in_catalog_unit,
+        table_targets.plan_target_id is not null as has_table_row,
+        'plan_prose_targets' as plan_table
+
+    from prose_rows
+    left join plan_targets
+        on plan_targets.source_row_id = prose_rows.prose_target_id
+    left join plan_targets as table_targets
+        on table_targets.target_source = 'table'
+        and table_targets.region_code = prose_rows.region_code
+        and table_targets.plan = prose_rows.plan
+        and table_targets.indicator_code = prose_rows.indicator_code
+        and table_targets.breakdown = ''
+    left join units as prose_units
+        on prose_units.unit = coalesce(prose_rows.unit_as_read, prose_rows.unit)
+    left join units as catalog_units
+        on catalog_units.unit = table_targets.unit
+    where prose_rows.target_value is not null
+
+),
+
+prose_figures_kept as (
+
+    select
+        prose_figures.*,
+        value_in_catalog_unit is not null as row_is_kept
+    from prose_figures
+
+),
+
+all_figures as (
+
+    select * from indicator_figures
+    union all
+    select * from completion_figures
+    union all
+    select
+        source_file, source_doc, source_line, region_code, plan, indicator_name, printed_indicator_code,
+        breakdown, review_status, figure, printed_value, printed_unit, unit_as_read, unit_note, indicator_code,
+        unit, unit_conversion_status, value_in_catalog_unit, row_is_kept, has_table_row, plan_table
+    from prose_figures_kept
+
+),
+
+judged as (
+
+    select
+        all_figures.*,
+        case
+            when all_figures.review_status = 'draft' then 'a draft row nobody has reviewed'
+            when all_figures.plan_table = 'plan_prose_targets' and not all_figures.row_is_kept
+                and all_figures.has_table_row
+                then 'the plan''s table gives this indicator another figure; the table row is used'
+            when not all_figures.row_is_kept and all_figures.printed_indicator_code is not null
+                and known.indicator_code is null
+                then {{ dbt.concat(["'indicator_code '", "all_figures.printed_indicator_code", "' is not in the catalog'"]) }}
+            when not all_figures.row_is_kept and all_figures.printed_indicator_code is null
+                then 'the name resolves to no catalog indicator: add it to raw/reference/indicator_aliases.csv'
+            when not all_figures.row_is_kept
+                then 'a second row of the same indicator in this plan; the first printed row is used'
+            when all_figures.unit_conversion_status in ('unconvertible', 'unknown_unit')
+                then {{ dbt.concat([
+                    "'unit '", "coalesce(all_figures.unit_as_read, all_figures.printed_unit, '')",
+                    "case when all_figures.unit_as_read is not null then ' (as read)' else ' (as printed)' end",
+                    "' does not convert to the catalog unit '", "coalesce(all_figures.unit, '')",
+                    "'; record the reading in unit_as_read with the reason in unit_note'"]) }}
+        end as exclusion_reason
+
+    from all_figures
+    left join indicators as known
+        on known.indicator_code = all_figures.printed_indicator_code
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat(["judged.source_file", "'#'", "coalesce(judged.source_line, '')", "'#'",
+                       "judged.breakdown", "'#'", "judged.figure", "'#'", "judged.indicator_name"]) }}
+            as plan_figure_id,
+        judged.region_code,
+        judged.plan,
+        judged.plan_table,
+        judged.source_file,
+        judged.source_doc,
+        judged.source_line,
+        judged.indicator_name,
+        coalesce(judged.indicator_code, judged.printed_indicator_code) as indicator_code,
+        judged.breakdown,
+        judged.figure,
+        judged.printed_value,
+        judged.printed_unit,
+        judged.unit_as_read,
+        judged.unit_note,
+        (judged.unit_as_read is not null) as is_unit_as_read,
+        judged.unit,
+        judged.unit_conversion_status,
+        case when judged.exclusion_reason is null then judged.value_in_catalog_unit end as value_in_catalog_unit,
+        (judged.exclusion_reason is null) as is_used,
+        (
+            judged.exclusion_reason is null
+            and (
+                (judged.plan_table = 'plan_completion' and judged.value_in_catalog_unit is not null)
+                or (judged.plan_table <> 'plan_completion' and progress_series.region_code is not null)
+            )
+        ) as reaches_facts,
+        judged.exclusion_reason
+
+    from judged
+    left join progress_series
+        on progress_series.region_code = judged.region_code
+        and progress_series.indicator_code = judged.indicator_code
+        and progress_series.breakdown = judged.breakdown
+        and progress_series.plan = judged.plan
+
+)
+
+select * from final
