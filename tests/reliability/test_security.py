@@ -41,6 +41,7 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/load_statistics.py", "table"): "table names passed by the module's own calls",
     ("planwatch/load_statistics.py", "unit"): "`s.c<i>` column position",
     ("planwatch/load_statistics.py", "value"): "`s.c<i>` column position",
+    ("planwatch/summary.py", "LATEST_SQL"): "the report's constant query (planwatch.report.LATEST_SQL), so both count the same series",
     ("planwatch/report.py", "', '.join(('\"' + c.replace('\"', '\"\"') + '\"' for c in shown))"):
         "column names from DuckDB's catalog, quoted",
     ("planwatch/report.py", "', '.join((f'\"{c}\"' for c in ('region_code', 'indicator_code') if c in cols)) or '1'"):
