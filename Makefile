@@ -18,7 +18,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: venv run test test-all bench airflow-db clean lint
+.PHONY: venv run test test-all test-deploy bench airflow-db clean lint
 
 venv: $(STAMP)
 
@@ -51,7 +51,25 @@ test: $(STAMP)
 # Slow reliability tests (SIGKILL during every stage, a 200 MB file) are behind a marker.
 test-all: $(STAMP)
 	@bash scripts/ensure_chromium.sh || true
-	$(PY) -m pytest -q -m "slow or not slow"
+	$(PY) -m pytest -q -m "not deploy"
+
+# The deployment for real (tests/deploy/test_native_deploy.py): PostgreSQL and Redis from Debian
+# (scripts/deploy_setup.sh installs them if missing), Airflow's services as docker-compose.yml
+# configures them, in .venv-deploy (requirements.lock + docker/requirements-deploy.lock, as the image).
+DEPLOY_VENV := .venv-deploy
+DEPLOY_STAMP := $(DEPLOY_VENV)/.planwatch-installed
+
+$(DEPLOY_STAMP): requirements.lock docker/requirements-deploy.lock
+	@test -x $(DEPLOY_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	@echo "installing requirements.lock + docker/requirements-deploy.lock into $(DEPLOY_VENV)"
+	@set -o pipefail; $(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -r requirements.lock -r docker/requirements-deploy.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@echo "$(CURDIR)" > "$$($(DEPLOY_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/planwatch-repo.pth"
+	@touch $(DEPLOY_STAMP)
+
+test-deploy: $(DEPLOY_STAMP)
+	@bash scripts/deploy_setup.sh
+	$(DEPLOY_VENV)/bin/python -m pytest -q -m deploy -s tests/deploy/test_native_deploy.py
 
 bench: $(STAMP)
 	$(PY) -m bench.run
