@@ -39,7 +39,7 @@ PROSE_COLUMNS = list(EXTRACTED_PROSE_COLUMNS)
 PLAN_TABLES: tuple[tuple[str, str, list[str], list[str]], ...] = (
     ("plan_indicators", "plan_indicators_dir", PLAN_COLUMNS, list(INDICATOR_REVIEW_COLUMNS)),
     ("plan_completion", "plan_completion_dir", COMPLETION_COLUMNS, list(REVIEW_COLUMNS)),
-    ("plan_prose_targets", "plan_prose_dir", PROSE_COLUMNS, list(REVIEW_COLUMNS)),
+    ("plan_prose_targets", "plan_prose_dir", PROSE_COLUMNS, list(INDICATOR_REVIEW_COLUMNS)),
 )
 REFERENCE_TABLES = {
     "regions": "regions.csv",

@@ -76,7 +76,9 @@ with ranked as (
 select r.region_code, r.region_name, g.region_name_en, coalesce(g.is_simulated, false) as region_simulated,
        r.plan, r.indicator_code, coalesce(i.indicator_name_zh, r.indicator_name) as name_zh,
        i.indicator_name_en as name_en, i.unit, coalesce(r.attribute, '') as attribute,
-       coalesce(r.breakdown, '') as breakdown, r.period, r.actual_value, r.baseline_year, r.baseline_value,
+       coalesce(r.breakdown, '') as breakdown, r.period,
+       -- a cumulative target is judged, and shown, by its running total since the plan's first year
+       coalesce(r.cumulative_value, r.actual_value) as actual_value, r.target_kind, r.baseline_year, r.baseline_value,
        r.target_value, r.target_year, r.expected_value, r.progress_ratio, r.status,
        s.status_zh, s.status_en, s.sort_order, r.status_basis_zh, r.status_basis_en, r.is_simulated
 from ranked as r
@@ -89,7 +91,8 @@ order by r.region_code, r.plan, r.indicator_code, coalesce(r.breakdown, '')
 
 POINTS_SQL = """
 select region_code, plan, indicator_code, coalesce(breakdown, '') as breakdown, period,
-       strftime(period_end, '%Y-%m-%d') as period_end, actual_value, expected_value
+       strftime(period_end, '%Y-%m-%d') as period_end, coalesce(cumulative_value, actual_value) as actual_value,
+       expected_value
 from marts.fct_indicator_progress
 where region_code in (select unnest(?::varchar[]))
 order by period_end

@@ -142,6 +142,10 @@ def read_plan_series(catalog: Catalog, plan_files: list[Path]) -> list[Series]:
                 target = _to_catalog_unit(catalog, _number(row.get("target_value") or ""), unit, ind)
                 if baseline is None and target is None:
                     continue
+                if target is not None and (row.get("target_kind") or "").strip().lower() == "cumulative":
+                    # a total over the plan's years: the series simulates the yearly flow that adds up to it
+                    years = max(1, int(_number(row.get("target_year") or "") or 2025) - 2020)
+                    target = target / years
                 step = {"increase": 0.15, "decrease": -0.12}.get(ind.direction, 0.0)
                 if baseline is None:
                     baseline = target / (1 + step)  # type: ignore[operator]

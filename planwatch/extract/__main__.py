@@ -15,7 +15,14 @@ from planwatch.catalog import REFERENCE_FILES, Catalog
 from planwatch.config import Settings
 from planwatch.errors import PlanwatchError
 from planwatch.extract.document import extract_document
-from planwatch.extract.rows import COMPLETION_COLUMNS, EXTRA_COLUMN, INDICATOR_COLUMNS, PROSE_COLUMNS
+from planwatch.extract.rows import (
+    COMPLETION_COLUMNS,
+    EXTRA_COLUMN,
+    INDICATOR_COLUMNS,
+    INDICATOR_REVIEW_COLUMNS,
+    PROSE_COLUMNS,
+    REVIEW_COLUMNS,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="catalog folder (default: raw/reference of PLANWATCH_HOME)")
     args = parser.parse_args(argv)
     kind = "completion" if args.completion else "prose" if args.prose else "indicators"
-    columns = {"indicators": INDICATOR_COLUMNS, "completion": COMPLETION_COLUMNS,
-               "prose": PROSE_COLUMNS}[kind]
+    # the review columns come last, as in the reviewed files (target_kind holds the extractor's proposal)
+    columns = {"indicators": INDICATOR_COLUMNS + INDICATOR_REVIEW_COLUMNS,
+               "completion": COMPLETION_COLUMNS + REVIEW_COLUMNS,
+               "prose": PROSE_COLUMNS + INDICATOR_REVIEW_COLUMNS}[kind]
     reference_dir = args.reference_dir or Settings.from_env().reference_dir
     catalog = None
     if all((reference_dir / f).exists() for f in REFERENCE_FILES):

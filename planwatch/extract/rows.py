@@ -31,9 +31,26 @@ EXTRA_COLUMN = "ambiguous"
 # Review columns at the end of the reviewed files, optional (a file without them reads them empty):
 # the unit the reviewer reads where the printed one cannot be right (张 printed for beds per 1000
 # older persons, 万人 for a per-10,000 rate), with the reason; and, for indicator rows, the kind of
-# target (stock, annual_flow, cumulative). Printed values and units are never changed.
+# target (stock, annual_flow, cumulative) of indicator and prose rows. Printed values and units are never changed.
 REVIEW_COLUMNS: tuple[str, ...] = ("unit_as_read", "unit_note")
 INDICATOR_REVIEW_COLUMNS: tuple[str, ...] = REVIEW_COLUMNS + ("target_kind",)
+
+# Wording that makes a target a total over the plan period (national tables print such totals in [ ]).
+CUMULATIVE_WORDING = ("累计", "新增", "五年", "期间", "[")
+PER_YEAR_WORDING = ("每年", "年均")
+
+
+def propose_target_kind(*texts: str) -> str:
+    """The extractor's proposal for `target_kind` from the printed wording (name, quote, value):
+    'annual_flow' for 每年/年均, 'cumulative' for 累计/新增/五年/期间/[…], '' otherwise (the catalog's
+    default then applies). The reviewer confirms it (raw/plan_indicators/README.md)."""
+    text = " ".join(texts)
+    if any(word in text for word in PER_YEAR_WORDING):
+        return "annual_flow"
+    if any(word in text for word in CUMULATIVE_WORDING):
+        return "cumulative"
+    return ""
+
 
 YEARLY = ("target_2021", "target_2022", "target_2023", "target_2024", "target_2025")
 ATTRIBUTES = {"约束性": "binding", "预期性": "expected"}
@@ -110,19 +127,22 @@ def _table_row_dict(row: TableRow, doc: DocumentInfo, plan: str, columns: tuple[
 
 
 def indicator_dict(row: TableRow, doc: DocumentInfo, plan: str = "14th") -> dict[str, str]:
-    return _table_row_dict(row, doc, plan, INDICATOR_COLUMNS)
+    out = _table_row_dict(row, doc, plan, INDICATOR_COLUMNS + INDICATOR_REVIEW_COLUMNS)
+    out["target_kind"] = propose_target_kind(row.indicator_name, *row.values.values())
+    return out
 
 
 def completion_dict(row: TableRow, doc: DocumentInfo, plan: str = "13th") -> dict[str, str]:
-    return _table_row_dict(row, doc, plan, COMPLETION_COLUMNS)
+    return _table_row_dict(row, doc, plan, COMPLETION_COLUMNS + REVIEW_COLUMNS)
 
 
 def prose_dict(target: ProseTarget, doc: DocumentInfo, plan: str = "14th") -> dict[str, str]:
-    out = dict.fromkeys(PROSE_COLUMNS, "")
+    out = dict.fromkeys(PROSE_COLUMNS + INDICATOR_REVIEW_COLUMNS, "")
     out.update(_common(doc, plan))
     out.update(indicator_name=target.indicator_name, unit=target.unit, target_year=target.target_year,
                target_value=target.target_value, comparator=target.comparator, quote=target.quote,
                source_line=str(target.source_line), indicator_code=target.indicator_code,
                notes="; ".join(target.notes))
+    out["target_kind"] = propose_target_kind(target.indicator_name, target.quote)
     out[EXTRA_COLUMN] = "; ".join(target.ambiguous)
     return out

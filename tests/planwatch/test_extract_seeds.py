@@ -22,7 +22,8 @@ from planwatch.extract.rows import INDICATOR_REVIEW_COLUMNS
 
 RAW = REPO_ROOT / "raw"
 KINDS = {"indicators": "plan_indicators", "completion": "plan_completion", "prose": "plan_prose_targets"}
-# The review columns hold the reviewer's judgement (the unit as read, and why), not something printed.
+# The review columns hold the reviewer's judgement (the unit as read and why, the kind of target), not
+# something printed; the extractor's target_kind proposals are checked on their own below.
 IGNORED = {"notes", "ambiguous", *INDICATOR_REVIEW_COLUMNS}
 
 
@@ -167,3 +168,25 @@ def report(comparisons: list[Comparison]) -> str:
 
 if __name__ == "__main__":
     print(report(run_all()))
+
+
+def test_target_kind_proposals_agree_with_the_reviewer() -> None:
+    """Where the wording decides (新增, 累计, 每年 …) the extractor proposes the kind the reviewer recorded;
+    where it does not (Kunshan's 家庭适老化改造户数), it proposes nothing and the reviewer decides."""
+    _require_inputs()
+    catalog = Catalog.load(RAW / "reference")
+    proposed: dict[tuple[str, str], str] = {}
+    for seed in sorted(seeds_dir().glob("*.txt")):
+        result = extract_document(seed, catalog, "330100" if seed.name.startswith("002_") else None)
+        for kind in ("indicators", "prose"):
+            for row in result.of(kind):
+                proposed[(seed.name, row["indicator_name"])] = row.get("target_kind", "")
+    decided = {(row["source_doc"], row["indicator_name"]): row["target_kind"]
+               for kind in ("indicators", "prose") for rows in reviewed(kind).values() for row in rows
+               if row.get("target_kind")}
+    assert len(decided) == 8
+    disagree = {key: (kind, proposed.get(key)) for key, kind in decided.items()
+                if proposed.get(key) and proposed[key] != kind}
+    assert disagree == {}
+    assert proposed[("000_08b687a8db405ded.txt", "新增老年友好社区")] == "cumulative"
+    assert proposed[("000_08b687a8db405ded.txt", "家庭适老化改造户数")] == ""

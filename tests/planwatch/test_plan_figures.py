@@ -148,8 +148,9 @@ def test_report_and_summary_count_the_same_series(demo: dict[str, Any], capsys: 
 
 def _chart_points(settings: Settings, row: dict[str, Any]) -> dict[str, dict[str, float]]:
     """The chart the report draws for `row`'s series: layer -> period -> value."""
-    points = _query(settings, "select period, strftime(period_end, '%Y-%m-%d') as period_end, actual_value, "
-                              "expected_value from marts.fct_indicator_progress where series_id = ? order by period_end",
+    points = _query(settings, "select period, strftime(period_end, '%Y-%m-%d') as period_end, "
+                              "coalesce(cumulative_value, actual_value) as actual_value, expected_value "
+                              "from marts.fct_indicator_progress where series_id = ? order by period_end",
                     [row["series_id"]])
     spec = chart_spec(row, points, [])
     out: dict[str, dict[str, float]] = {}
@@ -159,6 +160,13 @@ def _chart_points(settings: Settings, row: dict[str, Any]) -> dict[str, dict[str
 
 
 BEHIND = ("needs_acceleration", "limited_progress", "deterioration")
+
+
+def _value(r: dict[str, Any]) -> float:
+    """What the chart draws: the running total for a cumulative target, else the reported value."""
+    return r["cumulative_value"] if r["target_kind"] == "cumulative" else r["actual_value"]
+
+
 # status_basis -> what the numbers of a row with it must show (direction increase)
 RULES = {
     # a flow's quarter is its year-to-date total: it is compared with the year's figure annualised
@@ -168,9 +176,9 @@ RULES = {
                                        and r["comparable_value"] < r["target_value"]),
     "after_target_year": lambda r: (r["status"] == "target_year_passed" and r["period_year"] > r["target_year"]
                                     and r["expected_value"] is None),
-    "ahead_of_expected": lambda r: r["status"] == "on_track" and r["actual_value"] >= r["expected_value"],
-    "ratio": lambda r: r["status"] not in BEHIND or r["actual_value"] < r["expected_value"],
-    "binding_ratio": lambda r: r["status"] in BEHIND and r["actual_value"] < r["expected_value"],
+    "ahead_of_expected": lambda r: r["status"] == "on_track" and _value(r) >= r["expected_value"],
+    "ratio": lambda r: r["status"] not in BEHIND or _value(r) < r["expected_value"],
+    "binding_ratio": lambda r: r["status"] in BEHIND and _value(r) < r["expected_value"],
     "target_not_ahead_of_base": lambda r: r["status"] == "deterioration" and r["comparable_value"] < r["target_value"],
     "too_few_points": lambda r: r["status"] == "insufficient_data" and r["projected_value"] is None,
 }
@@ -188,7 +196,7 @@ def test_each_status_rule_agrees_with_its_chart(demo: dict[str, Any], basis: str
     # The chart of the first such row draws the very numbers the status was decided on.
     row = rows[0]
     chart = _chart_points(settings, row)
-    assert chart["actual"][row["period"]] == row["actual_value"]
+    assert chart["actual"][row["period"]] == _value(row)
     if row["expected_value"] is None:
         assert row["period"] not in chart.get("expected", {})
     else:
@@ -208,3 +216,25 @@ def test_a_series_after_its_target_year_is_one_series_judged_at_that_year(demo: 
         assert verdict["status"] in ("target_achieved", "target_not_achieved")
     no_plan = _query(settings, "select count(*) as n from marts.fct_indicator_progress where plan is null")
     assert no_plan[0]["n"] == 0
+
+
+def test_cumulative_targets_are_measured_by_the_running_total_since_the_plan_start(demo: dict[str, Any]) -> None:
+    rows = _query(demo["settings"], "select region_code, indicator_code, period, period_year, period_quarter, "
+                                    "actual_value, cumulative_value, expected_value, target_value, base_value "
+                                    "from marts.fct_indicator_progress where target_kind = 'cumulative' "
+                                    "order by region_code, indicator_code, period")
+    series = {(r["region_code"], r["indicator_code"]) for r in rows}
+    assert ("321200", "ELD_HOME_ADAPTATION_HOUSEHOLDS") in series  # 新增居家适老化改造1万户
+    assert ("320583", "ELD_HOME_ADAPTATION_HOUSEHOLDS") in series  # 1044 -> 5000, read as the 2021-2025 total
+    for key in series:
+        mine = [r for r in rows if (r["region_code"], r["indicator_code"]) == key]
+        year_totals = {r["period_year"]: r["actual_value"] for r in mine if r["period"].endswith("Q4")}
+        for r in mine:
+            if r["cumulative_value"] is None:
+                continue
+            before = sum(year_totals[y] for y in range(2021, r["period_year"]))
+            assert r["cumulative_value"] == pytest.approx(before + r["actual_value"]), r
+            assert r["base_value"] == 0
+            # the expected path runs from 0 at the end of 2020 to the whole target at the end of 2025
+            t = r["period_year"] - 1 + r["period_quarter"] / 4 - 2020
+            assert r["expected_value"] == pytest.approx(r["target_value"] * t / 5), r

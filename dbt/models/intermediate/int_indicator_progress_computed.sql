@@ -28,13 +28,19 @@ placed_in_time as (
     select
         inputs.*,
         coalesce(attribute = 'binding', false) as is_binding,
+        coalesce(target_kind = 'cumulative', false) as is_cumulative,
         case direction when 'increase' then 1 when 'decrease' then -1 else 0 end as direction_sign,
-        (measure = 'flow' and period_type = 'quarter') as is_year_to_date,
+        (measure = 'flow' and period_type = 'quarter' and coalesce(target_kind <> 'cumulative', true))
+            as is_year_to_date,
+        -- a running total (cumulative target) grows through the year like a level, so it sits at the
+        -- quarter's end; a year's flow is compared with the year's figure, at the year's end
         case
+            when target_kind = 'cumulative' and period_type = 'quarter' then period_year - 1 + period_quarter / 4.0
             when measure = 'flow' or period_type = 'year' then 1.0 * period_year
             else period_year - 1 + period_quarter / 4.0
         end as time_point,
         case
+            when target_kind = 'cumulative' then prior_years_total + actual_value
             when measure = 'flow' and period_type = 'quarter' then actual_value * 4.0 / period_quarter
             else actual_value
         end as comparable_value,
@@ -61,13 +67,24 @@ base_point as (
         (target_value is not null and target_year is not null) as has_target,
         -- the period that closes the target year (its Q4 or the year itself) gives the final verdict
         (period_year = target_year and (period_type = 'year' or period_quarter = 4)) as is_final_period,
-        case when baseline_value is not null then baseline_value else first_comparable_value end as base_value,
+        -- a cumulative target counts from zero at the end of the year before the plan's first
+        -- year; the printed baseline (the last year's flow) is shown, not travelled from
         case
+            when is_cumulative then 0.0
+            when baseline_value is not null then baseline_value
+            else first_comparable_value
+        end as base_value,
+        case
+            when is_cumulative then plan_start_year - 1.0
             when baseline_value is not null then 1.0 * coalesce(baseline_year, target_year - 5)
             else first_time_point
         end as base_time,
-        case when baseline_value is not null then 'plan_baseline' else 'first_observation' end as base_source,
-        observations_to_date + case when baseline_value is not null then 1 else 0 end as data_points
+        case
+            when is_cumulative then 'plan_start'
+            when baseline_value is not null then 'plan_baseline'
+            else 'first_observation'
+        end as base_source,
+        observations_to_date + case when baseline_value is not null or is_cumulative then 1 else 0 end as data_points
 
     from placed_in_time
 
@@ -94,7 +111,8 @@ expected as (
         geometry.*,
         case
             when not has_target then null
-            when annual_target_this_year is not null and (measure = 'flow' or period_quarter = 4)
+            -- (a cumulative target's annual figures are points on its running total: placed like a stock's)
+            when annual_target_this_year is not null and ((measure = 'flow' and not is_cumulative) or period_quarter = 4)
                 then annual_target_this_year
             when annual_target_this_year is not null
                 -- a stock between two year-end anchors moves a quarter of the way each quarter
@@ -253,6 +271,8 @@ final as (
         base_source,
         target_year,
         target_value,
+        target_kind,
+        case when is_cumulative then comparable_value end as cumulative_value,
         -- after the target year there is no expected path and nothing to project
         case
             when is_after_target_year then null

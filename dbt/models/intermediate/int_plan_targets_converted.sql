@@ -85,7 +85,7 @@ prose_only as (
         prose_targets.unit as printed_unit,
         prose_targets.unit_as_read,
         prose_targets.unit_note,
-        cast(null as {{ dbt.type_string() }}) as target_kind,
+        prose_targets.target_kind,
         cast(null as {{ dbt.type_string() }}) as attribute,
         '' as breakdown,
         cast(null as {{ dbt.type_int() }}) as baseline_year,
@@ -150,6 +150,7 @@ with_units as (
     select
         resolved.*,
         indicators.unit as catalog_unit,
+        indicators.measure as catalog_measure,
         printed_units.dimension as printed_dimension,
         printed_units.factor as printed_factor,
         catalog_units.dimension as catalog_dimension,
@@ -211,7 +212,10 @@ converted as (
         unit_read,
         catalog_unit as unit,
         unit_conversion_status,
-        target_kind,
+        -- what the target counts: the reviewer's reading where the row records one, otherwise the
+        -- catalog's default (a flow's target is a year's figure, a stock's a level)
+        coalesce(target_kind, case when catalog_measure = 'flow' then 'annual_flow' else 'stock' end) as target_kind,
+        case when target_kind is not null then 'reviewed' else 'catalog' end as target_kind_source,
         conversion_factor,
         baseline_year,
         baseline_value as printed_baseline_value,

@@ -45,6 +45,12 @@ annual_targets as (
 
 ),
 
+flow_year_totals as (
+
+    select * from {{ ref('int_flow_year_totals') }}
+
+),
+
 indicators as (
 
     select * from {{ ref('stg_reference__indicators') }}
@@ -113,6 +119,8 @@ matched as (
         plan_for_year.target_year,
         plan_for_year.target_value,
         plan_for_year.unit_conversion_status,
+        plan_for_year.target_kind,
+        plan_for_year.window_start_year as plan_start_year,
         coalesce(plan_for_year.is_after_target_year, false) as is_after_target_year
 
     from observations
@@ -246,7 +254,18 @@ joined as (
         series.baseline_value,
         series.target_year,
         series.target_value,
+        series.target_kind,
+        series.plan_start_year,
         series.is_after_target_year,
+        -- a cumulative target counts from the plan's first year: the full years before this one
+        -- (null when one of them has no full-year figure, so the running total is not known)
+        case
+            when series.target_kind <> 'cumulative' then null
+            when series.period_year <= series.plan_start_year then 0
+            when coalesce(previous_years.years_counted, 0) - coalesce(before_plan.years_counted, 0)
+                = series.period_year - series.plan_start_year
+                then previous_years.running_total - coalesce(before_plan.running_total, 0)
+        end as prior_years_total,
         this_year.annual_target_value as annual_target_this_year,
         previous_year.annual_target_value as annual_target_previous_year,
         indicators.unit,
@@ -270,6 +289,18 @@ joined as (
     left join annual_targets as previous_year
         on previous_year.plan_target_id = series.plan_target_id
         and previous_year.target_year = series.period_year - 1
+    left join flow_year_totals as previous_years
+        on series.target_kind = 'cumulative'
+        and previous_years.region_code = series.region_code
+        and previous_years.indicator_code = series.indicator_code
+        and previous_years.breakdown = series.breakdown
+        and previous_years.period_year = series.period_year - 1
+    left join flow_year_totals as before_plan
+        on series.target_kind = 'cumulative'
+        and before_plan.region_code = series.region_code
+        and before_plan.indicator_code = series.indicator_code
+        and before_plan.breakdown = series.breakdown
+        and before_plan.period_year = series.plan_start_year - 1
 
 )
 

@@ -85,6 +85,8 @@ final as (
         to_build.direction,
         to_build.actual_value,
         to_build.comparable_value,
+        to_build.target_kind,
+        to_build.cumulative_value,
         to_build.numerator,
         to_build.denominator,
         to_build.baseline_year,

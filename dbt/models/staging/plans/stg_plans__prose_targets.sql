@@ -28,6 +28,7 @@ renamed as (
         {{ as_text('notes') }} as notes,
         {{ optional_text(source('plans', 'plan_prose_targets'), 'unit_as_read') }} as unit_as_read,
         {{ optional_text(source('plans', 'plan_prose_targets'), 'unit_note') }} as unit_note,
+        lower({{ optional_text(source('plans', 'plan_prose_targets'), 'target_kind') }}) as target_kind,
 
         ---------- numerics
         {{ as_integer('target_year') }} as target_year,
