@@ -67,75 +67,53 @@ completion_facts as (
 
 ),
 
-indicator_figures as (
+table_figures as (
 
-    {% for figure in indicator_figures %}
+    {#- the two plan tables, one select per printed figure column: where each table's rows,
+        conversion and facts are -#}
+    {%- set tables = [
+        {'plan_table': 'plan_indicators', 'rows': 'plan_rows', 'review_status': 'plan_rows.review_status',
+         'converted': 'plan_targets', 'facts': 'plan_targets', 'kept': 'plan_targets.plan_target_id',
+         'figures': indicator_figures,
+         'joins': 'left join plan_targets on plan_targets.source_row_id = plan_rows.plan_row_id'},
+        {'plan_table': 'plan_completion', 'rows': 'completion_rows', 'review_status': "'reviewed'",
+         'converted': 'completion', 'facts': 'completion_facts', 'kept': 'completion.completion_id',
+         'figures': completion_figures,
+         'joins': 'left join completion on completion.completion_row_id = completion_rows.completion_row_id '
+                  'left join completion_facts on completion_facts.completion_id = completion.completion_id'},
+    ] %}
+    {%- for table in tables %}
+    {%- set last_table = loop.last %}
+    {%- for figure in table.figures %}
     select
-        plan_rows.source_file,
-        plan_rows.source_doc,
-        plan_rows.source_line,
-        plan_rows.region_code,
-        plan_rows.plan,
-        plan_rows.indicator_name,
-        plan_rows.indicator_code as printed_indicator_code,
-        plan_rows.breakdown,
-        plan_rows.review_status,
+        {{ table.rows }}.source_file,
+        {{ table.rows }}.source_doc,
+        {{ table.rows }}.source_line,
+        {{ table.rows }}.region_code,
+        {{ table.rows }}.plan,
+        {{ table.rows }}.indicator_name,
+        {{ table.rows }}.indicator_code as printed_indicator_code,
+        {{ table.rows }}.breakdown,
+        {{ table.review_status }} as review_status,
         '{{ figure }}' as figure,
-        plan_rows.{{ figure }} as printed_value,
-        plan_rows.unit as printed_unit,
-        plan_rows.unit_as_read,
-        plan_rows.unit_note,
-        plan_targets.indicator_code,
-        plan_targets.unit,
-        plan_targets.unit_conversion_status,
-        plan_targets.{{ figure }} as value_in_catalog_unit,
-        plan_targets.plan_target_id is not null as row_is_kept,
+        {{ table.rows }}.{{ figure }} as printed_value,
+        {{ table.rows }}.unit as printed_unit,
+        {{ table.rows }}.unit_as_read,
+        {{ table.rows }}.unit_note,
+        {{ table.converted }}.indicator_code,
+        {{ table.converted }}.unit,
+        {{ table.converted }}.unit_conversion_status,
+        {{ table.facts }}.{{ figure }} as value_in_catalog_unit,
+        {{ table.kept }} is not null as row_is_kept,
         false as has_table_row,
-        'plan_indicators' as plan_table
+        '{{ table.plan_table }}' as plan_table
 
-    from plan_rows
-    left join plan_targets
-        on plan_targets.source_row_id = plan_rows.plan_row_id
-    where plan_rows.{{ figure }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-completion_figures as (
-
-    {% for figure in completion_figures %}
-    select
-        completion_rows.source_file,
-        completion_rows.source_doc,
-        completion_rows.source_line,
-        completion_rows.region_code,
-        completion_rows.plan,
-        completion_rows.indicator_name,
-        completion_rows.indicator_code as printed_indicator_code,
-        completion_rows.breakdown,
-        'reviewed' as review_status,
-        '{{ figure }}' as figure,
-        completion_rows.{{ figure }} as printed_value,
-        completion_rows.unit as printed_unit,
-        completion_rows.unit_as_read,
-        completion_rows.unit_note,
-        completion.indicator_code,
-        completion.unit,
-        completion.unit_conversion_status,
-        completion_facts.{{ figure }} as value_in_catalog_unit,
-        completion.completion_id is not null as row_is_kept,
-        false as has_table_row,
-        'plan_completion' as plan_table
-
-    from completion_rows
-    left join completion
-        on completion.completion_row_id = completion_rows.completion_row_id
-    left join completion_facts
-        on completion_facts.completion_id = completion.completion_id
-    where completion_rows.{{ figure }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    from {{ table.rows }}
+    {{ table.joins }}
+    where {{ table.rows }}.{{ figure }} is not null
+    {% if not (loop.last and last_table) %}union all{% endif %}
+    {%- endfor %}
+    {%- endfor %}
 
 ),
 
@@ -201,9 +179,7 @@ prose_figures_kept as (
 
 all_figures as (
 
-    select * from indicator_figures
-    union all
-    select * from completion_figures
+    select * from table_figures
     union all
     select
         source_file, source_doc, source_line, region_code, plan, indicator_name, printed_indicator_code,
