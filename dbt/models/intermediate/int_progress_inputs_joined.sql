@@ -289,18 +289,16 @@ joined as (
     left join annual_targets as previous_year
         on previous_year.plan_target_id = series.plan_target_id
         and previous_year.target_year = series.period_year - 1
-    left join flow_year_totals as previous_years
+    {#- the running totals up to the year before this one, and up to the year before the plan -#}
+    {%- for alias, year in [('previous_years', 'series.period_year - 1'),
+                            ('before_plan', 'series.plan_start_year - 1')] %}
+    left join flow_year_totals as {{ alias }}
         on series.target_kind = 'cumulative'
-        and previous_years.region_code = series.region_code
-        and previous_years.indicator_code = series.indicator_code
-        and previous_years.breakdown = series.breakdown
-        and previous_years.period_year = series.period_year - 1
-    left join flow_year_totals as before_plan
-        on series.target_kind = 'cumulative'
-        and before_plan.region_code = series.region_code
-        and before_plan.indicator_code = series.indicator_code
-        and before_plan.breakdown = series.breakdown
-        and before_plan.period_year = series.plan_start_year - 1
+        and {{ alias }}.region_code = series.region_code
+        and {{ alias }}.indicator_code = series.indicator_code
+        and {{ alias }}.breakdown = series.breakdown
+        and {{ alias }}.period_year = {{ year }}
+    {%- endfor %}
 
 )
 
