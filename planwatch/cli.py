@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from planwatch.config import Settings
 from planwatch.errors import PlanwatchError
@@ -53,11 +53,11 @@ def _cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_logical_date(args: argparse.Namespace, settings: Settings) -> int:
     """The logical date of the scheduled run that publishes the latest complete quarter."""
     from planwatch.periods import last_closed_quarter
-    from planwatch.scheduling import TIMEZONE
+    from planwatch.scheduling import TIMEZONE, submission_deadline
 
     now = datetime.now(TIMEZONE)
     quarter = last_closed_quarter(now)
-    due = quarter.end_date + timedelta(days=15)
+    due = submission_deadline(quarter)
     print(f"{due.isoformat()}T02:00:00+08:00")
     return 0
 

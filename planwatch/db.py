@@ -69,8 +69,11 @@ CREATE TABLE IF NOT EXISTS raw.stat_observations (
     reported_on DATE,
     source VARCHAR,
     is_simulated BOOLEAN NOT NULL,
-    loaded_at TIMESTAMP NOT NULL
+    loaded_at TIMESTAMP NOT NULL,
+    mapped VARCHAR                     -- what the loader read differently from the long CSV (lineage), or null
 );
+-- ingest stores written before `mapped` existed
+ALTER TABLE raw.stat_observations ADD COLUMN IF NOT EXISTS mapped VARCHAR;
 
 CREATE TABLE IF NOT EXISTS raw.stat_quarantine (
     file_id VARCHAR NOT NULL,

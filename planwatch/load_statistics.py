@@ -32,7 +32,7 @@ from planwatch.normalize import (
     ratio_scale,
     to_halfwidth,
 )
-from planwatch.periods import last_closed_quarter, parse_period, period_end_quarter
+from planwatch.periods import last_closed_quarter, parse_period, period_end_quarter, quarter_ending_on
 from planwatch.simulated_reference import load_catalog
 from planwatch.statistics_io import Submission, open_submission
 from planwatch.types import Metrics, RunContext
@@ -54,7 +54,10 @@ REASON_CODES: tuple[TReason, ...] = (
 )
 
 _OBS_COLUMNS = ("line_no", "region_code", "period", "period_type", "indicator_code", "breakdown", "value", "unit",
-                "raw_value", "raw_unit", "numerator", "denominator", "reported_on", "source", "is_simulated")
+                "raw_value", "raw_unit", "numerator", "denominator", "reported_on", "source", "is_simulated", "mapped")
+
+# (region_code, indicator_code) -> the units the region's own plan prints for it (raw.plan_indicators)
+PrintedUnits = dict[tuple[str, str], set[str]]
 
 
 @dataclass
@@ -79,11 +82,43 @@ def _cell(cells: TRow, idx: int | None) -> str:
     return cells[idx] or ""
 
 
-def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today: date) -> FileOutcome:
+def printed_units(con: "duckdb.DuckDBPyConnection") -> PrintedUnits:
+    """The unit each region's plan prints for each indicator, from the loaded plan rows."""
+    from planwatch.db import table_exists
+
+    if not table_exists(con, "raw", "plan_indicators"):
+        return {}
+    out: PrintedUnits = {}
+    for region, code, unit in con.execute(
+            "select region_code, indicator_code, unit from raw.plan_indicators "
+            "where coalesce(indicator_code, '') <> '' and coalesce(unit, '') <> ''").fetchall():
+        out.setdefault((region, code), set()).add(normalize_unit(unit))
+    return out
+
+
+def _period_from_date(text: str) -> tuple[str, str] | None:
+    """A period typed as its last day (2023-06-30 → 2023Q2, 2023-12-31 → 2023Q4) as (period, note);
+    None when `text` is not a date; ValueError naming the date when it is not a quarter's last day."""
+    try:
+        day = parse_reported_on(text)
+    except ValueError:
+        return None
+    if day is None:
+        return None
+    quarter = quarter_ending_on(day)
+    if quarter is None:
+        raise ValueError(f"period '{text}' is a date but not the last day of a quarter; write the quarter "
+                         "(2023Q2) or its last day (2023-06-30)")
+    return str(quarter), f"period {text} read as {quarter}"
+
+
+def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today: date,
+               plan_units: PrintedUnits | None = None, file_notes: list[str] | None = None) -> FileOutcome:
     """Apply every rule to `rows` (in line order): convert what can be accepted, give a reason for the rest.
 
     This is the reference implementation of the rules; `_clean_rows_sql` only takes rows on which it
-    would change nothing.
+    would change nothing. `plan_units` lets a row use the unit its region's plan prints for the
+    indicator; `file_notes` are what was decided for the whole file (both end in the row's `mapped`).
     """
     col = {name: i + 3 for i, name in enumerate(header) if name}
     i_region, i_period, i_value, i_unit = col["region_code"], col["period"], col["value"], col["unit"]
@@ -91,13 +126,15 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
     i_breakdown, i_num, i_den = col.get("breakdown"), col.get("numerator"), col.get("denominator")
     i_reported, i_source = col["reported_on"], col["source"]
     width = len(header)
+    plan_units = plan_units or {}
+    base_notes = list(file_notes or [])
     last_closed = last_closed_quarter(today)
 
     out = FileOutcome()
     c = out.columns
     q = out.quarantine
     # Caches: a file repeats the same few regions, periods, names, units and dates many times.
-    periods: dict[str, tuple[str, str] | tuple[None, TReason, str]] = {}
+    periods: dict[str, tuple[str, str, str] | tuple[None, TReason, str]] = {}
     names: dict[tuple[str, str], str | None] = {}
     factors: dict[tuple[str, str], float | None] = {}
     dates: dict[str, date | None | str] = {}
@@ -109,6 +146,7 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
     for cells in rows:
         line_no = cells[0]
         out.rows_read += 1
+        notes = list(base_notes)
         if cells[2]:
             q.append((line_no, "malformed_row",
                       f"line has {cells[1]} cells but the header has {width}; a value probably contains an unquoted comma"))
@@ -124,21 +162,31 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
         pinfo = periods.get(ptext)
         if pinfo is None:
             try:
-                period, ptype = parse_period(to_halfwidth(ptext))
+                note = ""
+                try:
+                    period, ptype = parse_period(to_halfwidth(ptext))
+                except ValueError:
+                    from_date = _period_from_date(ptext)
+                    if from_date is None:
+                        raise ValueError(f"period '{ptext}' is neither a quarter such as 2023Q2 nor a year such "
+                                         "as 2023") from None
+                    (period, note), ptype = from_date, "quarter"
                 end = period_end_quarter(period)
                 if end > last_closed:
                     pinfo = (None, "future_period",
                              f"period {period} ends after {last_closed}, the last quarter closed on {today.isoformat()}; "
                              "a figure cannot be reported before its period ends (a typo in the year?)")
                 else:
-                    pinfo = (period, ptype)
-            except ValueError:
-                pinfo = (None, "bad_period", f"period '{ptext}' is neither a quarter such as 2023Q2 nor a year such as 2023")
+                    pinfo = (period, ptype, note)
+            except ValueError as exc:
+                pinfo = (None, "bad_period", str(exc))
             periods[ptext] = pinfo
         if pinfo[0] is None:
             q.append((line_no, pinfo[1], pinfo[2]))  # type: ignore[misc]
             continue
-        period, ptype = pinfo  # type: ignore[misc]
+        period, ptype, pnote = pinfo  # type: ignore[misc]
+        if pnote:
+            notes.append(pnote)
 
         code = to_halfwidth(_cell(cells, i_code)).strip().upper()
         if code:
@@ -184,6 +232,12 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
                           f"the value cell says {parsed.unit} but the unit column says {unit}; keep the unit in one place"))
                 continue
             unit = parsed.unit
+        if unit and unit != ind.unit and unit in plan_units.get((region, code), ()) \
+                and catalog.convert(1.0, unit, ind.unit) is None:
+            # The region's own plan prints this unit for this indicator (张 for beds per thousand older
+            # people): the figure is in the plan's measure, which the catalog unit names in full.
+            notes.append(f"unit {unit} as printed in the region's plan, read as {ind.unit}")
+            unit = ind.unit
         if value is None and numerator is not None and denominator is not None:
             if denominator == 0:
                 q.append((line_no, "not_a_number", "value is missing and the denominator is 0, so no value can be computed"))
@@ -265,6 +319,7 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
         c["reported_on"].append(reported)
         c["source"].append(source)
         c["is_simulated"].append(source.lower() == "simulated")
+        c["mapped"].append("; ".join(notes) or None)
 
     if dropped:
         keep = [i for i in range(len(c["line_no"])) if i not in dropped]
@@ -278,7 +333,7 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
 _PLAIN_NUMBER = r"-?[0-9]{1,15}(\.[0-9]+)?"
 _OBS_INSERT = ("insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type, "
                "indicator_code, breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, "
-               "is_simulated, loaded_at) ")
+               "is_simulated, loaded_at, mapped) ")
 
 
 def _clean_rows_sql(header: list[str]) -> str | None:
@@ -335,7 +390,8 @@ def _register_catalog(con: "duckdb.DuckDBPyConnection", catalog: Catalog) -> Non
     }))
 
 
-def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Catalog, today: date) -> tuple[int, FileOutcome]:
+def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Catalog, today: date,
+                plan_units: PrintedUnits | None = None) -> tuple[int, FileOutcome]:
     """Split `_sub` into rows accepted as they stand (left in temp table `_clean`) and the rest, judged
     row by row; returns (rows in `_clean`, outcome of the rest)."""
     sql = _clean_rows_sql(sub.header)
@@ -351,7 +407,7 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
             "select * from _sub where line_no not in (select line_no from _clean) or list_contains(?, line_no) "
             "order by line_no", [extra_lines]).fetchall()
 
-    outcome = judge_rows(rest([]), sub.header, catalog, today)
+    outcome = judge_rows(rest([]), sub.header, catalog, today, plan_units, sub.notes)
     if sql is not None and outcome.rows_loaded:
         # A clean row and a judged row may share a key once normalised (城镇 vs urban, a name vs a code):
         # judge both together so that the duplicate rule sees them.
@@ -368,7 +424,7 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
             con.unregister("_judged_keys")
         if shared:
             con.execute("delete from _clean where list_contains(?, line_no)", [shared])
-            outcome = judge_rows(rest(shared), sub.header, catalog, today)
+            outcome = judge_rows(rest(shared), sub.header, catalog, today, plan_units, sub.notes)
     row = con.execute("select count(*) from _clean").fetchone()
     return (int(row[0]) if row else 0), outcome
 
@@ -382,15 +438,15 @@ def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: 
         _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, breakdown, "
         "cast(raw_value as double), raw_unit, raw_value, raw_unit, cast(nullif(num, '') as double), "
         "cast(nullif(den, '') as double), cast(nullif(reported, '') as date), source, lower(source) = 'simulated', "
-        "?::timestamp from _clean",
-        [file_id, file_seq, loaded_at],
+        "?::timestamp, ?::varchar from _clean",
+        [file_id, file_seq, loaded_at, "; ".join(sub.notes) or None],
     )
     schema = pa.schema([
         ("line_no", pa.int64()), ("region_code", pa.string()), ("period", pa.string()), ("period_type", pa.string()),
         ("indicator_code", pa.string()), ("breakdown", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
         ("raw_value", pa.string()), ("raw_unit", pa.string()), ("numerator", pa.float64()),
         ("denominator", pa.float64()), ("reported_on", pa.date32()), ("source", pa.string()),
-        ("is_simulated", pa.bool_()),
+        ("is_simulated", pa.bool_()), ("mapped", pa.string()),
     ])
     if outcome.rows_loaded:
         con.register("_accepted", pa.table(outcome.columns, schema=schema))
@@ -398,7 +454,7 @@ def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: 
             con.execute(
                 _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, "
                 "breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, is_simulated, "
-                "?::timestamp from _accepted",
+                "?::timestamp, mapped from _accepted",
                 [file_id, file_seq, loaded_at],
             )
         finally:
@@ -436,13 +492,13 @@ class FileResult:
 
 
 def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog,
-              entry: tuple[str, int, str], today: date) -> FileResult:
+              entry: tuple[str, int, str], today: date, plan_units: PrintedUnits | None = None) -> FileResult:
     """Load one ledger file inside one transaction; raise FileRefused when it cannot be read at all.
 
     The caller registers the catalog tables (`_register_catalog`) on `con` first.
     """
     file_id, file_seq, rel = entry
-    sub = open_submission(settings.raw_dir / rel, rel)
+    sub = open_submission(settings.raw_dir / rel, rel, {r.name_zh: r.code for r in catalog.regions.values()})
     table = sub.table()
     if table.num_rows == 0:
         raise FileRefused(rel, "has a header but no data rows", "export the sheet again with its figures")
@@ -453,7 +509,7 @@ def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Cat
         # The ledger only sends a file once; if it was edited by hand, the file's rows are replaced, never doubled.
         con.execute("delete from raw.stat_observations where file_id = ?", [file_id])
         con.execute("delete from raw.stat_quarantine where file_id = ?", [file_id])
-        clean, outcome = _judge_file(con, sub, catalog, today)
+        clean, outcome = _judge_file(con, sub, catalog, today, plan_units)
         _insert(con, entry, sub, outcome, loaded_at)
         loaded, quarantined = _count(con, "stat_observations", file_id), _count(con, "stat_quarantine", file_id)
         rows_read = table.num_rows
@@ -495,10 +551,11 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
             ).fetchall()
         ]
         _register_catalog(con, catalog)
+        plan_units = printed_units(con)
         for entry in entries:
             file_id, file_seq, rel = entry
             try:
-                result = load_file(con, settings, catalog, entry, today)
+                result = load_file(con, settings, catalog, entry, today, plan_units)
             except FileRefused as exc:
                 files_refused += 1
                 log.error("refused %s", exc)

@@ -59,6 +59,12 @@ def period_end_quarter(period: str) -> Quarter:
     return Quarter.parse(p) if kind == "quarter" else Quarter(int(p), 4)
 
 
+def quarter_ending_on(day: date) -> "Quarter | None":
+    """The quarter whose last day is `day` (2023-06-30 → 2023Q2; a year's last day is its Q4), else None."""
+    q = Quarter(day.year, (day.month - 1) // 3 + 1)
+    return q if q.end_date == day else None
+
+
 def last_closed_quarter(today: date | datetime) -> Quarter:
     """The latest quarter that has fully ended on `today`."""
     current = Quarter(today.year, (today.month - 1) // 3 + 1)

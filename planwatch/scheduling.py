@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from planwatch.periods import Quarter, last_closed_quarter
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
+# A quarter's figures are due this many days after it closes: the DAG runs that day (its cron
+# `0 2 15 1,4,7,10 *`), and bi.submission_status counts a figure missing after it as overdue.
+SUBMISSION_DEADLINE_DAYS = 15
+
+
+def submission_deadline(quarter: Quarter) -> date:
+    """The last day for a quarter's figures (2026Q1 → 2026-04-15)."""
+    return quarter.end_date + timedelta(days=SUBMISSION_DEADLINE_DAYS)
 
 
 def quarter_for_run(logical_date: datetime | None, override: str | None = None) -> str:

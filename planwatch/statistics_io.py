@@ -3,6 +3,10 @@
 A file that cannot be read at all raises `FileRefused` with the reason and what to do; a file that
 can be read yields every non-blank row with its line number (the spreadsheet row for .xlsx), so
 that the loader can quarantine single rows and point at them.
+
+Title rows above the header, Chinese column names, a planwatch form's hidden identity sheet and the
+optional metadata columns are handled by planwatch.submission_layout: what it decides for the whole
+file becomes constant columns (`constants`) and lineage notes (`notes`), never a changed figure.
 """
 
 from __future__ import annotations
@@ -18,14 +22,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from planwatch.errors import FileRefused
-from planwatch.normalize import to_halfwidth
+from planwatch.submission_layout import (
+    FORM_SHEET,
+    MAX_TITLE_ROWS,
+    Identity,
+    canonical_column,
+    find_header,
+    identity_from_form,
+    identity_from_titles,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
-REQUIRED_COLUMNS = ("region_code", "period", "value", "unit", "reported_on", "source")
+REQUIRED_COLUMNS = ("region_code", "period", "value", "unit")
+METADATA_COLUMNS = ("reported_on", "source")  # filled in for the whole file when absent
 INDICATOR_COLUMNS = ("indicator_code", "indicator_name")  # at least one of them
 OPTIONAL_COLUMNS = ("breakdown", "numerator", "denominator")
 DATA_SUFFIXES = (".csv", ".xlsx", ".xls")
@@ -45,6 +58,17 @@ class Submission:
     _lines: list[str] | None = None
     _text: str | None = None
     _xlsx_rows: dict[int, list[str]] = field(default_factory=dict)
+    header_line: int = 1
+    titles: list[str] = field(default_factory=list)  # text of the rows above the header
+    form: Identity | None = None  # the identity sheet of a planwatch form
+    constants: dict[str, str] = field(default_factory=dict)  # columns absent from the file, one value for all rows
+    notes: list[str] = field(default_factory=list)  # what was decided for the whole file (lineage)
+    identity_problems: list[str] = field(default_factory=list)  # why region or period could not be decided
+
+    @property
+    def data_width(self) -> int:
+        """Columns the file itself has (the header's cells), before the constant columns."""
+        return len(self.header) - len(self.constants)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(line number, cells) for every row after the header that has at least one non-empty cell."""
@@ -72,10 +96,10 @@ class Submission:
         """
         import pyarrow as pa
 
-        width = len(self.header)
+        width = self.data_width
         text = self._text
-        if text is not None and '"' not in text and text.count("\r") == text.count("\r\n"):
-            return _split_plain_csv(text, width)
+        if text is not None and self.header_line == 1 and '"' not in text and text.count("\r") == text.count("\r\n"):
+            return _with_constants(_split_plain_csv(text, width), self.constants, width)
         line_nos: list[int] = []
         ncells: list[int] = []
         extras: list[str] = []
@@ -89,7 +113,16 @@ class Submission:
         arrays = {"line_no": pa.array(line_nos, pa.int64()), "ncells": pa.array(ncells, pa.int32()),
                   "extra": pa.array(extras, pa.string())}
         arrays.update({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
-        return pa.table(arrays)
+        return _with_constants(pa.table(arrays), self.constants, width)
+
+
+def _with_constants(table: "pa.Table", constants: dict[str, str], width: int) -> "pa.Table":
+    """Append the constant columns as c{width}, c{width+1}, … in the order of `constants`."""
+    import pyarrow as pa
+
+    for i, value in enumerate(constants.values()):
+        table = table.append_column(f"c{width + i}", pa.array([value] * table.num_rows, pa.string()))
+    return table
 
 
 def _split_plain_csv(text: str, width: int) -> "pa.Table":
@@ -121,8 +154,32 @@ def _split_plain_csv(text: str, width: int) -> "pa.Table":
 
 
 def normalize_header(cell: str) -> str:
-    """`Region Code ` → `region_code`; a BOM or full-width characters do not matter."""
-    return "_".join(to_halfwidth(cell).replace("\ufeff", "").strip().lower().split())
+    """`Region Code ` → `region_code`, `计量单位` → `unit`; a BOM or full-width characters do not matter."""
+    return canonical_column(cell)
+
+
+def _complete_header(sub: Submission, region_names: dict[str, str] | None) -> None:
+    """Fill in, as constant columns, what a form, a report's title rows or the file's name say for
+    the whole file: region and period (form or title), reported_on (empty) and source (file name)."""
+    present = set(sub.header)
+    ident = sub.form or (identity_from_titles(sub.titles, region_names or {}) if sub.titles else None)
+    added: dict[str, str] = {}
+    if ident is not None:
+        for column in ("region_code", "period"):
+            value = getattr(ident, column)
+            if column not in present and value:
+                added[column] = value
+        if added:
+            sub.notes.extend(ident.notes)
+    if "reported_on" not in present:
+        added["reported_on"] = ""
+    if "source" not in present:
+        origin = f"{ident.notes[0]}, " if sub.form is not None and ident is not None else ""
+        added["source"] = f"{origin}file {sub.path.name}"[:200]
+        sub.notes.append("source from the file name")
+    sub.constants = added
+    sub.header = sub.header + list(added)
+    sub.identity_problems = ident.problems if ident is not None else []
 
 
 def check_header(sub: Submission) -> None:
@@ -132,16 +189,25 @@ def check_header(sub: Submission) -> None:
     if not any(c in present for c in INDICATOR_COLUMNS):
         missing.append("indicator_code or indicator_name")
     if missing:
-        shown = ", ".join(h for h in sub.header if h)[:200] or "(nothing)"
+        shown = ", ".join(h for h in sub.header[:sub.data_width] if h)[:200] or "(nothing)"
+        problems = "; ".join(sub.identity_problems)
+        where = f"row {sub.header_line}" if sub.header_line != 1 else "the header row"
+        hint = f"the first row must name the columns; {_FORMAT_HINT}"
+        if {"region_code", "period"} & set(missing) and not ({"value", "unit"} & set(missing)):
+            hint = ("add region_code and period columns, or name the quarter and the region in the title row "
+                    f"(e.g. 2024年第一季度民政统计报表(晋江市)){'; ' + problems if problems else ''}; {_FORMAT_HINT}")
         raise FileRefused(
             sub.display_path,
-            f"the header row lacks {', '.join(missing)}; it has: {shown}",
-            f"the first row must name the columns; {_FORMAT_HINT}",
+            f"{where} lacks {', '.join(missing)}; it has: {shown}",
+            hint,
         )
 
 
-def open_submission(path: Path, display_path: str) -> Submission:
-    """Open `path` for reading rows, or raise FileRefused saying why it cannot be read."""
+def open_submission(path: Path, display_path: str, region_names: dict[str, str] | None = None) -> Submission:
+    """Open `path` for reading rows, or raise FileRefused saying why it cannot be read.
+
+    `region_names` (Chinese name → code) lets a report without a region column name its region in
+    the title row."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise FileRefused(display_path, "is an old-style .xls workbook", "open it in a spreadsheet program and save it as .xlsx or CSV")
@@ -152,6 +218,7 @@ def open_submission(path: Path, display_path: str) -> Submission:
     if not data.strip():
         raise FileRefused(display_path, "is empty", "export the sheet again; an empty file carries no figures")
     sub = _open_xlsx(path, display_path, data) if suffix == ".xlsx" else _open_csv(path, display_path, data)
+    _complete_header(sub, region_names)
     check_header(sub)
     return sub
 
@@ -203,14 +270,27 @@ def _refuse_mixed_encodings(data: bytes, display_path: str) -> None:
 def _open_csv(path: Path, display_path: str, data: bytes) -> Submission:
     text, encoding = _decode(data, display_path)
     reader = csv.reader(io.StringIO(text, newline=""))
+    # The first records, with the line each starts on, to find a header below title rows.
+    head: list[tuple[int, list[str]]] = []
     try:
-        header = next(reader)
-    except StopIteration:
-        raise FileRefused(display_path, "is empty", "export the sheet again") from None
+        start = 1
+        for cells in reader:
+            head.append((start, cells))
+            start = reader.line_num + 1
+            if len(head) > MAX_TITLE_ROWS:
+                break
     except csv.Error as exc:
-        raise FileRefused(display_path, f"line 1 is not CSV ({exc})", _FORMAT_HINT) from exc
+        raise FileRefused(display_path, f"line {reader.line_num} is not CSV ({exc})", _FORMAT_HINT) from exc
+    if not head:
+        raise FileRefused(display_path, "is empty", "export the sheet again")
+    at = find_header([cells for _, cells in head])
+    header_line, header = head[at]
+    titles = [" ".join(c for c in cells if c.strip()) for _, cells in head[:at] if any(c.strip() for c in cells)]
 
     def rows() -> Iterator[tuple[int, list[str]]]:
+        for line, cells in head[at + 1:]:
+            if any(cells):
+                yield line, cells
         start = reader.line_num + 1
         try:
             for cells in reader:
@@ -222,8 +302,8 @@ def _open_csv(path: Path, display_path: str, data: bytes) -> Submission:
             raise FileRefused(display_path, f"line {reader.line_num} is not valid CSV ({exc})",
                               "fix the quoting on that line or export the file again") from exc
 
-    sub = Submission(path, display_path, [normalize_header(h) for h in header], encoding, rows(), _text=text)
-    return sub
+    return Submission(path, display_path, [normalize_header(h) for h in header], encoding, rows(), _text=text,
+                      header_line=header_line, titles=titles)
 
 
 def _cell_text(value: object) -> str:
@@ -276,7 +356,10 @@ def _open_xlsx(path: Path, display_path: str, data: bytes) -> Submission:
             if not sheets:
                 raise FileRefused(display_path, "is a workbook without sheets", "export the sheet again")
             table = [[_cell_text(v) for v in row] for row in sheets[0].iter_rows(values_only=True)]
-            ignored = [ws.title for ws in sheets[1:] if ws.max_row and ws.max_row > 1]
+            form_sheet = next((ws for ws in sheets[1:] if ws.title == FORM_SHEET), None)
+            form = identity_from_form([[_cell_text(v) for v in row] for row in form_sheet.iter_rows(values_only=True)]) \
+                if form_sheet is not None else None
+            ignored = [ws.title for ws in sheets[1:] if ws.max_row and ws.max_row > 1 and ws.title != FORM_SHEET]
         finally:
             wb.close()
         _show_unsaved_formulas(data, table)
@@ -289,6 +372,9 @@ def _open_xlsx(path: Path, display_path: str, data: bytes) -> Submission:
         log.warning("`file=%s`: only the first sheet is read; sheets %s are ignored", display_path, ignored)
     if not table:
         raise FileRefused(display_path, "has an empty first sheet", "put the submission on the first sheet")
+    at = find_header(table)
+    titles = [" ".join(c for c in cells if c.strip()) for cells in table[:at] if any(c.strip() for c in cells)]
     by_line = {i: cells for i, cells in enumerate(table, start=1)}
-    rows = ((i, cells) for i, cells in by_line.items() if i > 1 and any(cells))
-    return Submission(path, display_path, [normalize_header(h) for h in table[0]], "xlsx", rows, _xlsx_rows=by_line)
+    rows = ((i, cells) for i, cells in by_line.items() if i > at + 1 and any(cells))
+    return Submission(path, display_path, [normalize_header(h) for h in table[at]], "xlsx", rows, _xlsx_rows=by_line,
+                      header_line=at + 1, titles=titles, form=form)

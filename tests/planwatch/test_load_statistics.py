@@ -223,7 +223,7 @@ def test_xlsx_with_the_same_columns_gives_the_same_rows_as_csv(settings: Setting
 @pytest.mark.parametrize("fixture, reason", [
     ("empty.csv", "is empty"),
     ("header_only.csv", "no data rows"),
-    ("missing_columns.csv", "lacks unit, reported_on, source, indicator_code or indicator_name"),
+    ("missing_columns.csv", "lacks unit, indicator_code or indicator_name"),
     ("utf16_encoding.csv", "UTF-16"),
     ("undecodable_bytes.csv", "neither UTF-8 nor GB18030"),
     ("truncated.xlsx", "cannot be opened as an .xlsx workbook"),

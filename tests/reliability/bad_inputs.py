@@ -106,10 +106,25 @@ CASES: list[Case] = [
     Case("gb18030_names.csv", text(_csv(GOOD, GOOD_NAME), "gb18030"), "loaded", loaded=2),
     Case("undecodable_bytes.csv", raw(_csv(GOOD).encode() + b"\x80\xff\xfe\x81\n"), "refused", "neither UTF-8 nor GB18030"),
     # --- spreadsheets ------------------------------------------------------------------------------
+    # A title above a recognisable header is skipped (lines keep their numbers in the sheet).
     Case("merged_title_cells.xlsx", xlsx([["杭州市2024年第二季度民政统计"] + [None] * 10, HEADER_CELLS, GOOD_CELLS],
-                                         merge="A1:K1"), "refused", "header"),
+                                         merge="A1:K1"), "loaded", loaded=1),
     Case("extra_title_rows.xlsx", xlsx([["民政统计季报"], ["填报单位：杭州市民政局"], HEADER_CELLS, GOOD_CELLS]),
+         "loaded", loaded=1),
+    Case("title_rows_above_no_header.xlsx", xlsx([["民政统计季报"], ["填报单位：杭州市民政局"], GOOD_CELLS]),
          "refused", "header"),
+    # The wide layout of a statistical report: region and period from the title, indicators as rows.
+    Case("wide_report_layout.xlsx", xlsx([["2024年第二季度民政统计报表(杭州市)"], [],
+                                          ["指标名称", "计量单位", "本期", "上年同期", "备注"],
+                                          ["护理型床位占比", "%", "57.5", 55, None],
+                                          ["社会救助审批时限", "天", 16, 18, "按工作日计"],
+                                          ["慈善捐赠额", "万元", "待核实", 30, None]]),
+         "quarantined", reasons={6: "not_a_number"}, loaded=2),
+    Case("wide_report_without_period.csv", text("民政统计报表(杭州市)\n指标名称,计量单位,本期\n护理型床位占比,%,57.5\n"),
+         "refused", "name the quarter and the region in the title row"),
+    Case("wide_report_naming_two_regions.csv",
+         text("2024年第二季度民政统计报表(杭州市、模拟市)\n指标名称,计量单位,本期\n护理型床位占比,%,57.5\n"),
+         "refused", "several regions"),
     Case("formulas_not_values.xlsx", xlsx([HEADER_CELLS, GOOD_CELLS,
                                            ["330100", "2024Q1", "ELD_NURSING_BED_SHARE", None, None, "=F2+0.5", "%",
                                             None, None, "2024-04-20", "杭州市民政局"]]),
@@ -151,10 +166,15 @@ CASES: list[Case] = [
     Case("unit_that_does_not_convert.csv", text(_csv(GOOD, "330100,2024Q1,ELD_NURSING_BED_SHARE,,,57,张,,,2024-04-20,x")),
          "quarantined", reasons={3: "unit_not_convertible"}, loaded=1),
     # --- periods -----------------------------------------------------------------------------------
+    # A quarter's (or year's) last day is read as the quarter; any other date is refused.
     Case("dates_instead_of_periods.csv", text(_csv(GOOD, "330100,2024-03-31,ELD_NURSING_BED_SHARE,,,57,%,,,2024-04-20,x",
                                                    "330100,2023/12/31,ELD_NURSING_BED_SHARE,,,56,%,,,2024-01-20,x",
                                                    "330100,2023年4季度,ELD_NURSING_BED_SHARE,,,56,%,,,2024-01-20,x")),
-         "quarantined", reasons={3: "bad_period", 4: "bad_period", 5: "bad_period"}, loaded=1),
+         "quarantined", reasons={5: "bad_period"}, loaded=3),
+    Case("date_not_a_quarter_end.csv", text(_csv(GOOD, "330100,2024-03-15,ELD_NURSING_BED_SHARE,,,57,%,,,2024-04-20,x",
+                                                 "330100,2024-03-31,ELD_NURSING_BED_SHARE,,,57,%,,,2024-04-20,x",
+                                                 "330100,2024Q1,ELD_NURSING_BED_SHARE,,,57,%,,,2024-04-20,x")),
+         "quarantined", reasons={3: "bad_period", 5: "duplicate_in_file"}, loaded=2),
     Case("period_in_the_future.csv", text(_csv(GOOD, "330100,2031Q1,ELD_NURSING_BED_SHARE,,,70,%,,,2031-04-20,x")),
          "quarantined", reasons={3: "future_period"}, loaded=1),
     Case("reported_on_not_a_date.csv", text(_csv(GOOD, "330100,2024Q1,ELD_NURSING_BED_SHARE,,,57,%,,,下周一,x")),
@@ -174,6 +194,12 @@ CASES: list[Case] = [
          loaded=2),
     Case("bad_breakdown.csv", text(_csv(GOOD, "330100,2024Q2,ELD_NURSING_BED_SHARE,,郊区,50,%,,,2024-07-20,x")),
          "quarantined", reasons={3: "bad_breakdown"}, loaded=1),
+    # --- columns ---------------------------------------------------------------------------------------
+    # Only the columns that carry figures, in any order, plus remarks: the file's name is the source.
+    Case("only_figure_columns_any_order.csv", text("value,unit,indicator_code,备注,period,region_code\n"
+                                                   "57.5,%,ELD_NURSING_BED_SHARE,核实,2024Q2,330100\n"
+                                                   "16,天,AST_APPROVAL_DAYS,,2024Q2,330100\n"), "loaded", loaded=2),
+    Case("csv_title_row_above_header.csv", text("杭州市2024年第二季度民政统计,,,\n" + _csv(GOOD)), "loaded", loaded=1),
     # --- paths -------------------------------------------------------------------------------------
     Case("submission with spaces 2024 Q2.csv", text(_csv(GOOD_COUNT)), "loaded", loaded=1),
     Case("杭州市民政局_2024年第二季度.csv", text(_csv(GOOD_NAME)), "loaded", loaded=1),
