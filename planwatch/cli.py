@@ -74,6 +74,30 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return print_status(settings, limit=args.limit)
 
 
+def _cmd_form(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the submission form of one region (`form`) or of every region with a plan (`forms`)."""
+    from pathlib import Path
+
+    from planwatch.forms import write_forms
+    from planwatch.periods import Quarter
+
+    quarter = Quarter.parse(args.quarter)
+    out = Path(args.out) if args.out else settings.reports_dir / "forms" / str(quarter)
+    paths = write_forms(settings, quarter, out, [args.region] if getattr(args, "region", None) else None)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
+    """Send the digest of overdue regions now (the report stage sends it after every publish)."""
+    from planwatch.submissions import send_overdue_digest
+
+    regions = send_overdue_digest(settings)
+    print(f"{regions} region(s) overdue" + ("; digest sent" if regions else ""))
+    return 0
+
+
 def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from planwatch.publish import rollback
 
@@ -91,6 +115,9 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Settings], int], str]] =
     "summary": (_cmd_summary, "one-screen summary of the last run and the published warehouse"),
     "status": (_cmd_status, "the last runs, what each published, open data-quality findings"),
     "rollback": (_cmd_rollback, "put back an earlier published warehouse"),
+    "remind": (_cmd_remind, "send the digest of regions with overdue figures through the notifier"),
+    "form": (_cmd_form, "write the submission form (.xlsx) of one region for a quarter"),
+    "forms": (_cmd_form, "write the forms and cover letters of every region with a plan for a quarter"),
 }
 
 
@@ -111,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--run-id", required=True)
         elif name == "status":
             p.add_argument("--limit", type=int, default=10)
+        elif name in ("form", "forms"):
+            if name == "form":
+                p.add_argument("--region", required=True, help="6-digit region code")
+            p.add_argument("--quarter", required=True, help="YYYYQn")
+            p.add_argument("--out", help="folder (default: reports/forms/<quarter>)")
         elif name == "rollback":
             p.add_argument("--to", help="version file name in warehouse/versions (default: the newest)")
     return parser

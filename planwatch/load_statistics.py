@@ -552,6 +552,7 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
         ]
         _register_catalog(con, catalog)
         plan_units = printed_units(con)
+        done: list[str] = []  # files that get a receipt
         for entry in entries:
             file_id, file_seq, rel = entry
             try:
@@ -563,8 +564,10 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
                     "update raw.file_ledger set status = 'refused', error = ?, loaded_at = ? where file_id = ?",
                     [str(exc), datetime.now(), file_id],
                 )
+                done.append(file_id)
                 continue
             crash_point("load_statistics.file_loaded")  # proves the ledger tells which files are in
+            done.append(file_id)
             files_loaded += 1
             rows_read += result.rows_read
             rows_loaded += result.rows_loaded
@@ -576,7 +579,9 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
             log.info("loaded `file=%s` (file_seq %d): read %d = loaded %d + quarantined %d%s; %d rows revise earlier files",
                      rel, file_seq, result.rows_read, result.rows_loaded, result.rows_quarantined,
                      f" {dict(file_reasons)}" if file_reasons else "", revising)
+        receipts = _write_receipts(con, settings, done)
     metrics: Metrics = {
+        "receipts": receipts,
         "files_loaded": files_loaded,
         "files_refused": files_refused,
         "rows_read": rows_read,
@@ -588,6 +593,18 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
     metrics.update({f"quarantined_{code}": n for code, n in sorted(reasons.items())})
     log.info("load_statistics run %s: %s", run.run_id, metrics)
     return metrics
+
+
+def _write_receipts(con: "duckdb.DuckDBPyConnection", settings: Settings, file_ids: list[str]) -> int:
+    """Receipts of the files of this run (planwatch.receipts); a receipt that cannot be written is
+    logged, the load it describes stays."""
+    from planwatch.receipts import write_receipts
+
+    try:
+        return len(write_receipts(con, settings, file_ids)) // 2
+    except OSError as exc:
+        log.error("receipts of %d file(s) not written to %s: %s", len(file_ids), settings.reports_dir / "receipts", exc)
+        return 0
 
 
 def _revising_rows(con: "duckdb.DuckDBPyConnection", file_id: str, file_seq: int) -> int:

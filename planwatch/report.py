@@ -152,6 +152,9 @@ def write_report(settings: Settings, run: RunContext) -> Metrics:
         page = build_page(con, run, settings.published_db)
     html = render(page)
     _write_atomic(path, html)
+    from planwatch.submissions import send_overdue_digest
+
+    overdue_regions = send_overdue_digest(settings)  # after the deadline: the DAG runs on that day
     metrics: Metrics = {
         "report_path": str(path),
         "bytes": len(html.encode("utf-8")),
@@ -162,6 +165,7 @@ def write_report(settings: Settings, run: RunContext) -> Metrics:
         "simulated_series": page["n_simulated"],
         "dq_findings": len(page["dq"]["findings"]),
         "plan_figures_excluded": len(page["plan_figures"]["excluded_rows"]),
+        "overdue_regions": overdue_regions,
     }
     log.info("report %s: %s", path, metrics)
     return metrics
@@ -186,6 +190,9 @@ def build_page(con: "duckdb.DuckDBPyConnection", run: RunContext, db_path: Path)
     status_order = _records(con, "select status, sort_order, status_zh, status_en from marts.dim_status "
                                  "order by sort_order")
     simulated_regions = [r.region_name for r in ordered if r.simulated_region]
+    from planwatch.submissions import region_summary
+
+    submissions = region_summary(con)
     return {
         "quarter": str(run.quarter),
         "run_id": run.run_id,
@@ -206,6 +213,8 @@ def build_page(con: "duckdb.DuckDBPyConnection", run: RunContext, db_path: Path)
         "completion": _completion(con, [s.region_code for s in detailed]),
         "dq": _data_quality(con, run.run_id),
         "plan_figures": plan_figures(con),
+        "submissions": submissions[:MAX_SUMMARY_REGIONS],
+        "submissions_capped": len(submissions) > MAX_SUMMARY_REGIONS,
         "layers": LAYERS,
         "max_detail": MAX_DETAIL_REGIONS,
         "max_summary": MAX_SUMMARY_REGIONS,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planwatch.config import Settings
 from planwatch.db import connect, table_exists
 from planwatch.report import LATEST_SQL, plan_figures
 from planwatch.simulate import announced_faults
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def _runs(settings: Settings, limit: int) -> list[dict[str, Any]]:
@@ -150,4 +153,22 @@ def print_status(settings: Settings, limit: int = 10) -> int:
                     print(f"  [{severity}] {suite}.{expectation}: {n} unexpected")
                 if len(rows) > 30:
                     print(f"  … and {len(rows) - 30} more: select * from bi.dq_findings")
+            _print_submissions(con)
     return 0
+
+
+def _print_submissions(con: "duckdb.DuckDBPyConnection", limit: int = 30) -> None:
+    """Per region: figures of the latest quarter expected, received, overdue, and which are missing."""
+    from planwatch.submissions import region_summary
+
+    rows = region_summary(con)
+    if not rows:
+        return
+    print(f"\nsubmissions for {rows[0].period} (due {rows[0].deadline}): "
+          f"{sum(1 for r in rows if r.overdue)} of {len(rows)} regions overdue")
+    print(f"  {'region':24} {'expected':>8} {'received':>8} {'overdue':>7}  not received")
+    for r in rows[:limit]:
+        name = f"{r.region_code} {r.region_name}" + (" (sim)" if r.is_simulated else "")
+        print(f"  {name[:24]:24} {r.expected:8d} {r.received:8d} {r.overdue:7d}  {r.missing[:80]}")
+    if len(rows) > limit:
+        print(f"  … and {len(rows) - limit} more: select * from bi.submission_by_region")

@@ -105,3 +105,83 @@ SELECT region_code, plan, plan_table, source_file, source_line, indicator_name, 
        figure, printed_value, printed_unit, unit_as_read, unit, exclusion_reason
 FROM marts.fct_plan_figures
 WHERE NOT is_used;
+
+-- Grain: one row per region, quarter and plan indicator (and printed breakdown) with a printed
+-- target, for every quarter of the plan's years up to the run's quarter: whether the figure was
+-- received, when, from which file, and whether it is overdue: still missing on the deadline,
+-- SUBMISSION_DEADLINE_DAYS = 15 days after the quarter closes (planwatch/scheduling.py; the DAG
+-- runs that day, and the forms ask for the figures before it). A series a region reports only yearly is expected in Q4 (the year's figure).
+CREATE OR REPLACE VIEW bi.submission_status AS
+WITH plan_indicators AS (
+    SELECT DISTINCT p.region_code, p.plan, p.indicator_code, coalesce(p.breakdown, '') AS breakdown
+    FROM raw.plan_indicators AS p
+    WHERE coalesce(p.indicator_code, '') <> ''
+      AND coalesce(p.review_status, 'reviewed') IN ('reviewed', 'simulated')
+      AND nullif(trim(CAST(p.target_value AS VARCHAR)), '') IS NOT NULL
+),
+latest AS (
+    -- the latest version of each figure; a quarter's figure or, in Q4, the year's
+    SELECT o.region_code, o.indicator_code, o.breakdown,
+           CASE WHEN o.period_type = 'year' THEN o.period || 'Q4' ELSE o.period END AS period,
+           arg_max(o.value, o.file_seq) AS value,
+           arg_max(o.file_id, o.file_seq) AS file_id,
+           min(o.loaded_at) FILTER (WHERE o.value IS NOT NULL) AS received_at,
+           bool_and(o.period_type = 'year') AS is_yearly
+    FROM raw.stat_observations AS o
+    GROUP BY ALL
+),
+yearly_series AS (
+    SELECT region_code, indicator_code, breakdown FROM latest GROUP BY ALL HAVING bool_and(is_yearly)
+),
+expected AS (
+    SELECT i.region_code, i.plan, i.indicator_code, i.breakdown, d.period, d.period_end
+    FROM plan_indicators AS i
+    JOIN marts.dim_plan AS pl ON pl.region_code = i.region_code AND pl.plan = i.plan
+    JOIN marts.dim_period AS d
+        ON d.period_type = 'quarter' AND d.is_closed_as_of_run
+        AND d.period_year BETWEEN pl.period_start_year AND pl.period_end_year
+    LEFT JOIN yearly_series AS y
+        ON y.region_code = i.region_code AND y.indicator_code = i.indicator_code AND y.breakdown = i.breakdown
+    WHERE y.region_code IS NULL OR d.period_quarter = 4
+)
+SELECT
+    e.region_code,
+    r.region_name,
+    e.plan,
+    e.period,
+    e.indicator_code,
+    ind.indicator_name_zh,
+    ind.indicator_name_en,
+    e.breakdown,
+    CAST(e.period_end + INTERVAL 15 DAY AS DATE) AS deadline,
+    l.value IS NOT NULL AS is_received,
+    CASE WHEN l.value IS NOT NULL THEN l.received_at END AS received_at,
+    CASE WHEN l.value IS NOT NULL THEN f.path END AS received_from_file,
+    l.value,
+    l.value IS NULL AND current_date >= CAST(e.period_end + INTERVAL 15 DAY AS DATE) AS is_overdue,
+    r.is_simulated AS is_simulated_region
+FROM expected AS e
+LEFT JOIN latest AS l
+    ON l.region_code = e.region_code AND l.indicator_code = e.indicator_code
+    AND l.breakdown = e.breakdown AND l.period = e.period
+LEFT JOIN raw.file_ledger AS f ON f.file_id = l.file_id
+LEFT JOIN marts.dim_region AS r ON r.region_code = e.region_code
+LEFT JOIN marts.dim_indicator AS ind ON ind.indicator_code = e.indicator_code;
+
+-- Grain: one row per region and quarter: figures expected, received and overdue, and the
+-- indicators still missing (for the report, `planwatch status` and the overdue digest).
+CREATE OR REPLACE VIEW bi.submission_by_region AS
+SELECT
+    region_code,
+    any_value(region_name) AS region_name,
+    period,
+    min(deadline) AS deadline,
+    count(*) AS figures_expected,
+    count(*) FILTER (WHERE is_received) AS figures_received,
+    count(*) FILTER (WHERE is_overdue) AS figures_overdue,
+    max(received_at) AS last_received_at,
+    string_agg(indicator_code || CASE WHEN breakdown <> '' THEN ' ' || breakdown ELSE '' END, ', '
+               ORDER BY indicator_code, breakdown) FILTER (WHERE NOT is_received) AS missing_indicators,
+    bool_or(is_simulated_region) AS is_simulated_region
+FROM bi.submission_status
+GROUP BY region_code, period;

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -172,3 +173,43 @@ def test_airflow_failure_callback_names_task_and_blocked_publish(webhook: Webhoo
     assert second["subject"] == ("planwatch: publish blocked, 2 blocking check(s) failed "
                                  "(scheduled__2025-07-15)")
     assert "status_in_closed_set" in second["text"]
+
+
+def test_overdue_digest_names_regions_and_missing_indicators(webhook: Webhook, smtp: SMTPSink, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixture warehouse (as of 2025Q2, deadline 2025-07-15) lacks SOC_ORG_PER_10K of 2025Q2 in its
+    five regions: the digest names each of them and the indicator, on the webhook and by e-mail."""
+    import duckdb
+
+    from planwatch.config import Settings
+    from planwatch.serve import create_bi_views
+    from planwatch.submissions import send_overdue_digest
+
+    settings = Settings(home=tmp_path)
+    settings.published_db.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.published_db)) as con:
+        con.execute("SET VARIABLE n_regions = 5; SET VARIABLE as_of = '2025Q2';")
+        con.execute((Path(__file__).resolve().parents[1] / "fixtures" / "warehouse" / "published.sql")
+                    .read_text(encoding="utf-8"))
+        # 350582 sent the missing figure after all: it drops out of the digest
+        con.execute("insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type, "
+                    "indicator_code, breakdown, value, unit, loaded_at) values ('late', 999, 2, '350582', "
+                    "'2025Q2', 'quarter', 'SOC_ORG_PER_10K', '', 8.1, '个', timestamp '2025-07-20 10:00:00')")
+        con.execute("insert into raw.file_ledger (file_id, file_seq, path, kind, status, loaded_at) values "
+                    "('late', 999, 'statistics/350582/late.csv', 'statistics', 'loaded', timestamp '2025-07-20 10:00:00')")
+        create_bi_views(con)
+    monkeypatch.setenv("PLANWATCH_WEBHOOK_URL", webhook.url)
+    monkeypatch.setenv("PLANWATCH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PLANWATCH_SMTP_PORT", str(smtp.port))
+    monkeypatch.setenv("PLANWATCH_ALERT_EMAIL", "data-team@example.org")
+    assert send_overdue_digest(settings) == 4
+    (hook,) = webhook.received
+    assert hook["json"]["subject"] == "planwatch: 4 region(s) overdue for 2025Q2"
+    lines = hook["json"]["text"].splitlines()
+    assert lines[0].startswith("2025Q2: 4 region(s) have not sent every figure by the deadline 2025-07-15")
+    named = [line for line in lines if line[:6].isdigit()]
+    assert sorted(line.split()[0] for line in named) == ["320583", "321200", "330700", "520300"]
+    assert all(line.endswith("1 of 8 figures overdue (逾期 1 项): SOC_ORG_PER_10K") for line in named), named
+    (mail,) = smtp.messages
+    body = message_from_bytes(mail["data"]).get_payload(decode=True).decode()
+    assert "350582" not in body and "320583 昆山市" in body

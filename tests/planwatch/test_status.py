@@ -61,12 +61,20 @@ def test_status_lists_runs_what_they_published_and_open_findings(home: Settings,
     assert runs[1].split()[2:4] == ["failed", "no"] and "dbt_build: dbt exited with 1" in runs[1]
     assert runs[2].split()[2:4] == ["not_published", "no"] and "status_in_closed_set" in runs[2]
     # the findings of the run that built the published file, not those of the run before it
-    findings = lines[lines.index("") + 1:]
-    assert findings == [
+    first = lines.index("") + 1
+    second = lines.index("", first)
+    assert lines[first:second] == [
         "open data-quality findings in the published warehouse (run scheduled__2025-07-15T02:00:00+08:00): 2",
         "  [warn] fct_indicator_progress.quarter_not_reported: 5 unexpected",
         "  [warn] raw_stat_observations.values_within_catalog_bounds: 3 unexpected",
     ]
+    # who has not sent what: the fixture's five regions lack SOC_ORG_PER_10K for 2025Q2 (8 figures with
+    # a target each; the orphan allowance has none), overdue since 2025-07-15
+    submissions = lines[second + 1:]
+    assert submissions[0] == "submissions for 2025Q2 (due 2025-07-15): 5 of 5 regions overdue"
+    assert len(submissions) == 2 + 5
+    assert all(row.split()[-4:] == ["8", "7", "1", "SOC_ORG_PER_10K"] for row in submissions[2:]), submissions
+    assert {row.split()[0] for row in submissions[2:]} == {"320583", "321200", "520300", "350582", "330700"}
 
 
 def test_status_before_any_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
