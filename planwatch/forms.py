@@ -17,6 +17,7 @@ from planwatch.catalog import Catalog
 from planwatch.config import Settings
 from planwatch.db import connect, table_exists
 from planwatch.errors import ConfigError
+from planwatch.normalize import format_number
 from planwatch.periods import Quarter
 from planwatch.scheduling import submission_deadline
 from planwatch.simulated_reference import load_catalog
@@ -162,12 +163,12 @@ def write_form(spec: FormSpec, path: Path, catalog: Catalog) -> Path:
         ws.cell(row=r, column=3, value=BREAKDOWN_LABELS.get(row.breakdown, row.breakdown))
         ws.cell(row=r, column=4, value=row.printed_unit)
         ws.cell(row=r, column=6, value=row.previous)
-        lo, hi = catalog.effective_bounds(row.indicator_code)
+        lo, hi = (format_number(b, 10) if b is not None else None for b in catalog.effective_bounds(row.indicator_code))
         number = DataValidation(
             type="whole" if ind.is_integral else "decimal", operator="between",
-            formula1=str(lo if lo is not None else -1e15), formula2=str(hi if hi is not None else 1e15),
+            formula1=lo or "-1000000000000000", formula2=hi or "1000000000000000",
             allow_blank=True, showErrorMessage=True, errorTitle="数值 number",
-            error=(f"请填写{lo if lo is not None else ''}–{hi if hi is not None else ''}之间的数字"
+            error=(f"请填写{'不小于 ' + lo if lo else ''}{',' if lo and hi else ''}{'不大于 ' + hi if hi else ''}的数字"
                    f"{'(整数)' if ind.is_integral else ''}; a number within the catalog bounds"))
         ws.add_data_validation(number)
         number.add(f"{VALUE_COLUMN}{r}")

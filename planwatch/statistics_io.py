@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from planwatch.errors import FileRefused
 from planwatch.submission_layout import (
+    CANONICAL_COLUMNS,
     FORM_SHEET,
     MAX_TITLE_ROWS,
     Identity,
@@ -183,8 +184,14 @@ def _complete_header(sub: Submission, region_names: dict[str, str] | None) -> No
 
 
 def check_header(sub: Submission) -> None:
-    """Refuse a file whose header lacks a required column (the usual sign of a wrong file or encoding)."""
+    """Refuse a file whose header lacks a required column (the usual sign of a wrong file or encoding),
+    or names one twice (`单位` and `计量单位`): which of the two holds the figure would be a guess."""
     present = set(sub.header)
+    named = [h for h in sub.header[:sub.data_width] if h in CANONICAL_COLUMNS]
+    twice = sorted({h for h in named if named.count(h) > 1})
+    if twice:
+        raise FileRefused(sub.display_path, f"row {sub.header_line} names the column(s) {', '.join(twice)} more than once "
+                          "(e.g. both 单位 and 计量单位)", "keep one column of each; " + _FORMAT_HINT)
     missing = [c for c in REQUIRED_COLUMNS if c not in present]
     if not any(c in present for c in INDICATOR_COLUMNS):
         missing.append("indicator_code or indicator_name")

@@ -41,21 +41,22 @@ _CN_MONTH = {"三": 3, "六": 6, "九": 9, "十二": 12}
 
 def canonical_column(cell: str) -> str:
     """A header cell as a column name: `Region Code` → `region_code`, `本期` → `value`,
-    `本期\\nvalue` (a bilingual form header) → `value`; unknown names stay as they are."""
+    `本期\\nvalue` (a bilingual form header, one name per line) → `value`; unknown names stay as they are."""
     text = to_halfwidth(cell).replace("\ufeff", "").strip()
     name = "_".join(text.lower().split())
     if name in HEADER_ALIASES:
         return HEADER_ALIASES[name]
-    for token in text.split():
-        token_name = token.lower()
-        if token_name in HEADER_ALIASES:
-            return HEADER_ALIASES[token_name]
-        if token_name in _CANONICAL:
-            return token_name
+    if "\n" in text:
+        for line in text.splitlines():
+            line_name = "_".join(line.lower().split())
+            if line_name in HEADER_ALIASES:
+                return HEADER_ALIASES[line_name]
+            if line_name in CANONICAL_COLUMNS:
+                return line_name
     return name
 
 
-_CANONICAL = {"region_code", "period", "indicator_code", "indicator_name", "breakdown", "value", "unit",
+CANONICAL_COLUMNS = {"region_code", "period", "indicator_code", "indicator_name", "breakdown", "value", "unit",
               "numerator", "denominator", "reported_on", "source"}
 
 

@@ -199,6 +199,8 @@ CASES: list[Case] = [
     Case("only_figure_columns_any_order.csv", text("value,unit,indicator_code,备注,period,region_code\n"
                                                    "57.5,%,ELD_NURSING_BED_SHARE,核实,2024Q2,330100\n"
                                                    "16,天,AST_APPROVAL_DAYS,,2024Q2,330100\n"), "loaded", loaded=2),
+    Case("unit_column_twice.csv", text("region_code,period,indicator_code,value,单位,计量单位\n"
+                                       "330100,2024Q2,AST_APPROVAL_DAYS,16,天,日\n"), "refused", "more than once"),
     Case("csv_title_row_above_header.csv", text("杭州市2024年第二季度民政统计,,,\n" + _csv(GOOD)), "loaded", loaded=1),
     # --- paths -------------------------------------------------------------------------------------
     Case("submission with spaces 2024 Q2.csv", text(_csv(GOOD_COUNT)), "loaded", loaded=1),

@@ -49,6 +49,7 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/report.py", "'where region_code in (select unnest(?::varchar[]))' if 'region_code' in cols else ''"):
         "a constant clause with a bound parameter",
     ("planwatch/report.py", "sql"): "the report's SQL constants, passed to a helper with bound parameters",
+    ("planwatch/receipts.py", "sql"): "the receipt's SQL constants, passed to a helper with bound parameters",
     ("planwatch/db.py", "os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT).strip()"):
         "an operator's setting, not a file value, matched against a size pattern before use (SET takes no ?)",
     ("planwatch/gx_duckdb.py", "match.group('query')"):
