@@ -221,6 +221,7 @@ def write_forms(settings: Settings, quarter: Quarter, out_dir: Path,
                 regions: list[str] | None = None) -> list[Path]:
     """A form and its cover text for every region with loaded plan rows (or those in `regions`)."""
     catalog = load_catalog(settings)
+    named = regions is not None  # a region asked for by name must exist; form_spec says why not
     if regions is None:
         with connect(settings.ingest_db, read_only=True) as con:
             if not table_exists(con, "raw", "plan_indicators"):
@@ -230,7 +231,7 @@ def write_forms(settings: Settings, quarter: Quarter, out_dir: Path,
                 "order by 1").fetchall()]
     written = []
     for code in regions:
-        if code not in catalog.regions:
+        if code not in catalog.regions and not named:
             continue
         spec = form_spec(settings, code, quarter, catalog)
         path = write_form(spec, form_path(out_dir, code, quarter), catalog)

@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,9 +153,14 @@ def write_report(settings: Settings, run: RunContext) -> Metrics:
         page = build_page(con, run, settings.published_db)
     html = render(page)
     _write_atomic(path, html)
+    from planwatch.periods import last_closed_quarter
+    from planwatch.scheduling import TIMEZONE
     from planwatch.submissions import send_overdue_digest
 
-    overdue_regions = send_overdue_digest(settings)  # after the deadline: the DAG runs on that day
+    # The run of the quarter just closed (on its deadline day) sends the digest; a backfill of
+    # earlier quarters does not repeat it (`python -m planwatch remind` sends it by hand).
+    current = run.quarter >= last_closed_quarter(datetime.now(TIMEZONE))
+    overdue_regions = send_overdue_digest(settings) if current else None
     metrics: Metrics = {
         "report_path": str(path),
         "bytes": len(html.encode("utf-8")),

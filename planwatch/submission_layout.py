@@ -103,8 +103,8 @@ def period_from_title(text: str) -> str | None:
 
 
 def regions_in_title(text: str, region_names: dict[str, str]) -> set[str]:
-    """Codes of the regions whose Chinese name appears in `text` (the longest names first, so that
-    晋江市 inside 泉州市晋江市 counts once with its parent named too)."""
+    """Codes of the regions whose Chinese name appears in `text`. A title naming a city and its county
+    (泉州市晋江市) gives two: the caller refuses rather than guess which one the figures are for."""
     return {code for name, code in region_names.items() if name and name in text}
 
 

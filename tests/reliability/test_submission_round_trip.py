@@ -186,3 +186,23 @@ def test_submission_status_report_and_digest_name_what_was_left_empty(loaded: tu
     assert line.endswith("CHA_DONATIONS, SOC_ORGS_PER_10K")
     report = (settings.reports_dir / f"progress_{QUARTER}.html").read_text(encoding="utf-8")
     assert "数据报送情况" in report and "CHA_DONATIONS, SOC_ORGS_PER_10K" in report
+
+
+def test_the_cli_writes_a_form_for_a_quarter_after_the_loaded_plan_and_says_so(
+        base: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import openpyxl
+
+    from planwatch.cli import main
+
+    monkeypatch.setenv("PLANWATCH_HOME", str(base.home))
+    assert main(["forms", "--quarter", "2026Q1", "--out", str(tmp_path)]) == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    # every region with plan rows: 330100 and the simulated 990100, each with its cover letter
+    assert written == ["330100_2026Q1_填报表.xlsx", "330100_2026Q1_说明.txt",
+                       "990100_2026Q1_填报表.xlsx", "990100_2026Q1_说明.txt"]
+    assert capsys.readouterr().out.count(".xlsx") == 2
+    ws = openpyxl.load_workbook(tmp_path / "330100_2026Q1_填报表.xlsx").worksheets[0]
+    assert "no loaded plan covers 2026; the indicators are those of the 14th plan (2021–2025)" in ws["A2"].value
+    assert "2026-04-15" in (tmp_path / "330100_2026Q1_说明.txt").read_text(encoding="utf-8")
+    assert main(["form", "--region", "999999", "--quarter", "2026Q1", "--out", str(tmp_path)]) == 2
+    assert "999999" in capsys.readouterr().err
