@@ -93,14 +93,22 @@ def form_spec(settings: Settings, region_code: str, quarter: Quarter, catalog: C
             plans[plan] = (min(old[0], start), max(old[1], end))
         plan, note = _plan_for(plans, quarter.year)
         previous = _previous_figures(con, region_code, quarter.previous())
+        from planwatch.load_statistics import printed_units
+
+        read_as = printed_units(con)
     form_rows: list[FormRow] = []
     seen: set[tuple[str, str]] = set()
     for row_plan, code, name, breakdown, unit, _, _ in rows:
         if row_plan != plan or (code, breakdown) in seen or code not in catalog.indicators:
             continue
         seen.add((code, breakdown))
+        catalog_unit = catalog.indicators[code].unit
+        # the plan's own unit where the loader reads it back (convertible, or read by the plan's
+        # reviewer as unit_as_read); otherwise the catalog's, so that the form never invites a refusal
+        readable = unit and (catalog.convert(1.0, unit, catalog_unit) is not None
+                             or unit in read_as.get((region_code, code), {}))
         form_rows.append(FormRow(code, name or catalog.indicators[code].name_zh, breakdown,
-                                 unit or catalog.indicators[code].unit, previous.get((code, breakdown))))
+                                 unit if readable else catalog_unit, previous.get((code, breakdown))))
     return FormSpec(region_code, region.name_zh, quarter, plan, note, tuple(form_rows))
 
 

@@ -56,8 +56,8 @@ REASON_CODES: tuple[TReason, ...] = (
 _OBS_COLUMNS = ("line_no", "region_code", "period", "period_type", "indicator_code", "breakdown", "value", "unit",
                 "raw_value", "raw_unit", "numerator", "denominator", "reported_on", "source", "is_simulated", "mapped")
 
-# (region_code, indicator_code) -> the units the region's own plan prints for it (raw.plan_indicators)
-PrintedUnits = dict[tuple[str, str], set[str]]
+# (region_code, indicator_code) -> {unit as the region's plan prints it: the plan reviewer's unit_as_read}
+PrintedUnits = dict[tuple[str, str], dict[str, str]]
 
 
 @dataclass
@@ -83,16 +83,23 @@ def _cell(cells: TRow, idx: int | None) -> str:
 
 
 def printed_units(con: "duckdb.DuckDBPyConnection") -> PrintedUnits:
-    """The unit each region's plan prints for each indicator, from the loaded plan rows."""
+    """The units the regions' plans print that their reviewer read as another unit (`unit_as_read` of
+    raw/plan_indicators: 张 printed for beds per thousand older people, read as 张/千名老人)."""
     from planwatch.db import table_exists
 
     if not table_exists(con, "raw", "plan_indicators"):
         return {}
+    columns = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' "
+        "and table_name = 'plan_indicators'").fetchall()}
+    if "unit_as_read" not in columns:  # plan files from before the reviewer's column
+        return {}
     out: PrintedUnits = {}
-    for region, code, unit in con.execute(
-            "select region_code, indicator_code, unit from raw.plan_indicators "
-            "where coalesce(indicator_code, '') <> '' and coalesce(unit, '') <> ''").fetchall():
-        out.setdefault((region, code), set()).add(normalize_unit(unit))
+    for region, code, unit, as_read in con.execute(
+            "select region_code, indicator_code, unit, unit_as_read from raw.plan_indicators "
+            "where coalesce(indicator_code, '') <> '' and coalesce(unit, '') <> '' "
+            "and coalesce(unit_as_read, '') <> ''").fetchall():
+        out.setdefault((region, code), {})[normalize_unit(unit)] = normalize_unit(as_read)
     return out
 
 
@@ -118,7 +125,8 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
 
     This is the reference implementation of the rules; `_clean_rows_sql` only takes rows on which it
     would change nothing. `plan_units` lets a row use the unit its region's plan prints for the
-    indicator; `file_notes` are what was decided for the whole file (both end in the row's `mapped`).
+    indicator, read as the plan's reviewer read it; `file_notes` are what was decided for the whole
+    file (both end in the row's `mapped`).
     """
     col = {name: i + 3 for i, name in enumerate(header) if name}
     i_region, i_period, i_value, i_unit = col["region_code"], col["period"], col["value"], col["unit"]
@@ -232,12 +240,12 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
                           f"the value cell says {parsed.unit} but the unit column says {unit}; keep the unit in one place"))
                 continue
             unit = parsed.unit
-        if unit and unit != ind.unit and unit in plan_units.get((region, code), ()) \
-                and catalog.convert(1.0, unit, ind.unit) is None:
+        as_read = plan_units.get((region, code), {}).get(unit) if unit and unit != ind.unit else None
+        if as_read and catalog.convert(1.0, unit, ind.unit) is None:
             # The region's own plan prints this unit for this indicator (张 for beds per thousand older
-            # people): the figure is in the plan's measure, which the catalog unit names in full.
-            notes.append(f"unit {unit} as printed in the region's plan, read as {ind.unit}")
-            unit = ind.unit
+            # people) and its reviewer recorded what it means: the same reading as for the plan's figures.
+            notes.append(f"unit {unit} as printed in the region's plan, read as {as_read} (the plan's unit_as_read)")
+            unit = as_read
         if value is None and numerator is not None and denominator is not None:
             if denominator == 0:
                 q.append((line_no, "not_a_number", "value is missing and the denominator is 0, so no value can be computed"))

@@ -38,8 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REQUIRED_COLUMNS = ("region_code", "period", "value", "unit")
-METADATA_COLUMNS = ("reported_on", "source")  # filled in for the whole file when absent
+REQUIRED_COLUMNS = ("region_code", "period", "value", "unit")  # reported_on and source may be absent
 INDICATOR_COLUMNS = ("indicator_code", "indicator_name")  # at least one of them
 OPTIONAL_COLUMNS = ("breakdown", "numerator", "denominator")
 DATA_SUFFIXES = (".csv", ".xlsx", ".xls")

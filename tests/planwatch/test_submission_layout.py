@@ -46,15 +46,19 @@ def _judge(rows: list[list[str]], plan_units: dict | None = None):  # type: igno
     return judge_rows(cells, HEADER, catalog, TODAY, plan_units)
 
 
-def test_the_unit_the_plan_prints_is_read_as_the_catalog_unit_and_recorded() -> None:
+def test_the_unit_the_plan_prints_is_read_as_the_plan_reviewer_read_it_and_recorded() -> None:
     row = ["320583", "2023Q2", "ELD_BEDS_PER_THOUSAND", "41.5", "张", "", "x"]
-    printed = {("320583", "ELD_BEDS_PER_THOUSAND"): {"张"}}
-    out = _judge([row], printed)
-    assert out.columns["value"] == [41.5] and out.columns["unit"] == ["张/千名老人"] and out.columns["raw_unit"] == ["张"]
-    assert out.columns["mapped"] == ["unit 张 as printed in the region's plan, read as 张/千名老人"]
-    # another region's plan does not print it; and a unit the plan does not print stays refused
-    other = _judge([["350582", *row[1:]], [*row[:4], "个", "", "x"]], printed)
-    assert [code for _, code, _ in other.quarantine] == ["unit_not_convertible", "unit_not_convertible"]
+    printed = {("320583", "ELD_BEDS_PER_THOUSAND"): {"张": "张/千名老人"},
+               ("350582", "ELD_BEDS_PER_THOUSAND"): {"张": "个"}}  # a reading of another dimension
+    out = _judge([row, ["320583", "2023Q3", "ELD_BEDS_PER_THOUSAND", "42", "张/千名老人", "", "x"]], printed)
+    assert out.columns["value"] == [41.5, 42.0] and out.columns["unit"] == ["张/千名老人"] * 2
+    assert out.columns["raw_unit"] == ["张", "张/千名老人"]
+    assert out.columns["mapped"] == ["unit 张 as printed in the region's plan, read as 张/千名老人 (the plan's unit_as_read)",
+                                     None]
+    # a reading that does not convert, a region whose plan does not print the unit, a unit no plan prints:
+    # all stay refused
+    other = _judge([["350582", *row[1:]], ["520300", *row[1:]], [*row[:4], "床", "", "x"]], printed)
+    assert [code for _, code, _ in other.quarantine] == ["unit_not_convertible"] * 3
 
 
 def test_a_period_end_date_is_its_quarter_and_any_other_date_is_refused() -> None:

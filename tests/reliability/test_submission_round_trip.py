@@ -48,12 +48,22 @@ def _query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The fixture home with its submissions loaded, and a plan that prints 张 for beds per thousand
-    older people (as the real plans do)."""
+    older people, as the real plans do, with the reviewer's reading in unit_as_read."""
+    import csv
+
     home = make_home(tmp_path_factory.mktemp("round_trip") / "home")
     plan = home / "raw" / "plan_indicators" / f"{REGION}_14th.csv"
-    text = plan.read_text(encoding="utf-8")
-    assert ",张/千名老人," in text
-    plan.write_text(text.replace(",张/千名老人,", ",张,"), encoding="utf-8")
+    with plan.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    columns = [*(reader.fieldnames or []), *(c for c in ("unit_as_read", "unit_note") if c not in (reader.fieldnames or []))]
+    (beds,) = [r for r in rows if r["indicator_code"] == "ELD_BEDS_PER_1000"]
+    assert beds["unit"] == "张/千名老人"
+    beds.update(unit="张", unit_as_read="张/千名老人", unit_note="张 is the numerator of a rate per 1000 older people")
+    with plan.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
     settings = Settings(home=home)
     run_stages(settings, QUARTER, RUN, ("register_files", "load_plans", "load_statistics"))
     return settings
@@ -140,7 +150,8 @@ def test_a_filled_form_loads_the_same_figures_as_a_long_csv(loaded: tuple[Settin
     assert ledger == [(6, 5, 1)]
     mapped = dict(_query(loaded[0].ingest_db, "select indicator_code, mapped from raw.stat_observations "
                                               "where period = '2024Q2' and region_code = '330100'"))
-    assert "unit 张 as printed in the region's plan, read as 张/千名老人" in mapped["ELD_BEDS_PER_1000"]
+    assert "unit 张 as printed in the region's plan, read as 张/千名老人 (the plan's unit_as_read)" \
+        in mapped["ELD_BEDS_PER_1000"]
     assert "form planwatch-statistics-form version 1" in mapped["AST_APPROVAL_DAYS"]
 
 
