@@ -67,9 +67,21 @@ $(DEPLOY_STAMP): requirements.lock docker/requirements-deploy.lock
 	@echo "$(CURDIR)" > "$$($(DEPLOY_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/planwatch-repo.pth"
 	@touch $(DEPLOY_STAMP)
 
-test-deploy: $(DEPLOY_STAMP)
+# Superset in its own virtualenv (docker/superset/requirements-native.txt), as a BI server beside Airflow.
+SUPERSET_VENV := .venv-superset
+SUPERSET_STAMP := $(SUPERSET_VENV)/.planwatch-installed
+
+$(SUPERSET_STAMP): docker/superset/requirements-native.txt
+	@test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
+	@echo "installing Superset from docker/superset/requirements-native.txt into $(SUPERSET_VENV) (about 4 min the first time)"
+	@set -o pipefail; $(SUPERSET_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -r docker/superset/requirements-native.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $(SUPERSET_STAMP)
+
+test-deploy: $(DEPLOY_STAMP) $(SUPERSET_STAMP)
 	@bash scripts/deploy_setup.sh
-	$(DEPLOY_VENV)/bin/python -m pytest -q -m deploy -s tests/deploy/test_native_deploy.py
+	@bash scripts/ensure_chromium.sh || true
+	$(DEPLOY_VENV)/bin/python -m pytest -q -m deploy -s tests/deploy/test_native_deploy.py tests/deploy/test_superset.py
 
 bench: $(STAMP)
 	$(PY) -m bench.run

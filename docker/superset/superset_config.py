@@ -8,7 +8,8 @@ volume. The planwatch warehouse is registered by start.sh as a database named `p
 import os
 
 SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
-SQLALCHEMY_DATABASE_URI = "sqlite:////app/superset_home/superset.db"
+# Outside Docker (docs/deployment.md, make test-deploy) the metadata database is elsewhere.
+SQLALCHEMY_DATABASE_URI = os.environ.get("SUPERSET_METADATA_URI", "sqlite:////app/superset_home/superset.db")
 
 # Superset opens analytics databases with SQLAlchemy's NullPool: each query opens the DuckDB file
 # anew, so dashboards see a new publish (an atomic rename of planwatch.duckdb) on their next query.
@@ -22,3 +23,24 @@ CSV_EXTENSIONS: set[str] = set()
 EXCEL_EXTENSIONS: set[str] = set()
 COLUMNAR_EXTENSIONS: set[str] = set()
 PREVENT_UNSAFE_DB_CONNECTIONS = True
+
+# Telemetry off. Superset 6.0's pages carry an image from Scarf (apachesuperset.gateway.scarf.sh) that
+# reports each page view; the built frontend has no switch for it, so the Content-Security-Policy below
+# (Superset's default, minus the Scarf hosts) makes the browser refuse to load it.
+# tests/deploy/test_superset.py checks the header.
+TALISMAN_ENABLED = True
+TALISMAN_CONFIG = {
+    "content_security_policy": {
+        "base-uri": ["'self'"],
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "blob:", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": "'none'",
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "script-src": ["'self'", "'strict-dynamic'"],
+    },
+    "content_security_policy_nonce_in": ["script-src"],
+    "force_https": False,
+    "session_cookie_secure": False,
+}
