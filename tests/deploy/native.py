@@ -9,6 +9,7 @@ ports, /opt/planwatch and /opt/airflow by folders of the test.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +122,8 @@ class Services:
             except (ProcessLookupError, PermissionError):
                 pass
             stopped.append(name)
+        if getattr(self, "pg_root", None):
+            shutil.rmtree(self.pg_root, ignore_errors=True)
         return stopped
 
     def alive(self) -> list[str]:
@@ -258,3 +262,15 @@ class Services:
         if self.executor == "CeleryExecutor":
             self.start_redis()
         self.start_airflow()
+
+
+@contextlib.contextmanager
+def running(root: Path, executor: str) -> Iterator[Services]:
+    """The started deployment; every process stopped on the way out, whatever happened."""
+    services = Services(root, executor)
+    try:
+        services.start()
+        yield services
+    finally:
+        services.stop()
+        assert services.alive() == []

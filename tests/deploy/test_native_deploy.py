@@ -11,7 +11,6 @@ virtualenv. Every process started is stopped, also when a test fails.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import pytest
 from planwatch.scheduling import quarter_for_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from native import REPO, Services, wait_until  # noqa: E402
+from native import Services, running, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.deploy
 DAG_ID = "plan_monitoring"
@@ -37,14 +36,8 @@ RUN_TIMEOUT = 900  # one run; about 1-2 min here
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    services = Services(tmp_path_factory.mktemp("local"), "LocalExecutor")
-    try:
-        services.start()
+    with running(tmp_path_factory.mktemp("local"), "LocalExecutor") as services:
         yield services
-    finally:
-        services.stop()
-        assert services.alive() == []
-        shutil.rmtree(services.pg_root, ignore_errors=True) if hasattr(services, "pg_root") else None
 
 
 def runs(services: Services) -> list[dict[str, Any]]:
@@ -176,13 +169,8 @@ def test_a_duckdb_1_4_client_reads_the_published_warehouse(local: Services, tmp_
 
 @pytest.fixture(scope="module")
 def celery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    services = Services(tmp_path_factory.mktemp("celery"), "CeleryExecutor")
-    try:
-        services.start()
+    with running(tmp_path_factory.mktemp("celery"), "CeleryExecutor") as services:
         yield services
-    finally:
-        services.stop()
-        assert services.alive() == []
 
 
 def test_celery_worker_runs_every_task_of_a_manual_run(celery: Services) -> None:
