@@ -7,8 +7,9 @@
 -- Inputs are DuckDB variables set by bench/run.py (paths it owns, never text from the files):
 --   stats_files, plan_files, prose_files (lists of paths), indicators_csv, aliases_csv, units_csv,
 --   plan_dir_prefix, prose_dir_prefix (the `source_file` prefix load_plans writes),
---   and the dbt vars on_track, needs_acceleration, min_data_points,
---   maintain_margin, natural_limit_margin.
+--   the dbt vars on_track, needs_acceleration, min_data_points,
+--   maintain_margin, natural_limit_margin, and as_of_year (the year of the run's quarter: a plan's
+--   later observations stay in its series up to it, as 'target_year_passed').
 -- The statistics are assumed clean (the simulator without --faults): the loader's quarantine rules
 -- are not repeated here, only the inner join to the catalog that dbt also makes.
 
@@ -46,6 +47,8 @@ plan_rows as (
         try_cast(nullif(trim(seq), '') as integer) as seq,
         nullif(trim(indicator_name), '') as indicator_name,
         nullif(trim(unit), '') as printed_unit,
+        nullif(trim(unit_as_read), '') as unit_as_read,
+        lower(nullif(trim(target_kind), '')) as target_kind,
         lower(nullif(trim(attribute), '')) as attribute,
         coalesce(lower(nullif(trim(breakdown), '')), '') as breakdown,
         try_cast(nullif(trim(baseline_year), '') as integer) as baseline_year,
@@ -59,7 +62,7 @@ plan_rows as (
         case when trim(target_2025) in ('', '--', '-', '*', '—', '/') then null else cast(trim(target_2025) as double) end as target_2025,
         'table' as target_source
     from read_csv(getvariable('plan_files'), all_varchar = true, header = true,
-                  filename = true)
+                  filename = true, union_by_name = true)
 ),
 prose_rows as (
     select
@@ -71,14 +74,16 @@ prose_rows as (
         lower(nullif(trim(plan), '')) as plan,
         nullif(trim(indicator_name), '') as indicator_name,
         nullif(trim(unit), '') as printed_unit,
+        nullif(trim(unit_as_read), '') as unit_as_read,
+        lower(nullif(trim(target_kind), '')) as target_kind,
         try_cast(nullif(trim(target_year), '') as integer) as target_year,
         case when trim(target_value) in ('', '--', '-', '*', '—', '/') then null else cast(trim(target_value) as double) end as target_value
     from read_csv(getvariable('prose_files'), all_varchar = true, header = true,
-                  filename = true)
+                  filename = true, union_by_name = true)
 ),
 prose_only as (
     select source_row_id, region_code, indicator_code, plan, cast(null as integer) as seq, indicator_name,
-           printed_unit, cast(null as varchar) as attribute, '' as breakdown, cast(null as integer) as baseline_year,
+           printed_unit, unit_as_read, target_kind, cast(null as varchar) as attribute, '' as breakdown, cast(null as integer) as baseline_year,
            cast(null as double) as baseline_value, target_year, target_value,
            cast(null as double) as target_2021, cast(null as double) as target_2022,
            cast(null as double) as target_2023, cast(null as double) as target_2024,
@@ -91,7 +96,8 @@ prose_only as (
     )
 ),
 all_targets as (
-    select source_row_id, region_code, indicator_code, plan, seq, indicator_name, printed_unit, attribute,
+    select source_row_id, region_code, indicator_code, plan, seq, indicator_name, printed_unit, unit_as_read,
+           target_kind, attribute,
            breakdown, baseline_year, baseline_value, target_year, target_value, target_2021, target_2022,
            target_2023, target_2024, target_2025, target_source
     from plan_rows
@@ -109,12 +115,16 @@ converted as (
         r.region_code || '|' || r.plan || '|' || r.resolved_code || '|' || r.breakdown as plan_target_id,
         r.region_code, r.plan, r.resolved_code as indicator_code, r.breakdown, r.attribute, r.seq,
         r.source_row_id, r.target_source, r.baseline_year, r.target_year,
+        -- the reviewer's reading of the unit (unit_as_read) stands for the printed unit where recorded
         case
             when i.unit is null then null
-            when r.printed_unit is null or r.printed_unit = i.unit then 1.0
+            when coalesce(r.unit_as_read, r.printed_unit) is null
+                 or coalesce(r.unit_as_read, r.printed_unit) = i.unit then 1.0
             when pu.dimension is null then null
             when pu.dimension = cu.dimension then pu.factor / cu.factor
         end as conversion_factor,
+        -- a row without a reviewed kind of target takes the catalog's default
+        coalesce(r.target_kind, case when i.measure = 'flow' then 'annual_flow' else 'stock' end) as target_kind,
         r.baseline_value as printed_baseline, r.target_value as printed_target,
         r.target_2021 as p2021, r.target_2022 as p2022, r.target_2023 as p2023, r.target_2024 as p2024,
         r.target_2025 as p2025,
@@ -124,7 +134,7 @@ converted as (
             as window_end_year
     from resolved r
     left join floor_indicators i on i.indicator_code = r.resolved_code
-    left join floor_units pu on pu.unit = r.printed_unit
+    left join floor_units pu on pu.unit = coalesce(r.unit_as_read, r.printed_unit)
     left join floor_units cu on cu.unit = i.unit
     where r.resolved_code is not null
 ),
@@ -135,7 +145,8 @@ ranked as (
     ) as row_rank
     from converted
 )
-select plan_target_id, region_code, plan, indicator_code, breakdown, attribute, baseline_year, target_year,
+select plan_target_id, region_code, plan, indicator_code, breakdown, attribute, target_kind, baseline_year,
+       target_year,
        printed_baseline * conversion_factor as baseline_value, printed_target * conversion_factor as target_value,
        p2021 * conversion_factor as t2021, p2022 * conversion_factor as t2022, p2023 * conversion_factor as t2023,
        p2024 * conversion_factor as t2024, p2025 * conversion_factor as t2025,
@@ -169,14 +180,36 @@ latest as (
     ) where rn = 1
 ),
 matched as (
-    select o.*, p.plan_target_id, p.plan, p.attribute, p.baseline_year, p.baseline_value, p.target_year,
-           p.target_value,
+    -- a plan holds the years of its window and, after its target year, the years up to the run's year
+    -- (those rows keep the series but its verdict stands); a window holding the year wins over a
+    -- passed one, then the later-ending window, then the later plan
+    select o.*, p.plan_target_id, p.plan, p.attribute, p.target_kind, p.baseline_year, p.baseline_value,
+           p.target_year, p.target_value, p.window_start_year as plan_start_year,
+           coalesce(o.period_year > p.window_end_year, false) as is_after_target_year,
            row_number() over (partition by o.region_code, o.indicator_code, o.breakdown, o.period
-                              order by p.window_end_year desc, p.plan desc) as plan_rank
+                              order by case when o.period_year > p.window_end_year then 1 else 0 end,
+                                       p.window_end_year desc, p.plan desc) as plan_rank
     from latest o
     left join floor_plan_targets p
         on p.region_code = o.region_code and p.indicator_code = o.indicator_code and p.breakdown = o.breakdown
-        and o.period_year >= p.window_start_year and o.period_year <= p.window_end_year
+        and o.period_year >= p.window_start_year
+        and o.period_year <= greatest(p.window_end_year, getvariable('as_of_year'))
+),
+year_totals as (
+    -- a flow series' full years: the annual figure, else Q4's year-to-date; running total and count
+    select region_code, indicator_code, breakdown, period_year,
+           sum(value) over w as running_total, count(*) over w as years_counted
+    from (
+        select l.region_code, l.indicator_code, l.breakdown, l.period_year, l.value,
+               row_number() over (partition by l.region_code, l.indicator_code, l.breakdown, l.period_year
+                                  order by case when l.period_type = 'year' then 0 else 1 end) as rk
+        from latest l
+        inner join floor_indicators i on i.indicator_code = l.indicator_code
+        where i.measure = 'flow' and (l.period_type = 'year' or l.period_quarter = 4)
+    )
+    where rk = 1
+    window w as (partition by region_code, indicator_code, breakdown order by period_year
+                 rows between unbounded preceding and current row)
 ),
 series as (
     select m.*,
@@ -192,7 +225,15 @@ series as (
 ),
 joined as (
     select s.*, ty.value as annual_this, py.value as annual_previous, i.measure, i.direction,
-           i.lower_bound, i.upper_bound
+           i.lower_bound, i.upper_bound,
+           -- a cumulative target's earlier full years since the plan's first year (null when one is missing)
+           case
+               when s.target_kind <> 'cumulative' then null
+               when s.period_year <= s.plan_start_year then 0
+               when coalesce(prev.years_counted, 0) - coalesce(pre.years_counted, 0)
+                    = s.period_year - s.plan_start_year
+                   then prev.running_total - coalesce(pre.running_total, 0)
+           end as prior_years_total
     from series s
     inner join floor_indicators i on i.indicator_code = s.indicator_code
     left join (
@@ -209,15 +250,25 @@ joined as (
         union all select plan_target_id, 2024, t2024 from floor_plan_targets where t2024 is not null
         union all select plan_target_id, 2025, t2025 from floor_plan_targets where t2025 is not null
     ) py on py.plan_target_id = s.plan_target_id and py.y = s.period_year - 1
+    left join year_totals prev
+        on prev.region_code = s.region_code and prev.indicator_code = s.indicator_code
+        and prev.breakdown = s.breakdown and prev.period_year = s.period_year - 1
+    left join year_totals pre
+        on pre.region_code = s.region_code and pre.indicator_code = s.indicator_code
+        and pre.breakdown = s.breakdown and pre.period_year = s.plan_start_year - 1
 ),
 placed as (
     select *,
         coalesce(attribute = 'binding', false) as is_binding,
+        coalesce(target_kind = 'cumulative', false) as is_cumulative,
         case direction when 'increase' then 1 when 'decrease' then -1 else 0 end as direction_sign,
-        (measure = 'flow' and period_type = 'quarter') as is_ytd,
-        case when measure = 'flow' or period_type = 'year' then 1.0 * period_year
+        (measure = 'flow' and period_type = 'quarter' and coalesce(target_kind <> 'cumulative', true)) as is_ytd,
+        -- a running total sits at its quarter's end like a level
+        case when target_kind = 'cumulative' and period_type = 'quarter' then period_year - 1 + period_quarter / 4.0
+             when measure = 'flow' or period_type = 'year' then 1.0 * period_year
              else period_year - 1 + period_quarter / 4.0 end as time_point,
-        case when measure = 'flow' and period_type = 'quarter' then value * 4.0 / period_quarter
+        case when target_kind = 'cumulative' then prior_years_total + value
+             when measure = 'flow' and period_type = 'quarter' then value * 4.0 / period_quarter
              else value end as comparable_value,
         case when measure = 'flow' or first_type = 'year' then 1.0 * first_year
              else first_year - 1 + first_quarter / 4.0 end as first_time_point,
@@ -228,10 +279,14 @@ placed as (
 based as (
     select *,
         (target_value is not null and target_year is not null) as has_target,
-        case when baseline_value is not null then baseline_value else first_comparable end as base_value,
-        case when baseline_value is not null then 1.0 * coalesce(baseline_year, target_year - 5)
+        -- a cumulative target runs from zero at the end of the year before the plan's first year
+        case when is_cumulative then 0.0
+             when baseline_value is not null then baseline_value else first_comparable end as base_value,
+        case when is_cumulative then plan_start_year - 1.0
+             when baseline_value is not null then 1.0 * coalesce(baseline_year, target_year - 5)
              else first_time_point end as base_time,
-        observations_to_date + case when baseline_value is not null then 1 else 0 end as data_points
+        observations_to_date + case when baseline_value is not null or is_cumulative then 1 else 0 end
+            as data_points
     from placed
 ),
 geometry as (
@@ -247,7 +302,8 @@ expected as (
     select *,
         case
             when not has_target then null
-            when annual_this is not null and (measure = 'flow' or period_quarter = 4) then annual_this
+            when annual_this is not null and ((measure = 'flow' and not is_cumulative) or period_quarter = 4)
+                then annual_this
             when annual_this is not null then
                 coalesce(annual_previous, base_value + target_gap * (period_year - 1 - base_time) / nullif(years_planned, 0))
                 + (annual_this - coalesce(annual_previous,
@@ -293,6 +349,7 @@ basis as (
     select *,
         case
             when not has_target then 'no_target'
+            when is_after_target_year then 'after_target_year'
             when meets_target then 'meets_target'
             when near_limit then 'natural_limit'
             when period_year = target_year and period_quarter = 4 then 'final_at_target_year'
@@ -311,10 +368,12 @@ select
     value as actual_value,
     baseline_value,
     target_value,
-    case when is_ytd then expected_comparable * period_quarter / 4.0 else expected_comparable end as expected_value,
+    case when is_after_target_year then null
+         when is_ytd then expected_comparable * period_quarter / 4.0 else expected_comparable end as expected_value,
     progress_ratio,
     case status_basis
         when 'no_target' then 'no_target'
+        when 'after_target_year' then 'target_year_passed'
         when 'meets_target' then 'target_achieved'
         when 'natural_limit' then 'target_achieved'
         when 'final_at_target_year' then 'target_not_achieved'

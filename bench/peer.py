@@ -49,7 +49,12 @@ def _read_all(files: list[Path]) -> "pd.DataFrame":
 
     frames = [pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig").assign(_file=f.name)
               for f in files]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    # the review columns are optional at the end of a plan file
+    for col in ("unit_as_read", "target_kind"):
+        if len(df) and col not in df:
+            df[col] = ""
+    return df.fillna("")
 
 
 def _plan_start(plan: "pd.Series") -> "pd.Series":
@@ -64,7 +69,8 @@ def plan_targets(inp: PeerInputs) -> "pd.DataFrame":
     import pandas as pd
 
     ind = pd.read_csv(inp.indicators_csv, dtype=str, keep_default_na=False)
-    ind = pd.DataFrame({"indicator_code": _text(ind.indicator_code), "unit": _text(ind.unit)})
+    ind = pd.DataFrame({"indicator_code": _text(ind.indicator_code), "unit": _text(ind.unit),
+                        "catalog_measure": _text(ind.measure).str.lower()})
     units = pd.read_csv(inp.units_csv, dtype=str, keep_default_na=False)
     units = pd.DataFrame({"unit": _text(units.unit), "dimension": _text(units.dimension),
                           "factor": _number(units.factor)})
@@ -80,6 +86,7 @@ def plan_targets(inp: PeerInputs) -> "pd.DataFrame":
         "region_code": _text(raw.region_code), "indicator_code": _text(raw.indicator_code),
         "plan": _text(raw.plan).str.lower(), "seq": pd.to_numeric(seq_text, errors="coerce"),
         "indicator_name": _text(raw.indicator_name), "printed_unit": _text(raw.unit),
+        "unit_as_read": _text(raw.unit_as_read), "target_kind": _text(raw.target_kind).str.lower(),
         "attribute": _text(raw.attribute).str.lower(), "breakdown": _text(raw.breakdown).str.lower().fillna(""),
         "baseline_year": pd.to_numeric(_text(raw.baseline_year), errors="coerce"),
         "baseline_value": _number(raw.baseline_value),
@@ -96,6 +103,7 @@ def plan_targets(inp: PeerInputs) -> "pd.DataFrame":
             "region_code": _text(prose_raw.region_code), "indicator_code": _text(prose_raw.indicator_code),
             "plan": _text(prose_raw.plan).str.lower(), "seq": np.nan,
             "indicator_name": _text(prose_raw.indicator_name), "printed_unit": _text(prose_raw.unit),
+            "unit_as_read": _text(prose_raw.unit_as_read), "target_kind": _text(prose_raw.target_kind).str.lower(),
             "attribute": pd.NA, "breakdown": "", "baseline_year": np.nan, "baseline_value": np.nan,
             "target_year": pd.to_numeric(_text(prose_raw.target_year), errors="coerce"),
             "target_value": _number(prose_raw.target_value),
@@ -119,15 +127,19 @@ def plan_targets(inp: PeerInputs) -> "pd.DataFrame":
     t["indicator_code"] = t.indicator_code.fillna(t.region_alias_code).fillna(t.shared_alias_code)
     t = t[t.indicator_code.notna()]
     t = t.merge(ind.rename(columns={"unit": "catalog_unit"}), on="indicator_code", how="left")
-    t = t.merge(units.rename(columns={"unit": "printed_unit", "dimension": "pdim", "factor": "pfac"}),
-                on="printed_unit", how="left")
+    # the reviewer's reading of the printed unit, where the file records one, is the unit converted from
+    t["read_unit"] = t.unit_as_read.fillna(t.printed_unit)
+    t = t.merge(units.rename(columns={"unit": "read_unit", "dimension": "pdim", "factor": "pfac"}),
+                on="read_unit", how="left")
     t = t.merge(units.rename(columns={"unit": "catalog_unit", "dimension": "cdim", "factor": "cfac"}),
                 on="catalog_unit", how="left")
-    same = t.printed_unit.isna() | (t.printed_unit == t.catalog_unit).fillna(False)
+    same = t.read_unit.isna() | (t.read_unit == t.catalog_unit).fillna(False)
     factor = np.where(t.catalog_unit.isna(), np.nan,
                       np.where(same, 1.0, np.where((t.pdim == t.cdim).fillna(False), t.pfac / t.cfac, np.nan)))
     for col in ["baseline_value", "target_value"] + [f"t{y}" for y in range(2021, 2026)]:
         t[col] = t[col].astype("float64") * factor
+    default_kind = np.where(t.catalog_measure == "flow", "annual_flow", "stock")
+    t["target_kind"] = t.target_kind.astype(object).where(t.target_kind.notna(), default_kind)
     start = _plan_start(t.plan)
     t["window_start_year"] = (t.baseline_year + 1).fillna(start)
     t["window_end_year"] = t.target_year.fillna(start + 4)
@@ -177,20 +189,47 @@ def compute(inp: PeerInputs, v: dict[str, Any]) -> "pd.DataFrame":
                         "upper_bound": pd.to_numeric(_text(ind.upper_bound), errors="coerce")})
 
     keys = ["region_code", "indicator_code", "breakdown"]
-    plan_cols = ["plan_target_id", "plan", "attribute", "baseline_year", "baseline_value", "target_year",
-                 "target_value", "window_start_year", "window_end_year"] + [f"t{y}" for y in range(2021, 2026)]
+    plan_cols = ["plan_target_id", "plan", "attribute", "target_kind", "baseline_year", "baseline_value",
+                 "target_year", "target_value", "window_start_year", "window_end_year"] + [
+                     f"t{y}" for y in range(2021, 2026)]
     df = obs.merge(targets[keys + plan_cols], on=keys, how="left")
-    in_window = (df.period_year >= df.window_start_year) & (df.period_year <= df.window_end_year)
+    # a plan reaches past its target year up to the run's year: those figures stay in its series
+    in_reach = ((df.period_year >= df.window_start_year)
+                & (df.period_year <= np.maximum(df.window_end_year, v["as_of_year"])))
+    df["_current"] = (in_reach & (df.period_year <= df.window_end_year)).astype(int)
     for col in plan_cols:  # an observation outside every window keeps no plan
         if df[col].dtype == object or str(df[col].dtype) == "string":
-            df[col] = df[col].where(in_window, None)
+            df[col] = df[col].where(in_reach, None)
         else:
-            df[col] = df[col].where(in_window)
-    df["_has_plan"] = in_window.astype(int)
-    df = df.sort_values(["_has_plan", "window_end_year", "plan"], ascending=False, na_position="last", kind="stable")
+            df[col] = df[col].where(in_reach)
+    df["_has_plan"] = in_reach.astype(int)
+    # a window holding the year beats a passed one, then the later-ending window, then the later plan
+    df = df.sort_values(["_has_plan", "_current", "window_end_year", "plan"], ascending=False, na_position="last",
+                        kind="stable")
     df = df.drop_duplicates(keys + ["period"], keep="first")
+    df["is_after"] = (df._has_plan == 1) & (df._current == 0)
 
     df = df.merge(ind, on="indicator_code", how="inner")
+
+    # a cumulative target counts the flow's full years since the plan's first year (the annual figure,
+    # else Q4's year-to-date): the running total of the years before this one, if none is missing
+    years = obs.merge(ind[ind.measure == "flow"][["indicator_code"]], on="indicator_code")
+    years = years[(years.period_type == "year") | (years.period_quarter == 4)]
+    years = years.assign(_q=(years.period_type != "year").astype(int)).sort_values(
+        keys + ["period_year", "_q"], kind="stable").drop_duplicates(keys + ["period_year"], keep="first")
+    years["running_total"] = years.groupby(keys).value.cumsum()
+    years["years_counted"] = years.groupby(keys).cumcount() + 1
+    totals = years[keys + ["period_year", "running_total", "years_counted"]]
+    start_year = df.window_start_year
+    for name, year_col in (("prev", df.period_year - 1), ("pre", start_year - 1)):
+        looked_up = df[keys].assign(period_year=year_col).merge(totals, on=keys + ["period_year"], how="left")
+        df[f"{name}_total"] = looked_up.running_total.to_numpy()
+        df[f"{name}_count"] = looked_up.years_counted.to_numpy()
+    cumulative = (df.target_kind == "cumulative").fillna(False).to_numpy(dtype=bool)
+    counted = df.prev_count.fillna(0) - df.pre_count.fillna(0)
+    df["prior_years_total"] = np.select(
+        [~cumulative, (df.period_year <= start_year).to_numpy(), (counted == df.period_year - start_year).to_numpy()],
+        [np.nan, 0.0, (df.prev_total - df.pre_total.fillna(0)).to_numpy(dtype=float)], np.nan)
     df["_plan_key"] = df.plan.fillna("\x00")
     df = df.sort_values(keys + ["_plan_key", "period_index", "period_type"], kind="stable")
     g = df.groupby(keys + ["_plan_key"], sort=False)
@@ -210,9 +249,12 @@ def compute(inp: PeerInputs, v: dict[str, Any]) -> "pd.DataFrame":
     flow = (df.measure == "flow").to_numpy()
     quarter = (df.period_type == "quarter").to_numpy()
     value = df.value.to_numpy(dtype=float)
-    is_ytd = flow & quarter
-    time_point = np.where(flow | ~quarter, year, year - 1 + q / 4.0)
-    comparable = np.where(is_ytd, value * 4.0 / q, value)
+    cumulative = (df.target_kind == "cumulative").fillna(False).to_numpy(dtype=bool)
+    is_ytd = flow & quarter & ~cumulative
+    # a running total sits at its quarter's end like a level
+    time_point = np.where((flow & ~cumulative) | ~quarter, year, year - 1 + q / 4.0)
+    comparable = np.where(cumulative, df.prior_years_total.to_numpy(dtype=float) + value,
+                          np.where(is_ytd, value * 4.0 / q, value))
     first_q = (df.first_type == "quarter").to_numpy()
     fy = df.first_year.to_numpy(dtype=float)
     fq = df.first_quarter.to_numpy(dtype=float)
@@ -225,10 +267,13 @@ def compute(inp: PeerInputs, v: dict[str, Any]) -> "pd.DataFrame":
     target_year = df.target_year.to_numpy(dtype=float)
     has_base = ~np.isnan(baseline)
     has_target = ~np.isnan(target) & ~np.isnan(target_year)
-    base = np.where(has_base, baseline, first_comparable)
+    # a cumulative target runs from zero at the end of the year before the plan's first year
+    base = np.where(cumulative, 0.0, np.where(has_base, baseline, first_comparable))
     baseline_year = df.baseline_year.to_numpy(dtype=float)
-    base_time = np.where(has_base, np.where(np.isnan(baseline_year), target_year - 5, baseline_year), first_time)
-    data_points = df.observations_to_date.to_numpy() + has_base.astype(int)
+    base_time = np.where(cumulative, df.window_start_year.to_numpy(dtype=float) - 1.0,
+                         np.where(has_base, np.where(np.isnan(baseline_year), target_year - 5, baseline_year),
+                                  first_time))
+    data_points = df.observations_to_date.to_numpy() + (has_base | cumulative).astype(int)
     direction_sign = np.select([df.direction == "increase", df.direction == "decrease"], [1, -1], 0)
     elapsed = time_point - base_time
     planned = target_year - base_time
@@ -244,7 +289,7 @@ def compute(inp: PeerInputs, v: dict[str, Any]) -> "pd.DataFrame":
                                    previous_year)
         has_annual = ~np.isnan(this_year)
         expected_comparable = np.select(
-            [~has_target, has_annual & (flow | (q == 4)), has_annual],
+            [~has_target, has_annual & ((flow & ~cumulative) | (q == 4)), has_annual],
             [np.nan, this_year, previous_anchor + (this_year - previous_anchor) * q / 4.0],
             straight)
         target_ahead = has_target & (effective != 0) & (target_sign == effective)
@@ -275,11 +320,14 @@ def compute(inp: PeerInputs, v: dict[str, Any]) -> "pd.DataFrame":
                                    ["needs_acceleration", "limited_progress"], "deterioration")
         final = (year.to_numpy() == target_year) & (q.to_numpy() == 4)
         # a NaN comparison is False, as a SQL NULL condition falls through to the next branch
+        # after the target year the verdict given at it stands, with no expected value
+        after = df.is_after.to_numpy(dtype=bool)
         status = np.select(
-            [~has_target, meets, near_limit, final, too_few, ~target_ahead, ahead, np.isnan(ratio), is_binding],
-            ["no_target", "target_achieved", "target_achieved", "target_not_achieved", "insufficient_data",
-             "deterioration", "on_track", "insufficient_data", graded_binding], graded)
-        expected_value = np.where(is_ytd, expected_comparable * q / 4.0, expected_comparable)
+            [~has_target, after, meets, near_limit, final, too_few, ~target_ahead, ahead, np.isnan(ratio),
+             is_binding],
+            ["no_target", "target_year_passed", "target_achieved", "target_achieved", "target_not_achieved",
+             "insufficient_data", "deterioration", "on_track", "insufficient_data", graded_binding], graded)
+        expected_value = np.where(after, np.nan, np.where(is_ytd, expected_comparable * q / 4.0, expected_comparable))
 
     return pd.DataFrame({
         "region_code": df.region_code.to_numpy(), "indicator_code": df.indicator_code.to_numpy(),

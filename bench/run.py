@@ -352,7 +352,9 @@ def dbt_vars() -> dict[str, Any]:
             "needs_acceleration": float(v["progress_thresholds"][method]["needs_acceleration"]),
             "min_data_points": int(v["min_data_points"]),
             "maintain_margin": float(v["maintain_margin"]),
-            "natural_limit_margin": float(v["natural_limit_margin"])}
+            "natural_limit_margin": float(v["natural_limit_margin"]),
+            # the pipeline compared with is published for FULL_QUARTER (its dbt var as_of_quarter)
+            "as_of_year": int(FULL_QUARTER[:4])}
 
 
 def _inputs(home: Path) -> dict[str, Any]:
