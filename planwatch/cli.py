@@ -107,6 +107,17 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_evaluation(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from planwatch.evaluation import write_evaluation
+
+    xlsx, csv_path = write_evaluation(settings, args.region, args.plan, args.kind,
+                                      Path(args.out) if args.out else None)
+    print(f"wrote {xlsx}\nwrote {csv_path}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Settings], int], str]] = {
     "run": (_cmd_run, "run every stage for a quarter without Airflow"),
     "stage": (_cmd_stage, "run one stage"),
@@ -118,6 +129,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Settings], int], str]] =
     "remind": (_cmd_remind, "send the digest of regions with overdue figures through the notifier"),
     "form": (_cmd_form, "write the submission form (.xlsx) of one region for a quarter"),
     "forms": (_cmd_form, "write the forms and cover letters of every region with a plan for a quarter"),
+    "evaluation": (_cmd_evaluation, "a plan's mid-term or final evaluation table (.xlsx and .csv)"),
 }
 
 
@@ -145,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--out", help="folder (default: reports/forms/<quarter>)")
         elif name == "rollback":
             p.add_argument("--to", help="version file name in warehouse/versions (default: the newest)")
+        elif name == "evaluation":
+            p.add_argument("--region", required=True, help="region code, e.g. 320583")
+            p.add_argument("--plan", required=True, help="plan label of raw/reference/plan_periods.csv")
+            p.add_argument("--kind", choices=("final", "mid_term"), default="final")
+            p.add_argument("--out", help="folder for the files (default: reports/)")
     return parser
 
 

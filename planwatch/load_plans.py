@@ -23,6 +23,9 @@ from planwatch.errors import FileRefused
 from planwatch.extract.rows import COMPLETION_COLUMNS as EXTRACTED_COMPLETION_COLUMNS
 from planwatch.extract.rows import INDICATOR_COLUMNS, INDICATOR_REVIEW_COLUMNS, REVIEW_COLUMNS
 from planwatch.extract.rows import PROSE_COLUMNS as EXTRACTED_PROSE_COLUMNS
+from planwatch.plan_periods import FILENAME as PLAN_PERIODS_FILE
+from planwatch.plan_periods import annual_columns
+from planwatch.plan_periods import load as load_plan_periods
 from planwatch.types import Metrics, RunContext
 
 if TYPE_CHECKING:
@@ -32,12 +35,15 @@ log = logging.getLogger(__name__)
 
 # The columns of docs/architecture.md "Plan files", shared with the extractor that drafts them.
 PLAN_COLUMNS = list(INDICATOR_COLUMNS)
+# Annual targets are `target_YYYY` columns of whatever years a plan names: a file must have the
+# other columns, and raw.plan_indicators gets every year any file has.
+PLAN_REQUIRED_COLUMNS = [c for c in PLAN_COLUMNS if c not in annual_columns(PLAN_COLUMNS)]
 COMPLETION_COLUMNS = list(EXTRACTED_COMPLETION_COLUMNS)
 PROSE_COLUMNS = list(EXTRACTED_PROSE_COLUMNS)
 
 # (table, folder attribute of Settings, columns every file must have, review columns read when present)
 PLAN_TABLES: tuple[tuple[str, str, list[str], list[str]], ...] = (
-    ("plan_indicators", "plan_indicators_dir", PLAN_COLUMNS, list(INDICATOR_REVIEW_COLUMNS)),
+    ("plan_indicators", "plan_indicators_dir", PLAN_REQUIRED_COLUMNS, list(INDICATOR_REVIEW_COLUMNS)),
     ("plan_completion", "plan_completion_dir", COMPLETION_COLUMNS, list(REVIEW_COLUMNS)),
     ("plan_prose_targets", "plan_prose_dir", PROSE_COLUMNS, list(INDICATOR_REVIEW_COLUMNS)),
 )
@@ -46,6 +52,7 @@ REFERENCE_TABLES = {
     "indicators": "indicators.csv",
     "indicator_aliases": "indicator_aliases.csv",
     "units": "units.csv",
+    "plan_periods": PLAN_PERIODS_FILE,
 }
 
 
@@ -134,6 +141,7 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
             log.info("load_plans: raw/reference and the plan files are unchanged since the last load; tables kept")
             return previous
         catalog = load_catalog(settings)
+        load_plan_periods(settings.reference_dir)  # refuses a missing or malformed periods file, naming it
         con.execute("BEGIN")
         for table, filename in REFERENCE_TABLES.items():
             path = settings.reference_dir / filename
@@ -149,12 +157,14 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
         for table, folder_attr, columns, review_columns in PLAN_TABLES:
             folder: Path = getattr(settings, folder_attr)
             rows = []
+            annual: set[str] = set()
             files = _csv_files(folder)
             simulated = simulated_plan_files(settings) if table == "plan_indicators" else []
             # The status travels with the path: `path in simulated` was a list search per file.
             for path, status in [(p, "reviewed") for p in files] + [(p, "simulated") for p in simulated]:
                 source_file = str(path.relative_to(raw_dir))
                 file_rows = _read_rows(path, columns)
+                annual.update(annual_columns(_header(path)))
                 for row in file_rows:
                     row["review_status"] = status
                     row["source_file"] = source_file
@@ -165,7 +175,10 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
                 drafts = _draft_rows(settings, catalog, {r["source_doc"] for r in rows})
                 metrics["draft_rows"] = len(drafts)
                 rows.extend(drafts)
-            _replace_table(con, table, columns + review_columns + ["review_status", "source_file"], rows)
+                for draft in drafts:
+                    annual.update(annual_columns(list(draft)))
+            _replace_table(con, table, columns + annual_columns(list(annual)) + review_columns
+                           + ["review_status", "source_file"], rows)
             metrics[f"{table}_files"] = len(files) + len(simulated)
             metrics[f"{table}_rows"] = len(rows)
         metrics["rows_unresolved_code"] = unresolved
@@ -187,7 +200,7 @@ def input_digest(settings: Settings) -> str:
     if settings.plans_dir.exists():
         paths += sorted(settings.plans_dir.glob("*.txt"))
     package = Path(__file__).parent
-    code = [package / "load_plans.py", *sorted((package / "extract").glob("*.py"))]
+    code = [package / "load_plans.py", package / "plan_periods.py", *sorted((package / "extract").glob("*.py"))]
     digest = hashlib.sha256()
     for path in paths + code:
         digest.update(str(path).encode() + b"\0")

@@ -99,24 +99,28 @@ where region_code in (select unnest(?::varchar[]))
 order by period_end
 """
 
-# The plan's year-by-year targets, already converted to the catalog unit by dbt.
+# The plan's year-by-year targets, already converted to the catalog unit by dbt, one row per year
+# (the years are whatever `target_YYYY` columns the plan files have).
 ANNUAL_SQL_CONVERTED = """
-select region_code, plan, indicator_code, coalesce(breakdown, '') as breakdown,
-       target_2021, target_2022, target_2023, target_2024, target_2025
-from intermediate.int_plan_targets_converted
-where region_code in (select unnest(?::varchar[]))
+select p.region_code, p.plan, p.indicator_code, coalesce(p.breakdown, '') as breakdown,
+       a.target_year, a.annual_target_value
+from intermediate.int_plan_annual_targets_unpivoted as a
+join intermediate.int_plan_targets_converted as p on p.plan_target_id = a.plan_target_id
+where p.region_code in (select unnest(?::varchar[]))
+order by a.target_year
 """
 # Fallback on the raw snapshot: only rows printed in the catalog unit, as no conversion is done here.
 ANNUAL_SQL_RAW = """
-select p.region_code, p.plan, p.indicator_code, coalesce(p.breakdown, '') as breakdown,
-       try_cast(p.target_2021 as double), try_cast(p.target_2022 as double),
-       try_cast(p.target_2023 as double), try_cast(p.target_2024 as double),
-       try_cast(p.target_2025 as double)
-from raw.plan_indicators as p
-join marts.dim_indicator as i on i.indicator_code = p.indicator_code and i.unit = p.unit
-where p.region_code in (select unnest(?::varchar[]))
+select region_code, plan, indicator_code, breakdown,
+       cast(substr(annual_column, 8) as integer) as target_year, try_cast(annual_value as double)
+from (unpivot (select p.region_code, p.plan, p.indicator_code, coalesce(p.breakdown, '') as breakdown,
+                      columns('^target_[0-9]{4}$')
+               from raw.plan_indicators as p
+               join marts.dim_indicator as i on i.indicator_code = p.indicator_code and i.unit = p.unit
+               where p.region_code in (select unnest(?::varchar[])))
+      on columns('^target_[0-9]{4}$') into name annual_column value annual_value)
+order by target_year
 """
-ANNUAL_YEARS = (2021, 2022, 2023, 2024, 2025)
 
 REQUIRED_TABLES = (("marts", "fct_indicator_progress"), ("marts", "dim_indicator"),
                    ("marts", "dim_region"), ("marts", "dim_status"))
@@ -217,6 +221,7 @@ def build_page(con: "duckdb.DuckDBPyConnection", run: RunContext, db_path: Path)
         "detail_capped": len(ordered) > MAX_DETAIL_REGIONS,
         "specs": specs,
         "completion": _completion(con, [s.region_code for s in detailed]),
+        "evaluations": _evaluations(con, [s.region_code for s in detailed]),
         "dq": _data_quality(con, run.run_id),
         "plan_figures": plan_figures(con),
         "submissions": submissions[:MAX_SUMMARY_REGIONS],
@@ -286,19 +291,18 @@ def _series_key(row: dict[str, Any]) -> tuple[str, str, str, str]:
 
 
 def _annual_targets(con: "duckdb.DuckDBPyConnection", codes: list[str]) -> dict[tuple[str, str, str, str], list[tuple[int, float]]]:
-    if table_exists(con, "intermediate", "int_plan_targets_converted"):
+    if table_exists(con, "intermediate", "int_plan_annual_targets_unpivoted"):
         rows = con.execute(ANNUAL_SQL_CONVERTED, [codes]).fetchall()
     elif table_exists(con, "raw", "plan_indicators"):
-        log.info("no intermediate.int_plan_targets_converted: annual paths from raw.plan_indicators")
+        log.info("no intermediate.int_plan_annual_targets_unpivoted: annual paths from raw.plan_indicators")
         rows = con.execute(ANNUAL_SQL_RAW, [codes]).fetchall()
     else:
         log.warning("no annual plan targets in the warehouse: charts show no annual path")
         return {}
     out: dict[tuple[str, str, str, str], list[tuple[int, float]]] = {}
-    for region, plan, indicator, breakdown, *values in rows:
-        path = [(year, float(v)) for year, v in zip(ANNUAL_YEARS, values) if v is not None]
-        if path:
-            out[(region, plan or "", indicator, breakdown or "")] = path
+    for region, plan, indicator, breakdown, year, value in rows:
+        if value is not None:
+            out.setdefault((region, plan or "", indicator, breakdown or ""), []).append((int(year), float(value)))
     return out
 
 
@@ -406,6 +410,33 @@ def _completion(con: "duckdb.DuckDBPyConnection", codes: list[str]) -> dict[str,
     n_total = int(total[0]) if total else 0
     return {"available": True, "columns": shown, "rows": rows, "total": n_total,
             "capped": len(rows) < n_total}
+
+
+EVALUATION_SQL = """
+select region_code, region_name, plan, plan_name_zh, evaluation_kind, evaluation_year, indicator_name,
+       breakdown, unit, target_value, expected_value, actual_value, actual_period, attribute_zh, verdict,
+       verdict_zh, is_simulated
+from marts.fct_plan_evaluation
+where is_due and region_code in (select unnest(?::varchar[]))
+order by region_code, plan, evaluation_kind desc, seq nulls last, indicator_code, breakdown
+"""
+
+
+def _evaluations(con: "duckdb.DuckDBPyConnection", codes: list[str]) -> list[dict[str, Any]]:
+    """One section per region × plan × evaluation whose year has closed: verdict counts and rows."""
+    if not table_exists(con, "marts", "fct_plan_evaluation"):
+        return []
+    sections: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in _records(con, EVALUATION_SQL, [codes]):
+        key = (row["region_code"], row["plan"], row["evaluation_kind"])
+        section = sections.setdefault(key, {
+            "region_code": row["region_code"], "region_name": row["region_name"], "plan": row["plan"],
+            "plan_name_zh": row["plan_name_zh"], "kind": row["evaluation_kind"], "year": row["evaluation_year"],
+            "counts": {}, "rows": [], "n_simulated": 0})
+        section["rows"].append(row)
+        section["counts"][row["verdict_zh"]] = section["counts"].get(row["verdict_zh"], 0) + 1
+        section["n_simulated"] += bool(row["is_simulated"])
+    return list(sections.values())
 
 
 def _data_quality(con: "duckdb.DuckDBPyConnection", run_id: str) -> dict[str, Any]:

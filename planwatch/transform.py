@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REFERENCE_TABLES = ("regions", "indicators", "indicator_aliases", "units")
+REFERENCE_TABLES = ("regions", "indicators", "indicator_aliases", "units", "plan_periods")
 PLAN_TABLES = ("plan_indicators", "plan_completion", "plan_prose_targets")
 STAT_TABLES = ("file_ledger", "stat_observations", "stat_quarantine")
 RAW_TABLES = REFERENCE_TABLES + PLAN_TABLES + STAT_TABLES

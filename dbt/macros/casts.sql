@@ -52,3 +52,16 @@
         cast(null as {{ dbt.type_string() }})
     {%- endif -%}
 {%- endmacro %}
+
+{% macro annual_target_columns(relation) -%}
+    {#- The `target_YYYY` columns of a plan relation, in year order: a plan's annual targets are
+        whatever years its file names (raw/reference/plan_periods.csv holds the periods). -#}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set names = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- if modules.re.match('^target_[0-9]{4}$', column.name | lower) -%}
+            {%- do names.append(column.name | lower) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(names | sort) }}
+{%- endmacro %}

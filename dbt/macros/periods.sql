@@ -40,12 +40,6 @@
     {{ (q[0:4] | int) * 4 + (q[5] | int) - 1 }}
 {%- endmacro %}
 
-{% macro plan_start_year(plan) -%}
-    {#- First year of a Five-Year Plan from its label: 13th -> 2016, 14th -> 2021 (the 3rd plan
-        onwards are consecutive five-year blocks). Null for a label that is not `<n>th`. -#}
-    (2016 + 5 * ({{ dbt.safe_cast(dbt.replace("lower(" ~ plan ~ ")", "'th'", "''"), api.Column.translate_type("integer")) }} - 13))
-{%- endmacro %}
-
 {% macro as_of_year() -%}
     {#- the year of the run's quarter (var as_of_quarter) -#}
     {{ (as_of_index() | trim | int) // 4 }}

@@ -27,7 +27,12 @@ TO_CANONICAL = f"""
          when pu.dimension = cu.dimension then {num('pu.factor')} / {num('cu.factor')} end
 """
 
-ANNUAL = ("target_2021", "target_2022", "target_2023", "target_2024", "target_2025")
+# A plan file's annual targets are its `target_YYYY` columns, whatever years they name
+# (raw/reference/plan_periods.csv holds the periods); the loader keeps every such column.
+ANNUAL = "columns('^target_[0-9][0-9][0-9][0-9]$')"  # no braces: rules are checked for none
+# One row per printed annual target: key `rid`, `year` and the printed `annual_value`.
+ANNUAL_ROWS = f"""(unpivot (select rid, {ANNUAL} from ROWS) on {ANNUAL}
+                   into name annual_column value annual_value)"""
 
 
 def _list(items: list[str]) -> str:
@@ -36,7 +41,7 @@ def _list(items: list[str]) -> str:
 
 def build(params: SuiteParams) -> Suite:
     t = params.thresholds
-    value_columns = ["baseline_value", "target_value", *ANNUAL]
+    value_columns = ["baseline_value", "target_value"]
     rules = [
         Rule(
             name="plan_codes_known",
@@ -70,9 +75,9 @@ def build(params: SuiteParams) -> Suite:
         Rule(
             name="annual_targets_monotonic",
             severity="warn",
-            description="baseline, annual targets 2021–2025 and the final target move monotonically toward the final target",
+            description="baseline, the annual targets and the final target move monotonically toward the final target",
             query=f"""with k as ({BOUNDS}),
-                      signed as (
+                      signed as materialized (
                           select p.*, row_number() over () as rid,
                                  case when {num('p.target_value')} > {num('p.baseline_value')} then 1
                                       when {num('p.target_value')} < {num('p.baseline_value')} then -1
@@ -80,12 +85,19 @@ def build(params: SuiteParams) -> Suite:
                                       when k.direction = 'increase' then 1
                                       when k.direction = 'decrease' then -1 else 0 end as sgn
                           from batch_rows p join k on k.indicator_code = p.indicator_code),
+                      annual as (
+                          select rid, cast(substr(annual_column, 8) as integer) as year, 1 as ord,
+                                 {num('annual_value')} as v
+                          from {ANNUAL_ROWS.replace('ROWS', 'signed')}),
                       points as (
                           select p.rid, {KEYS}, p.sgn,
-                                 unnest({_list(['try_cast(p.baseline_year as integer)', '2021', '2022', '2023', '2024', '2025', 'try_cast(p.target_year as integer)'])}) as year,
-                                 unnest({_list(['0', '1', '2', '3', '4', '5', '6'])}) as ord,
-                                 unnest({_list([num('p.baseline_value')] + [num('p.' + c) for c in ANNUAL] + [num('p.target_value')])}) as v
-                          from signed p where p.sgn <> 0),
+                                 unnest({_list(['try_cast(p.baseline_year as integer)', 'try_cast(p.target_year as integer)'])}) as year,
+                                 unnest({_list(['0', '2'])}) as ord,
+                                 unnest({_list([num('p.baseline_value'), num('p.target_value')])}) as v
+                          from signed p where p.sgn <> 0
+                          union all
+                          select p.rid, {KEYS}, p.sgn, a.year, a.ord, a.v
+                          from signed p join annual a on a.rid = p.rid where p.sgn <> 0),
                       steps as (
                           select *, lag(v) over (partition by rid order by year, ord) as previous_v,
                                     lag(year) over (partition by rid order by year, ord) as previous_year
@@ -95,40 +107,56 @@ def build(params: SuiteParams) -> Suite:
                       from steps where previous_v is not null and (v - previous_v) * sgn < 0""",
         ),
         Rule(
-            name="plan13_actual_matches_plan14_baseline",
+            name="previous_plan_actual_matches_baseline",
             severity="warn",
-            description=(f"the 13th plan's 2020 actual and the 14th plan's 2020 baseline of the same region and "
-                         f"indicator agree within {t.plan_bridge_rel_tolerance:.1%}"),
+            description=(f"a plan's baseline and the previous plan's final-year actual (its completion table) of the "
+                         f"same region and indicator agree within {t.plan_bridge_rel_tolerance:.1%}, for any two "
+                         f"consecutive plans of raw/reference/plan_periods.csv"),
             query=f"""with k as ({BOUNDS}),
-                      p14 as (
-                          select {KEYS}, {num('p.baseline_value')} * ({TO_CANONICAL}) as baseline
+                      next_plan as (
+                          select {KEYS}, try_cast(p.baseline_year as integer) as baseline_year,
+                                 {num('p.baseline_value')} * ({TO_CANONICAL}) as baseline
                           from batch_rows p join k on k.indicator_code = p.indicator_code
                           left join raw.units pu on pu.unit = p.unit left join raw.units cu on cu.unit = k.unit
-                          where p.plan <> '13th' and try_cast(p.baseline_year as integer) = 2020
-                            and coalesce(p.breakdown, '') = ''),
-                      p13 as (
-                          select c.region_code, c.indicator_code, {num('c.actual_value')} * (
+                          where coalesce(p.breakdown, '') = ''),
+                      previous_plan as (
+                          select c.region_code, c.indicator_code, c.plan,
+                                 try_cast(period.last_year as integer) as last_year, {num('c.actual_value')} * (
                                  case when c.unit = k.unit then 1.0
                                       when pu.dimension = cu.dimension then {num('pu.factor')} / {num('cu.factor')} end) as actual
                           from raw.plan_completion c join k on k.indicator_code = c.indicator_code
+                          join raw.plan_periods period on lower(period.plan) = lower(c.plan)
                           left join raw.units pu on pu.unit = c.unit left join raw.units cu on cu.unit = k.unit)
-                      select p14.region_code, p14.indicator_code, p14.source_doc, p14.source_line,
-                             p13.actual as actual_2020_13th, p14.baseline as baseline_2020_14th
-                      from p14 join p13 on p13.region_code = p14.region_code and p13.indicator_code = p14.indicator_code
-                      where p13.actual is not null and p14.baseline is not null
-                        and abs(p13.actual - p14.baseline)
-                            > {t.plan_bridge_rel_tolerance!r} * greatest(abs(p13.actual), abs(p14.baseline))""",
+                      select next_plan.region_code, next_plan.indicator_code, next_plan.source_doc, next_plan.source_line,
+                             previous_plan.plan as previous_plan, previous_plan.actual as previous_plan_actual,
+                             next_plan.plan, next_plan.baseline
+                      from next_plan join previous_plan
+                        on previous_plan.region_code = next_plan.region_code
+                       and previous_plan.indicator_code = next_plan.indicator_code
+                       and previous_plan.last_year = next_plan.baseline_year
+                       and previous_plan.plan <> next_plan.plan
+                      where previous_plan.actual is not null and next_plan.baseline is not null
+                        and abs(previous_plan.actual - next_plan.baseline)
+                            > {t.plan_bridge_rel_tolerance!r} * greatest(abs(previous_plan.actual), abs(next_plan.baseline))""",
         ),
         Rule(
             name="plan_value_within_unit",
             severity="error",
             description="baseline, targets and annual targets, converted to the canonical unit, lie within the catalog bounds",
             query=f"""with k as ({BOUNDS}),
+                      numbered as materialized (select p.*, row_number() over () as rid from batch_rows p),
+                      annual as (select rid, annual_column, annual_value from {ANNUAL_ROWS.replace('ROWS', 'numbered')}),
                       v as (
                           select {KEYS}, k.lo, k.hi,
                                  unnest({_list([repr(c) for c in value_columns])}) as field,
                                  unnest({_list([num('p.' + c) + ' * (' + TO_CANONICAL + ')' for c in value_columns])}) as value
-                          from batch_rows p join k on k.indicator_code = p.indicator_code
+                          from numbered p join k on k.indicator_code = p.indicator_code
+                          left join raw.units pu on pu.unit = p.unit left join raw.units cu on cu.unit = k.unit
+                          union all
+                          select {KEYS}, k.lo, k.hi, a.annual_column as field,
+                                 {num('a.annual_value')} * ({TO_CANONICAL}) as value
+                          from numbered p join annual a on a.rid = p.rid
+                          join k on k.indicator_code = p.indicator_code
                           left join raw.units pu on pu.unit = p.unit left join raw.units cu on cu.unit = k.unit)
                       select region_code, plan, indicator_code, indicator_name, breakdown, source_doc, source_line,
                              field, value, lo, hi

@@ -63,7 +63,7 @@ def test_report_shows_every_region_indicator_status_and_finding(report: tuple[Pa
     assert "模拟数据提示 Simulated figures" in html and "45 of the 45 indicator series" in html
     assert "values_within_catalog_bounds" in html and "quarter_not_reported" in html
     assert '"9"' not in html.split("Open findings")[1].split("</table>")[0]  # the older run's finding is not shown
-    assert "13th Five-Year Plan completion" in html and "not_achieved" in html
+    assert "Previous plan's results as the plans print them" in html and "not_achieved" in html
     # self-contained: no external script, stylesheet, image or font
     markup = re.sub(r"<script\b[^>]*>.*?</script>", "", html, flags=re.S)
     assert markup.count("<") > 1000  # the markup itself is left, only the scripts' bodies went

@@ -47,7 +47,7 @@ CASES = {
                                        "CHD_ORPHAN_PLACEMENT"),
     "ingest/annual_targets_not_monotonic": ("plan_consistency", "annual_targets_monotonic", "warn", "110105"),
     "ingest/plan13_actual_differs_from_plan14_baseline": ("plan_consistency",
-                                                          "plan13_actual_matches_plan14_baseline", "warn", "110101"),
+                                                          "previous_plan_actual_matches_baseline", "warn", "110101"),
     "ingest/plan_target_above_unit": ("plan_consistency", "plan_value_within_unit", "error", "target_value"),
     "ingest/plan_unknown_indicator": ("plan_consistency", "plan_codes_known", "error", "ELD_MADE_UP"),
     "candidate/duplicate_progress_row": ("fct_indicator_progress", "unique_region_indicator_breakdown_period",

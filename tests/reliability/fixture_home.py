@@ -48,6 +48,8 @@ def write_reference_and_plans(raw: Path) -> None:
     for name in ("regions", "indicators", "indicator_aliases", "units"):
         rows = _read(name)
         _write(raw / "reference" / f"{name}.csv", list(rows[0].keys()), rows)
+    # The periods have one home, the repository's raw/reference.
+    (raw / "reference" / "plan_periods.csv").write_bytes((REPO_ROOT / "raw" / "reference" / "plan_periods.csv").read_bytes())
     for folder, columns in (("plan_indicators", PLAN_COLUMNS), ("plan_completion", COMPLETION_COLUMNS),
                             ("plan_prose_targets", PROSE_COLUMNS)):
         by_file: dict[str, list[dict[str, str]]] = defaultdict(list)

@@ -1,5 +1,6 @@
-{#- 13th-plan completion rows in the catalog's unit, one per region × plan × indicator × breakdown, same unit
-    rule as int_plan_targets_converted. -#}
+{#- Completion rows (a plan's results for its own period, as the next plan prints them) in the
+    catalog's unit, one per region × plan × indicator × breakdown, same unit rule as
+    int_plan_targets_converted. A row without a target year takes its period's last year. -#}
 with
 
 completion as (
@@ -23,6 +24,12 @@ indicators as (
 units as (
 
     select * from {{ ref('stg_reference__units') }}
+
+),
+
+plan_periods as (
+
+    select * from {{ ref('stg_reference__plan_periods') }}
 
 ),
 
@@ -59,7 +66,8 @@ with_units as (
             'catalog_units.dimension'
         ) }} as unit_conversion_status,
         printed_units.factor as printed_factor,
-        catalog_units.factor as catalog_factor
+        catalog_units.factor as catalog_factor,
+        plan_periods.last_year as period_last_year
 
     from resolved
     left join indicators
@@ -68,6 +76,8 @@ with_units as (
         on printed_units.unit = coalesce(resolved.unit_as_read, resolved.unit)
     left join units as catalog_units
         on catalog_units.unit = indicators.unit
+    left join plan_periods
+        on plan_periods.plan = resolved.plan
 
 ),
 
@@ -92,7 +102,7 @@ converted as (
         unit_read,
         catalog_unit as unit,
         unit_conversion_status,
-        coalesce(target_year, 2020) as target_year,
+        coalesce(target_year, period_last_year) as target_year,
         target_value * {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}
             as target_value,
         actual_value * {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}

@@ -38,6 +38,12 @@ units as (
 
 ),
 
+plan_periods as (
+
+    select * from {{ ref('stg_reference__plan_periods') }}
+
+),
+
 table_targets as (
 
     select
@@ -59,14 +65,10 @@ table_targets as (
         target_year,
         target_value,
         cast(null as {{ dbt.type_string() }}) as comparator,
-        target_2021,
-        target_2022,
-        target_2023,
-        target_2024,
-        target_2025,
         'table' as target_source,
         source_doc,
-        source_line
+        source_line,
+        source_file
 
     from plan_rows
 
@@ -93,14 +95,10 @@ prose_only as (
         prose_targets.target_year,
         prose_targets.target_value,
         prose_targets.comparator,
-        cast(null as {{ type_double() }}) as target_2021,
-        cast(null as {{ type_double() }}) as target_2022,
-        cast(null as {{ type_double() }}) as target_2023,
-        cast(null as {{ type_double() }}) as target_2024,
-        cast(null as {{ type_double() }}) as target_2025,
         'prose' as target_source,
         prose_targets.source_doc,
-        prose_targets.source_line
+        prose_targets.source_line,
+        prose_targets.source_file
 
     from prose_targets
     where not exists (
@@ -154,7 +152,9 @@ with_units as (
         printed_units.dimension as printed_dimension,
         printed_units.factor as printed_factor,
         catalog_units.dimension as catalog_dimension,
-        catalog_units.factor as catalog_factor
+        catalog_units.factor as catalog_factor,
+        plan_periods.first_year as period_first_year,
+        plan_periods.last_year as period_last_year
 
     from resolved
     left join indicators
@@ -163,6 +163,8 @@ with_units as (
         on printed_units.unit = coalesce(resolved.unit_as_read, resolved.printed_unit)
     left join units as catalog_units
         on catalog_units.unit = indicators.unit
+    left join plan_periods
+        on plan_periods.plan = resolved.plan
 
 ),
 
@@ -223,15 +225,11 @@ converted as (
         baseline_value * conversion_factor as baseline_value,
         target_year,
         target_value * conversion_factor as target_value,
-        target_2021 * conversion_factor as target_2021,
-        target_2022 * conversion_factor as target_2022,
-        target_2023 * conversion_factor as target_2023,
-        target_2024 * conversion_factor as target_2024,
-        target_2025 * conversion_factor as target_2025,
-        coalesce(baseline_year + 1, {{ plan_start_year('plan') }}) as window_start_year,
-        coalesce(target_year, {{ plan_start_year('plan') }} + 4) as window_end_year,
+        coalesce(baseline_year + 1, period_first_year) as window_start_year,
+        coalesce(target_year, period_last_year) as window_end_year,
         source_doc,
         source_line,
+        source_file,
         source_row_id
 
     from factors

@@ -6,6 +6,12 @@ plan_targets as (
 
 ),
 
+plan_periods as (
+
+    select * from {{ ref('stg_reference__plan_periods') }}
+
+),
+
 per_plan as (
 
     select
@@ -28,27 +34,25 @@ per_plan as (
 final as (
 
     select
-        {{ dbt.concat(["region_code", "'|'", "plan"]) }} as plan_id,
-        region_code,
-        plan,
-        case plan
-            when '13th' then '十三五'
-            when '14th' then '十四五'
-            when '15th' then '十五五'
-        end as plan_name_zh,
-        period_start_year,
-        period_end_year,
-        baseline_year,
-        target_year,
-        -- the plans call for a mid-term evaluation in their third year and a final one in the last
-        period_start_year + 2 as mid_term_evaluation_year,
-        period_end_year as final_evaluation_year,
-        indicator_count,
-        binding_indicator_count,
-        indicators_without_baseline,
-        source_doc
+        {{ dbt.concat(["per_plan.region_code", "'|'", "per_plan.plan"]) }} as plan_id,
+        per_plan.region_code,
+        per_plan.plan,
+        plan_periods.plan_name_zh,
+        per_plan.period_start_year,
+        per_plan.period_end_year,
+        per_plan.baseline_year,
+        per_plan.target_year,
+        -- the evaluation years are the period's (raw/reference/plan_periods.csv)
+        plan_periods.mid_term_year as mid_term_evaluation_year,
+        plan_periods.last_year as final_evaluation_year,
+        per_plan.indicator_count,
+        per_plan.binding_indicator_count,
+        per_plan.indicators_without_baseline,
+        per_plan.source_doc
 
     from per_plan
+    left join plan_periods
+        on plan_periods.plan = per_plan.plan
 
 )
 

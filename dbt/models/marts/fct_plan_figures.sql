@@ -6,8 +6,9 @@
     carries it. A figure that is not used says why (exclusion_reason); bi.plan_figures_excluded
     lists them, and the report and `planwatch summary` count them. Simulated plans are left out:
     they are not printed anywhere. -#}
-{%- set indicator_figures = ['baseline_value', 'target_value', 'target_2021', 'target_2022',
-                             'target_2023', 'target_2024', 'target_2025'] -%}
+{#- the annual targets are whatever `target_YYYY` columns the plan files have (plan periods, #15) -#}
+{%- set annual_figures = annual_target_columns(ref('stg_plans__indicator_targets')) -%}
+{%- set indicator_figures = ['baseline_value', 'target_value'] + annual_figures -%}
 {%- set completion_figures = ['baseline_value', 'target_value', 'actual_value'] -%}
 with
 
@@ -103,7 +104,11 @@ table_figures as (
         {{ table.converted }}.indicator_code,
         {{ table.converted }}.unit,
         {{ table.converted }}.unit_conversion_status,
+        {% if figure in annual_figures -%}
+        {{ table.rows }}.{{ figure }} * {{ table.converted }}.conversion_factor as value_in_catalog_unit,
+        {%- else -%}
         {{ table.facts }}.{{ figure }} as value_in_catalog_unit,
+        {%- endif %}
         {{ table.kept }} is not null as row_is_kept,
         false as has_table_row,
         '{{ table.plan_table }}' as plan_table

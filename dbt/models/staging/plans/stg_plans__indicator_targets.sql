@@ -1,4 +1,7 @@
 {%- set raw_plans = source('plans', 'plan_indicators') -%}
+{#- Annual targets: one typed column per `target_YYYY` column of the raw table, whatever years
+    the loaded plan files name (int_plan_annual_targets_unpivoted turns them into rows). -#}
+{%- set annual_columns = annual_target_columns(raw_plans) -%}
 with
 
 source as (
@@ -43,12 +46,10 @@ renamed as (
         {{ as_integer('baseline_year') }} as baseline_year,
         {{ as_number('baseline_value') }} as baseline_value,
         {{ as_integer('target_year') }} as target_year,
-        {{ as_number('target_value') }} as target_value,
-        {{ as_number('target_2021') }} as target_2021,
-        {{ as_number('target_2022') }} as target_2022,
-        {{ as_number('target_2023') }} as target_2023,
-        {{ as_number('target_2024') }} as target_2024,
-        {{ as_number('target_2025') }} as target_2025
+        {{ as_number('target_value') }} as target_value
+        {%- for column in annual_columns %},
+        {{ as_number(column) }} as {{ column }}
+        {%- endfor %}
 
     from source
 

@@ -1,0 +1,240 @@
+{#- The evaluations a plan calls for: mid-term (the period's mid_term_year) and final (its last
+    year), one row per plan series and evaluation, with the target, the value expected at that
+    point, the actual (the annual figure, else Q4) and the verdict the evaluation documents use.
+    The rule is in docs/methodology.md "Evaluations"; the years come from raw/reference/plan_periods.csv. -#}
+with
+
+plan_targets as (
+
+    select * from {{ ref('int_plan_targets_converted') }}
+
+),
+
+annual_targets as (
+
+    select * from {{ ref('int_plan_annual_targets_unpivoted') }}
+
+),
+
+plan_periods as (
+
+    select * from {{ ref('stg_reference__plan_periods') }}
+
+),
+
+indicators as (
+
+    select * from {{ ref('stg_reference__indicators') }}
+
+),
+
+observations as (
+
+    select * from {{ ref('int_observations_latest') }}
+
+),
+
+files as (
+
+    select * from {{ ref('stg_stats__files') }}
+
+),
+
+evaluations as (
+
+    select
+        plan_targets.*,
+        plan_periods.plan_name_zh,
+        evaluation.evaluation_kind,
+        case evaluation.evaluation_kind
+            when 'mid_term' then plan_periods.mid_term_year
+            else coalesce(plan_targets.target_year, plan_periods.last_year)
+        end as evaluation_year
+
+    from plan_targets
+    inner join plan_periods
+        on plan_periods.plan = plan_targets.plan
+    cross join (
+        select 'mid_term' as evaluation_kind
+        union all
+        select 'final'
+    ) as evaluation
+
+),
+
+year_figures as (
+
+    -- the annual figure where a region reported one, else the year's Q4 (a flow's Q4 is the
+    -- year-to-date total, a stock's Q4 is the year-end level)
+    select
+        observations.*,
+        row_number() over (
+            partition by region_code, indicator_code, breakdown, period_year
+            order by case when period_type = 'year' then 0 else 1 end
+        ) as figure_rank
+
+    from observations
+    where period_type = 'year' or period_quarter = 4
+
+),
+
+with_actual as (
+
+    select
+        evaluations.*,
+        indicators.indicator_name_zh,
+        indicators.direction,
+        annual_targets.annual_target_value as annual_target_at_evaluation,
+        year_figures.value as actual_value,
+        year_figures.period as actual_period,
+        year_figures.is_simulated as actual_is_simulated,
+        files.file_path as actual_source_file,
+        year_figures.source_line_no as actual_source_line
+
+    from evaluations
+    left join indicators
+        on indicators.indicator_code = evaluations.indicator_code
+    left join annual_targets
+        on annual_targets.plan_target_id = evaluations.plan_target_id
+        and annual_targets.target_year = evaluations.evaluation_year
+    left join year_figures
+        on year_figures.region_code = evaluations.region_code
+        and year_figures.indicator_code = evaluations.indicator_code
+        and year_figures.breakdown = evaluations.breakdown
+        and year_figures.period_year = evaluations.evaluation_year
+        and year_figures.figure_rank = 1
+    left join files
+        on files.file_id = year_figures.source_file_id
+
+),
+
+expected as (
+
+    select
+        with_actual.*,
+        -- final: the target; mid-term: the plan's own target for that year, else the straight
+        -- path from the baseline to the target
+        case
+            when evaluation_kind = 'final' then target_value
+            when annual_target_at_evaluation is not null then annual_target_at_evaluation
+            when baseline_value is not null and target_year > baseline_year
+                then baseline_value + (target_value - baseline_value)
+                    * (evaluation_year - baseline_year) / (target_year - baseline_year)
+        end as expected_value,
+        case
+            when comparator = '<=' or (comparator is null and direction = 'decrease') then 'at_most'
+            when comparator = '=' or (comparator is null and direction = 'maintain') then 'equal'
+            else 'at_least'
+        end as target_comparison
+
+    from with_actual
+
+),
+
+judged as (
+
+    select
+        expected.*,
+        case
+            when actual_value is null or target_value is null then null
+            when target_comparison = 'at_most' then actual_value <= target_value
+            when target_comparison = 'equal'
+                then abs(actual_value - target_value) <= {{ var('maintain_margin') }} * abs(target_value)
+            else actual_value >= target_value
+        end as is_target_met,
+        -- how far the actual is past (+) or short of (-) the expected value, as a share of the
+        -- progress expected from the baseline (of the expected value itself without a baseline)
+        case
+            when actual_value is null or expected_value is null then null
+            when baseline_value is not null and expected_value <> baseline_value
+                then (case when target_comparison = 'at_most' then -1 else 1 end)
+                    * (actual_value - expected_value) / abs(expected_value - baseline_value)
+            when expected_value <> 0
+                then (case when target_comparison = 'at_most' then -1 else 1 end)
+                    * (actual_value - expected_value) / abs(expected_value)
+        end as relative_gap
+
+    from expected
+
+),
+
+verdicts as (
+
+    select
+        judged.*,
+        case
+            when evaluation_kind = 'final' then
+                case
+                    when is_target_met is null then 'no_data'
+                    when is_target_met then 'achieved'
+                    else 'not_achieved'
+                end
+            when is_target_met is null then 'no_data'
+            when is_target_met and target_comparison <> 'equal' then 'achieved_early'
+            when target_comparison = 'equal' then case when is_target_met then 'as_expected' else 'lagging' end
+            when relative_gap is null then 'no_data'
+            when relative_gap > {{ var('mid_term_tolerance') }} then 'ahead_of_expectation'
+            when relative_gap >= -{{ var('mid_term_tolerance') }} then 'as_expected'
+            else 'lagging'
+        end as verdict
+
+    from judged
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat(["plan_target_id", "'|'", "evaluation_kind"]) }} as plan_evaluation_id,
+        plan_target_id,
+        region_code,
+        region_name,
+        plan,
+        plan_name_zh,
+        evaluation_kind,
+        evaluation_year,
+        (evaluation_year * 4 + 3) <= {{ as_of_index() }} as is_due,
+        seq,
+        indicator_code,
+        indicator_name,
+        indicator_name_zh,
+        breakdown,
+        attribute,
+        case attribute when 'binding' then '约束性' when 'expected' then '预期性' end as attribute_zh,
+        unit,
+        printed_unit,
+        direction,
+        target_comparison,
+        baseline_year,
+        baseline_value,
+        target_year,
+        target_value,
+        printed_target_value,
+        expected_value,
+        actual_value,
+        actual_period,
+        coalesce(actual_is_simulated, false) as is_simulated,
+        is_target_met,
+        relative_gap,
+        verdict,
+        case verdict
+            when 'achieved' then '完成'
+            when 'not_achieved' then '未完成'
+            when 'achieved_early' then '提前实现'
+            when 'ahead_of_expectation' then '快于预期'
+            when 'as_expected' then '基本符合预期'
+            when 'lagging' then '滞后'
+            else '无数据'
+        end as verdict_zh,
+        target_source,
+        source_doc as target_source_doc,
+        source_file as target_source_file,
+        source_line as target_source_line,
+        actual_source_file,
+        actual_source_line
+
+    from verdicts
+
+)
+
+select * from final
