@@ -222,6 +222,9 @@ def build_page(con: "duckdb.DuckDBPyConnection", run: RunContext, db_path: Path)
         "specs": specs,
         "completion": _completion(con, [s.region_code for s in detailed]),
         "evaluations": _evaluations(con, [s.region_code for s in detailed]),
+        "missing_plans": (_records(con, "select * from marts.fct_regions_without_current_plan "
+                                        "order by is_simulated, region_code")
+                          if table_exists(con, "marts", "fct_regions_without_current_plan") else []),
         "dq": _data_quality(con, run.run_id),
         "plan_figures": plan_figures(con),
         "submissions": submissions[:MAX_SUMMARY_REGIONS],

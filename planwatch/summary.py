@@ -39,6 +39,31 @@ def _published_counts(path: Path) -> dict[str, Any]:
     return out
 
 
+def regions_without_current_plan(path: Path) -> list[dict[str, Any]]:
+    """Regions with no plan loaded for the period of the published quarter (marts.fct_regions_without_current_plan)."""
+    if not path.exists():
+        return []
+    with connect(path, read_only=True) as con:
+        if not table_exists(con, "marts", "fct_regions_without_current_plan"):
+            return []
+        cur = con.execute("select * from marts.fct_regions_without_current_plan order by is_simulated, region_code")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def _print_missing_plans(rows: list[dict[str, Any]], indent: str) -> None:
+    if not rows:
+        return
+    first = rows[0]
+    print(f"{indent}{len(rows)} region(s) have no {first['current_plan']} plan ({first['current_plan_name_zh']}) "
+          f"loaded for {first['as_of_year']}: "
+          + ", ".join(f"{r['region_code']} {r['region_name'] or ''} ({r['observations_without_plan']} "
+                      f"observations without a target)".replace("  ", " ") for r in rows[:8])
+          + (" …" if len(rows) > 8 else ""))
+    print(f"{indent}their statistics are loaded and checked (bi.observations_without_plan); to add a plan: "
+          f"{first['how_to_add']}")
+
+
 def _ledger_totals(settings: Settings) -> tuple[int, int, int, int] | None:
     """Files loaded and refused, rows loaded and quarantined, over every file ever registered."""
     with connect(settings.ingest_db, read_only=True) as con:
@@ -98,8 +123,9 @@ def print_summary(settings: Settings) -> int:
                   f"({figures['used_with_unit_as_read']} with the reviewer's unit_as_read), "
                   f"{figures['excluded']} not used (bi.plan_figures_excluded says why)")
         if counts.get("any_simulated"):
-            print("               NOTE: 2021-2025 statistics are SIMULATED (is_simulated = true);"
-                  " 2020 figures are the plans' own")
+            print("               NOTE: the statistics are SIMULATED (is_simulated = true);"
+                  " baselines and targets are the plans' own")
+        _print_missing_plans(regions_without_current_plan(settings.published_db), "plans          ")
     for manifest, kinds in announced_faults(settings.statistics_dir):
         # Deliberate faults of the demo data: the quarantined rows and warnings they cause are expected.
         print(f"simulated      {sum(kinds.values())} faults injected on purpose ({manifest}): "
@@ -136,6 +162,10 @@ def print_status(settings: Settings, limit: int = 10) -> int:
     for run in runs:
         print(f"{run['run_id'][:48]:48} {run['quarter']:8} {run['status']:14} "
               f"{'yes' if run['published'] else 'no':9} {_published_what(run)}")
+    missing = regions_without_current_plan(settings.published_db)
+    if missing:
+        print()
+        _print_missing_plans(missing, "")
     if settings.published_db.exists():
         with connect(settings.published_db, read_only=True) as con:
             if table_exists(con, "audit", "dq_results"):

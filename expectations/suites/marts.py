@@ -108,5 +108,26 @@ def dim_indicator(params: SuiteParams) -> Suite:
     return Suite("dim_indicator", "candidate", f"select * from {table}", _with_row_count(table, rules, params))
 
 
-SUITES = (fct_indicator_progress, fct_plan_completion, dim_region, dim_indicator)
+def plan_bases(params: SuiteParams) -> Suite:
+    """A plan's printed baseline against the previous plan's final-year actual in the statistics
+    (plan_consistency compares it with the previous plan's completion table)."""
+    tolerance = params.thresholds.plan_bridge_rel_tolerance
+    rules = [
+        Rule(
+            name="printed_baseline_matches_previous_plan_actual",
+            severity="warn",
+            description=(f"where a plan prints a baseline and the statistics hold the previous plan's final-year "
+                         f"actual of the same series, they agree within {tolerance:.1%}"),
+            query=f"""select t.region_code, t.plan, t.indicator_code, t.breakdown, t.source_doc, t.source_line,
+                             b.printed_baseline_value, b.previous_plan_actual, b.previous_plan_actual_period
+                      from batch_rows b join intermediate.int_plan_targets_converted t using (plan_target_id)
+                      where b.printed_baseline_value is not null and b.previous_plan_actual is not null
+                        and abs(b.printed_baseline_value - b.previous_plan_actual)
+                            > {tolerance!r} * greatest(abs(b.printed_baseline_value), abs(b.previous_plan_actual))""",
+        ),
+    ]
+    return Suite("plan_bases", "candidate", "select * from intermediate.int_plan_bases_chained", rules)
+
+
+SUITES = (fct_indicator_progress, fct_plan_completion, dim_region, dim_indicator, plan_bases)
 TABLES = ("marts.fct_indicator_progress", "marts.fct_plan_completion", "marts.dim_region", "marts.dim_indicator")

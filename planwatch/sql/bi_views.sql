@@ -185,3 +185,25 @@ SELECT
     bool_or(is_simulated_region) AS is_simulated_region
 FROM bi.submission_status
 GROUP BY region_code, period;
+
+-- Plan periods (#15). Grain: one row per observation that has no plan target (a region whose
+-- plan for the current period is not loaded yet, or an indicator its plan does not contain).
+CREATE OR REPLACE VIEW bi.observations_without_plan AS
+SELECT
+    f.region_code,
+    f.region_name,
+    f.indicator_code,
+    i.indicator_name_zh,
+    i.unit,
+    coalesce(f.breakdown, '') AS breakdown,
+    f.period,
+    f.period_end,
+    f.actual_value,
+    f.is_simulated
+FROM marts.fct_indicator_progress AS f
+LEFT JOIN marts.dim_indicator AS i ON i.indicator_code = f.indicator_code
+WHERE f.plan IS NULL;
+
+-- Grain: one row per region without a plan for the period the published quarter falls in.
+CREATE OR REPLACE VIEW bi.regions_without_current_plan AS
+SELECT * FROM marts.fct_regions_without_current_plan;

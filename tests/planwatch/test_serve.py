@@ -171,9 +171,10 @@ def test_parquet_export_of_every_mart(published: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "dim_indicator.parquet", "dim_period.parquet", "dim_plan.parquet", "dim_region.parquet",
         "dim_status.parquet", "fct_indicator_progress.parquet", "fct_plan_completion.parquet",
-        "fct_plan_figures.parquet"]
+        "fct_plan_figures.parquet", "fct_regions_without_current_plan.parquet"]
     assert rows == {"dim_indicator": 8, "dim_period": 60, "dim_plan": 5, "dim_region": 5, "dim_status": 9,
-                    "fct_indicator_progress": 45 * 18, "fct_plan_completion": 10, "fct_plan_figures": 85 + 1}
+                    "fct_indicator_progress": 45 * 18, "fct_plan_completion": 10, "fct_plan_figures": 85 + 1,
+                    "fct_regions_without_current_plan": 0}
     table = pq.read_table(out / "fct_indicator_progress.parquet")
     assert table.num_rows == 45 * 18
     assert {"region_code", "status", "is_simulated", "period_end"} <= set(table.column_names)

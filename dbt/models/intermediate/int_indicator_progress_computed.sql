@@ -81,7 +81,7 @@ base_point as (
         end as base_time,
         case
             when is_cumulative then 'plan_start'
-            when baseline_value is not null then 'plan_baseline'
+            when baseline_value is not null then coalesce(baseline_source, 'plan_baseline')
             else 'first_observation'
         end as base_source,
         observations_to_date + case when baseline_value is not null or is_cumulative then 1 else 0 end as data_points

@@ -51,6 +51,13 @@ flow_year_totals as (
 
 ),
 
+bases as (
+
+    -- the printed baseline, else the previous plan's final-year actual
+    select * from {{ ref('int_plan_bases_chained') }}
+
+),
+
 indicators as (
 
     select * from {{ ref('stg_reference__indicators') }}
@@ -114,8 +121,9 @@ matched as (
         plan_for_year.plan_target_id,
         plan_for_year.plan,
         plan_for_year.attribute,
-        plan_for_year.baseline_year,
-        plan_for_year.baseline_value,
+        bases.baseline_year,
+        bases.baseline_value,
+        bases.baseline_source,
         plan_for_year.target_year,
         plan_for_year.target_value,
         plan_for_year.unit_conversion_status,
@@ -129,6 +137,8 @@ matched as (
         and plan_for_year.indicator_code = observations.indicator_code
         and plan_for_year.breakdown = observations.breakdown
         and plan_for_year.plan_year = observations.period_year
+    left join bases
+        on bases.plan_target_id = plan_for_year.plan_target_id
 
 ),
 
@@ -136,17 +146,18 @@ matched as (
 {%- set from_index = earliest_changed_period_index(ref('int_observations_latest'), this) %}
 changed_series as (
 
+    -- per series across plans: a changed final-year actual is the chained base of the next
+    -- plan's rows (int_plan_bases_chained), so they are recomputed with it
     select
         matched.region_code,
         matched.indicator_code,
         matched.breakdown,
-        matched.plan,
         min(matched.period_index) as from_period_index
 
     from matched
     where {{ period_index_at_least('matched.period_index', from_index) }}
       and {{ newer_than_built('matched.source_file_seq', 'matched.period_index', this) }}
-    group by matched.region_code, matched.indicator_code, matched.breakdown, matched.plan
+    group by matched.region_code, matched.indicator_code, matched.breakdown
 
 ),
 
@@ -158,7 +169,6 @@ recomputed as (
         on changed_series.region_code = matched.region_code
         and changed_series.indicator_code = matched.indicator_code
         and changed_series.breakdown = matched.breakdown
-        and coalesce(changed_series.plan, '') = coalesce(matched.plan, '')
         and matched.period_index >= changed_series.from_period_index
     where {{ period_index_at_least('matched.period_index', from_index) }}
 
@@ -183,7 +193,6 @@ seed as (
         on changed_series.region_code = kept.region_code
         and changed_series.indicator_code = kept.indicator_code
         and changed_series.breakdown = kept.breakdown
-        and coalesce(changed_series.plan, '') = coalesce(kept.plan, '')
         and kept.period_index < changed_series.from_period_index
     group by kept.region_code, kept.indicator_code, kept.breakdown, kept.plan
 
@@ -252,6 +261,7 @@ joined as (
         series.attribute,
         series.baseline_year,
         series.baseline_value,
+        series.baseline_source,
         series.target_year,
         series.target_value,
         series.target_kind,

@@ -28,9 +28,15 @@ indicators as (
 
 ),
 
-observations as (
+bases as (
 
-    select * from {{ ref('int_observations_latest') }}
+    select * from {{ ref('int_plan_bases_chained') }}
+
+),
+
+year_figures as (
+
+    select * from {{ ref('int_observations_year_end') }}
 
 ),
 
@@ -45,6 +51,9 @@ evaluations as (
     select
         plan_targets.*,
         plan_periods.plan_name_zh,
+        bases.baseline_value as base_value,
+        bases.baseline_year as base_year,
+        bases.baseline_source,
         evaluation.evaluation_kind,
         case evaluation.evaluation_kind
             when 'mid_term' then plan_periods.mid_term_year
@@ -54,27 +63,13 @@ evaluations as (
     from plan_targets
     inner join plan_periods
         on plan_periods.plan = plan_targets.plan
+    left join bases
+        on bases.plan_target_id = plan_targets.plan_target_id
     cross join (
         select 'mid_term' as evaluation_kind
         union all
         select 'final'
     ) as evaluation
-
-),
-
-year_figures as (
-
-    -- the annual figure where a region reported one, else the year's Q4 (a flow's Q4 is the
-    -- year-to-date total, a stock's Q4 is the year-end level)
-    select
-        observations.*,
-        row_number() over (
-            partition by region_code, indicator_code, breakdown, period_year
-            order by case when period_type = 'year' then 0 else 1 end
-        ) as figure_rank
-
-    from observations
-    where period_type = 'year' or period_quarter = 4
 
 ),
 
@@ -102,7 +97,6 @@ with_actual as (
         and year_figures.indicator_code = evaluations.indicator_code
         and year_figures.breakdown = evaluations.breakdown
         and year_figures.period_year = evaluations.evaluation_year
-        and year_figures.figure_rank = 1
     left join files
         on files.file_id = year_figures.source_file_id
 
@@ -117,9 +111,9 @@ expected as (
         case
             when evaluation_kind = 'final' then target_value
             when annual_target_at_evaluation is not null then annual_target_at_evaluation
-            when baseline_value is not null and target_year > baseline_year
-                then baseline_value + (target_value - baseline_value)
-                    * (evaluation_year - baseline_year) / (target_year - baseline_year)
+            when base_value is not null and target_year > base_year
+                then base_value + (target_value - base_value)
+                    * (evaluation_year - base_year) / (target_year - base_year)
         end as expected_value,
         case
             when comparator = '<=' or (comparator is null and direction = 'decrease') then 'at_most'
@@ -146,9 +140,9 @@ judged as (
         -- progress expected from the baseline (of the expected value itself without a baseline)
         case
             when actual_value is null or expected_value is null then null
-            when baseline_value is not null and expected_value <> baseline_value
+            when base_value is not null and expected_value <> base_value
                 then (case when target_comparison = 'at_most' then -1 else 1 end)
-                    * (actual_value - expected_value) / abs(expected_value - baseline_value)
+                    * (actual_value - expected_value) / abs(expected_value - base_value)
             when expected_value <> 0
                 then (case when target_comparison = 'at_most' then -1 else 1 end)
                     * (actual_value - expected_value) / abs(expected_value)
@@ -205,8 +199,9 @@ final as (
         printed_unit,
         direction,
         target_comparison,
-        baseline_year,
-        baseline_value,
+        base_year,
+        base_value,
+        baseline_source,
         target_year,
         target_value,
         printed_target_value,

@@ -1,0 +1,72 @@
+{#- The base of every plan target: the printed baseline, or, where the plan prints none, the
+    previous plan's final-year actual (the year figure of the period's base_year,
+    raw/reference/plan_periods.csv), so that a series crossing from one plan to the next keeps
+    its footing. Where both exist they are kept side by side for the bridge check
+    (expectations, marts suite). -#}
+with
+
+plan_targets as (
+
+    select * from {{ ref('int_plan_targets_converted') }}
+
+),
+
+plan_periods as (
+
+    select * from {{ ref('stg_reference__plan_periods') }}
+
+),
+
+year_end as (
+
+    select * from {{ ref('int_observations_year_end') }}
+
+),
+
+previous_actuals as (
+
+    select
+        plan_targets.plan_target_id,
+        plan_targets.baseline_year as printed_baseline_year,
+        plan_targets.baseline_value as printed_baseline_value,
+        plan_periods.base_year,
+        year_end.value as previous_plan_actual,
+        year_end.period as previous_plan_actual_period,
+        year_end.is_simulated as previous_plan_actual_is_simulated
+
+    from plan_targets
+    inner join plan_periods
+        on plan_periods.plan = plan_targets.plan
+    left join year_end
+        on year_end.region_code = plan_targets.region_code
+        and year_end.indicator_code = plan_targets.indicator_code
+        and year_end.breakdown = plan_targets.breakdown
+        and year_end.period_year = plan_periods.base_year
+
+),
+
+chained as (
+
+    select
+        plan_target_id,
+        printed_baseline_year,
+        printed_baseline_value,
+        base_year,
+        previous_plan_actual,
+        previous_plan_actual_period,
+        previous_plan_actual_is_simulated,
+        case
+            when printed_baseline_value is not null then printed_baseline_year
+            when previous_plan_actual is not null then base_year
+        end as baseline_year,
+        coalesce(printed_baseline_value, previous_plan_actual) as baseline_value,
+        case
+            when printed_baseline_value is not null then 'plan_baseline'
+            when previous_plan_actual is not null then 'previous_plan_actual'
+        end as baseline_source
+
+    from previous_actuals
+
+)
+
+select * from chained
