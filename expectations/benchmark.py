@@ -70,6 +70,8 @@ def build(settings: Settings, run: RunContext) -> int:
     con.execute("""create table raw.plan_completion as
         select region_code, region_name, '13th' as plan, indicator_name, unit, '10' as target_value,
                '10' as actual_value, source_doc, source_line, indicator_code from raw.plan_indicators""")
+    con.execute("create table raw.plan_periods as select * from read_csv(?, header = true, all_varchar = true)",
+                [str(Path(__file__).resolve().parents[1] / "raw" / "reference" / "plan_periods.csv")])
     rows = con.execute("select count(*) from raw.stat_observations").fetchone()[0]  # type: ignore[index]
     con.execute("checkpoint")
     con.close()
@@ -87,6 +89,13 @@ def build(settings: Settings, run: RunContext) -> int:
     con.execute("create table marts.dim_indicator as select * from raw.indicators")
     con.execute("create table marts.fct_plan_completion as select region_code, indicator_code, 10.0 as target_value, "
                 "10.0 as actual_value from ingest.raw.plan_completion")
+    con.execute("create schema intermediate")
+    con.execute("create table intermediate.int_plan_targets_converted as select region_code || '|' || indicator_code "
+                "as plan_target_id, region_code, plan, indicator_code, '' as breakdown, source_doc, source_line "
+                "from ingest.raw.plan_indicators")
+    con.execute("create table intermediate.int_plan_bases_chained as select plan_target_id, "
+                "10.0 as printed_baseline_value, 10.0 as previous_plan_actual, '2020Q4' as previous_plan_actual_period "
+                "from intermediate.int_plan_targets_converted")
     con.execute("detach ingest")
     con.close()
     return int(rows)

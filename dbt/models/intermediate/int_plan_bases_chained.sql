@@ -55,9 +55,10 @@ chained as (
         previous_plan_actual,
         previous_plan_actual_period,
         previous_plan_actual_is_simulated,
+        -- the printed year stays when there is no value at all (as the plan file has it)
         case
-            when printed_baseline_value is not null then printed_baseline_year
-            when previous_plan_actual is not null then base_year
+            when printed_baseline_value is null and previous_plan_actual is not null then base_year
+            else printed_baseline_year
         end as baseline_year,
         coalesce(printed_baseline_value, previous_plan_actual) as baseline_value,
         case
