@@ -108,12 +108,13 @@ def _draft_rows(settings: Settings, catalog: Catalog, reviewed: set[str]) -> lis
     if not settings.plans_dir.exists():
         return []
     rows: list[dict[str, str]] = []
+    periods = load_plan_periods(settings.reference_dir)
     for doc in sorted(settings.plans_dir.glob("*.txt")):
         if doc.name in reviewed:
             continue
         from planwatch.extract import extract_document
 
-        result = extract_document(doc, catalog)
+        result = extract_document(doc, catalog, periods=periods)
         log.info("draft plan %s: %d rows extracted, %d ambiguous", doc.name,
                  len(result.rows), sum(1 for r in result.rows if r.get("ambiguous")))
         for row in result.rows:

@@ -22,14 +22,16 @@ from planwatch.extract.rows import (
     INDICATOR_REVIEW_COLUMNS,
     PROSE_COLUMNS,
     REVIEW_COLUMNS,
+    with_annual_columns,
 )
+from planwatch.plan_periods import annual_columns
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m planwatch.extract", description=__doc__)
     parser.add_argument("documents", nargs="+", type=Path, help="plan document(s), UTF-8 text")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--completion", action="store_true", help="13th-plan completion tables")
+    which.add_argument("--completion", action="store_true", help="the previous plan's completion tables")
     which.add_argument("--prose", action="store_true", help="targets stated in prose")
     parser.add_argument("--region-code", default=None, help="override the region found in the title")
     parser.add_argument("--reference-dir", type=Path, default=None,
@@ -47,17 +49,24 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"warning: no catalog in {reference_dir}: indicator codes are left empty and glued "
               f"numbers are split with unit rules only", file=sys.stderr)
-    writer = csv.DictWriter(sys.stdout, fieldnames=[*columns, EXTRA_COLUMN], extrasaction="ignore",
-                            lineterminator="\n")
-    writer.writeheader()
     status = 0
+    results = []
     for path in args.documents:
         try:
-            result = extract_document(path, catalog, args.region_code)
+            results.append(extract_document(path, catalog, args.region_code))
         except PlanwatchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = exc.exit_code
-            continue
+    # the annual-target columns are the years of the documents' periods (target_2026 … for a 15th plan)
+    annual = annual_columns(sorted({c for r in results for row in r.of(kind) for c in row}))
+    header = list(columns)
+    if kind == "indicators":
+        header = [*with_annual_columns(INDICATOR_COLUMNS, annual or annual_columns(INDICATOR_COLUMNS)),
+                  *INDICATOR_REVIEW_COLUMNS]
+    writer = csv.DictWriter(sys.stdout, fieldnames=[*header, EXTRA_COLUMN], extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for result in results:
         writer.writerows(result.of(kind))
         for message in result.messages:
             print(message, file=sys.stderr)

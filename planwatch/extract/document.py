@@ -11,10 +11,12 @@ from planwatch.errors import FileRefused
 from planwatch.extract import cell_per_line, flattened, pipe_table, prose
 from planwatch.extract.cells import FoundTable
 from planwatch.extract.detect import TLayout, detect_layout
+from planwatch.extract.period import default_periods, document_period, table_period
 from planwatch.extract.region import detect_region
 from planwatch.extract.rows import (
-    BREAKDOWNS, EXTRA_COLUMN, YEARLY, DocumentInfo, TableRow, completion_dict, indicator_dict, prose_dict,
+    BREAKDOWNS, EXTRA_COLUMN, DocumentInfo, TableRow, completion_dict, indicator_dict, prose_dict,
 )
+from planwatch.plan_periods import PlanPeriod
 from planwatch.extract.values import split_unit_suffix, unit_vocabulary
 
 log = logging.getLogger(__name__)
@@ -78,9 +80,8 @@ def finish_row(row: TableRow, table: FoundTable, catalog: Catalog | None, region
             row.indicator_name, row.unit = name, unit
     if spec.has("baseline"):
         row.values["baseline_year"] = spec.baseline_year
-    if any(c in spec.roles for c in YEARLY) and not row.values.get("target"):
-        last = [c for c in YEARLY if c in spec.roles][-1]
-        row.values["target"] = row.values.get(last, "")
+    if spec.annual_roles and not row.values.get("target"):
+        row.values["target"] = row.values.get(spec.annual_roles[-1], "")
     row.values["target_year"] = spec.target_year
     row.values["baseline_value"] = row.values.get("baseline", "")
     row.values["target_value"] = row.values.get("target", "")
@@ -98,7 +99,7 @@ def finish_row(row: TableRow, table: FoundTable, catalog: Catalog | None, region
         return
     if not row.breakdown:
         row.breakdown = breakdown_of(row.indicator_name, ind.name_zh)
-    for column in ("baseline", "target", "actual", *YEARLY):
+    for column in ("baseline", "target", "actual", *spec.annual_roles):
         text = row.values.get(column, "")
         if not text:
             continue
@@ -131,9 +132,32 @@ def carry_categories(rows: list[TableRow]) -> None:
             row.category = current
 
 
-def extract_document(path: Path, catalog: Catalog | None, region_code: str | None = None) -> ExtractResult:
-    """Draft rows for a plan document; a document without any table gives no table rows and says so."""
+def place_in_period(table: FoundTable, period: PlanPeriod | None) -> None:
+    """Years the table leaves to its period: a yearly-target group printed without its years takes
+    the period's, a completion table without a printed target year takes the period's last year."""
+    spec = table.spec
+    if period is None:
+        return
+    if spec.yearly_defaulted and len(spec.annual_roles) == len(period.annual_columns()):
+        rename = dict(zip(spec.annual_roles, period.annual_columns()))
+        spec.roles = [rename.get(r, r) for r in spec.roles]
+        for row in table.rows:
+            row.values = {rename.get(k, k): v for k, v in row.values.items()}
+        spec.target_year = str(period.last_year)
+        spec.yearly_defaulted = False
+    if spec.kind == "completion" and not spec.target_year:
+        spec.target_year = str(period.last_year)
+
+
+def extract_document(path: Path, catalog: Catalog | None, region_code: str | None = None,
+                     periods: list[PlanPeriod] | None = None) -> ExtractResult:
+    """Draft rows for a plan document; a document without any table gives no table rows and says so.
+
+    The plan, base, target and annual-target years come from the document: the period it names
+    (十五五, 第十五个五年), else each table's target year; `periods` default to raw/reference's."""
     text = read_text(path)
+    periods = default_periods() if periods is None else periods
+    doc_period = document_period(text, periods)
     layout = detect_layout(text)
     region = catalog.regions.get(region_code) if (catalog and region_code) else None
     if region is None and not region_code:
@@ -153,21 +177,29 @@ def extract_document(path: Path, catalog: Catalog | None, region_code: str | Non
                                f"only prose targets can be extracted from it")
     for table in tables:
         carry_categories(table.rows)
+        period = table_period(table.spec.kind, table.spec.target_year, doc_period, periods)
+        place_in_period(table, period)
+        if period is None:
+            result.messages.append(f"{path.name}: table at {table.header_pos}: plan period not recognised (no "
+                                   f"十X五 in the document, target year {table.spec.target_year or 'not printed'} "
+                                   f"ends no period of raw/reference/plan_periods.csv): fill in `plan`")
+        plan = period.plan if period else ""
         for row in table.rows:
             finish_row(row, table, catalog, code, units)
             if table.spec.kind == "completion":
-                result.completion.append(completion_dict(row, doc))
+                result.completion.append(completion_dict(row, doc, plan))
             else:
-                result.rows.append(indicator_dict(row, doc))
+                annual = period.annual_columns() if period else table.spec.annual_roles
+                result.rows.append(indicator_dict(row, doc, plan, annual))
         if not table.rows:
             result.messages.append(f"{path.name}: table header at {table.header_pos} has no rows that "
                                    f"could be read")
-    for target in prose.parse(text, units):
+    for target in prose.parse(text, units, str(doc_period.last_year) if doc_period else ""):
         if catalog is not None:
             target.indicator_code = catalog.resolve_name(target.indicator_name, code) or ""
             if not target.indicator_code:
                 target.notes.append(UNRESOLVED)
-        result.prose.append(prose_dict(target, doc))
+        result.prose.append(prose_dict(target, doc, doc_period.plan if doc_period else ""))
     for message in result.messages:
         log.info(message)
     return result

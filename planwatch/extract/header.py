@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from planwatch.extract.rows import YEARLY, TTableKind
+from planwatch.plan_periods import ANNUAL_COLUMN
 
 HEADER_TOKEN = re.compile(
     r"序号|领域|类别|指标名称|主要指标|项目和指标|计量单位|单位|指标属性|属性|备注"
@@ -20,7 +21,12 @@ HEADER_TOKEN = re.compile(
 HEADER_RUN = re.compile(f"(?:{HEADER_TOKEN.pattern})+")
 # Cells that open a table header.
 HEADER_STARTS = {"序号", "领域", "类别", "指标名称", "主要指标", "项目和指标"}
-VALUE_ROLES = ("baseline", "target", "actual") + YEARLY
+VALUE_ROLES = ("baseline", "target", "actual")
+
+
+def is_value_role(role: str) -> bool:
+    """baseline, target, actual, or an annual target `target_YYYY` of any year."""
+    return role in VALUE_ROLES or ANNUAL_COLUMN.match(role) is not None
 
 
 @dataclass
@@ -33,18 +39,21 @@ class TableSpec:
     target_year: str = ""
     title: str = ""
     notes: list[str] = field(default_factory=list)
+    # a yearly-target group printed without its years: placeholder columns, renamed to the
+    # period's years once the document's period is known (document.py)
+    yearly_defaulted: bool = False
 
     @property
     def kind(self) -> TTableKind:
         return "completion" if "actual" in self.roles else "indicators"
 
     @property
-    def plan(self) -> str:
-        return "13th" if self.kind == "completion" else "14th"
+    def value_roles(self) -> list[str]:
+        return [r for r in self.roles if is_value_role(r)]
 
     @property
-    def value_roles(self) -> list[str]:
-        return [r for r in self.roles if r in VALUE_ROLES]
+    def annual_roles(self) -> list[str]:
+        return [r for r in self.roles if ANNUAL_COLUMN.match(r)]
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -87,10 +96,8 @@ def parse_header(text: str, title: str = "") -> TableSpec | None:
             yearly_group = True
             roles.append("yearly")
         elif year and not rest and yearly_group and "yearly" in roles:
-            # the second header row of a yearly-target group: 2021 … 2025
-            col = f"target_{year}"
-            if col in YEARLY:
-                yearly_filled.append(col)
+            # the second header row of a yearly-target group: the years the plan prints
+            yearly_filled.append(f"target_{year}")
         elif rest in ("完成值", "完成情况") or (rest == "实际值"):
             roles.append("actual")
         elif rest in ("期初值", "预计值实际值", "预计值", "年值", "值") or (year and not rest):
@@ -99,16 +106,17 @@ def parse_header(text: str, title: str = "") -> TableSpec | None:
         elif rest in ("目标值", "目标"):
             roles.append("target")
             target_year = year or target_year
+    yearly_defaulted = "yearly" in roles and not yearly_filled
     if "yearly" in roles:
         i = roles.index("yearly")
         roles[i:i + 1] = yearly_filled or list(YEARLY)
         target_year = target_year or roles[i + len(yearly_filled or YEARLY) - 1][-4:]
-    if "name" not in roles or not any(r in VALUE_ROLES for r in roles):
+    if "name" not in roles or not any(is_value_role(r) for r in roles):
         return None
-    spec = TableSpec(roles=roles, baseline_year=baseline_year, target_year=target_year, title=title)
+    spec = TableSpec(roles=roles, baseline_year=baseline_year, target_year=target_year, title=title,
+                     yearly_defaulted=yearly_defaulted)
     if spec.kind == "completion":
-        # a completion table's target is the 13th plan's end year unless printed otherwise
-        spec.target_year = spec.target_year or "2020"
+        # a completion table's target year, when not printed, is its period's last year (document.py)
         if "baseline" in roles and "target" in roles and roles.index("baseline") > roles.index("target"):
             roles[roles.index("baseline")] = "actual"
     return spec

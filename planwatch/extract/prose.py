@@ -8,7 +8,8 @@ before it states past results with the same verbs. Two sentence shapes are read:
 * a rate name + value + unit + 以上/以下 without a verb, e.g. '动态精准率99%以上'.
 
 The name is the clause before the verb (from the last comma, full stop or semicolon). The target
-year is the nearest '到20XX年' / '20XX年底前' earlier in the same sentence, else 2025. A redacted
+year is the nearest '到YYYY年' / 'YYYY年底前' earlier in the same sentence, else the last year of the
+document's plan period (planwatch.extract.period). A redacted
 value ('达到*%') gives a row with an empty target_value.
 """
 
@@ -50,7 +51,7 @@ def goal_start(text: str) -> int | None:
     return m.start() if m else None
 
 
-def parse(text: str, units: list[str], default_year: str = "2025") -> list[ProseTarget]:
+def parse(text: str, units: list[str], default_year: str = "") -> list[ProseTarget]:
     start = goal_start(text)
     if start is None:
         return []

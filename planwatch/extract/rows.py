@@ -113,6 +113,15 @@ def _common(doc: DocumentInfo, plan: str) -> dict[str, str]:
             "source_doc": doc.source_doc}
 
 
+def with_annual_columns(columns: tuple[str, ...], annual: list[str]) -> tuple[str, ...]:
+    """`columns` with its `target_YYYY` block replaced by `annual` (the years of the plan's period)."""
+    if not annual:
+        return columns
+    first = next((i for i, c in enumerate(columns) if c in YEARLY), len(columns))
+    rest = [c for c in columns if c not in YEARLY]
+    return tuple(rest[:first] + list(annual) + rest[first:])
+
+
 def _table_row_dict(row: TableRow, doc: DocumentInfo, plan: str, columns: tuple[str, ...]) -> dict[str, str]:
     out = dict.fromkeys(columns, "")
     out.update(_common(doc, plan))
@@ -126,17 +135,18 @@ def _table_row_dict(row: TableRow, doc: DocumentInfo, plan: str, columns: tuple[
     return out
 
 
-def indicator_dict(row: TableRow, doc: DocumentInfo, plan: str = "14th") -> dict[str, str]:
-    out = _table_row_dict(row, doc, plan, INDICATOR_COLUMNS + INDICATOR_REVIEW_COLUMNS)
+def indicator_dict(row: TableRow, doc: DocumentInfo, plan: str, annual: list[str] | None = None) -> dict[str, str]:
+    """`annual`: the plan period's `target_YYYY` columns (default: the shared column list's)."""
+    out = _table_row_dict(row, doc, plan, with_annual_columns(INDICATOR_COLUMNS, annual or []) + INDICATOR_REVIEW_COLUMNS)
     out["target_kind"] = propose_target_kind(row.indicator_name, *row.values.values())
     return out
 
 
-def completion_dict(row: TableRow, doc: DocumentInfo, plan: str = "13th") -> dict[str, str]:
+def completion_dict(row: TableRow, doc: DocumentInfo, plan: str) -> dict[str, str]:
     return _table_row_dict(row, doc, plan, COMPLETION_COLUMNS + REVIEW_COLUMNS)
 
 
-def prose_dict(target: ProseTarget, doc: DocumentInfo, plan: str = "14th") -> dict[str, str]:
+def prose_dict(target: ProseTarget, doc: DocumentInfo, plan: str) -> dict[str, str]:
     out = dict.fromkeys(PROSE_COLUMNS + INDICATOR_REVIEW_COLUMNS, "")
     out.update(_common(doc, plan))
     out.update(indicator_name=target.indicator_name, unit=target.unit, target_year=target.target_year,
