@@ -186,8 +186,9 @@ SELECT
 FROM bi.submission_status
 GROUP BY region_code, period;
 
--- Plan periods (#15). Grain: one row per observation that has no plan target (a region whose
--- plan for the current period is not loaded yet, or an indicator its plan does not contain).
+-- Plan periods (#15). Grain: one row per observation with no plan target for its year: a region
+-- whose plan for that period is not loaded yet, or an indicator its plan does not contain. Rows kept
+-- in an ended plan's series after its target year (status target_year_passed) count as such.
 CREATE OR REPLACE VIEW bi.observations_without_plan AS
 SELECT
     f.region_code,
@@ -199,10 +200,11 @@ SELECT
     f.period,
     f.period_end,
     f.actual_value,
+    f.plan AS ended_plan,
     f.is_simulated
 FROM marts.fct_indicator_progress AS f
 LEFT JOIN marts.dim_indicator AS i ON i.indicator_code = f.indicator_code
-WHERE f.plan IS NULL;
+WHERE f.plan IS NULL OR f.status = 'target_year_passed';
 
 -- Grain: one row per region without a plan for the period the published quarter falls in.
 CREATE OR REPLACE VIEW bi.regions_without_current_plan AS

@@ -1,6 +1,7 @@
 {#- Regions that report statistics or had a plan, but have no plan loaded for the period the run's
     quarter falls in (raw/reference/plan_periods.csv): their statistics still load and are checked,
-    and sit in fct_indicator_progress without a target (plan null) until the plan is added. -#}
+    and sit in fct_indicator_progress without a target for their year (plan null, or the ended
+    plan's series as target_year_passed) until the plan is added. -#}
 {%- set as_of = var('as_of_quarter') | string -%}
 with
 
