@@ -79,6 +79,8 @@ with_actual as (
         evaluations.*,
         indicators.indicator_name_zh,
         indicators.direction,
+        indicators.lower_bound,
+        indicators.upper_bound,
         annual_targets.annual_target_value as annual_target_at_evaluation,
         year_figures.value as actual_value,
         year_figures.period as actual_period,
@@ -129,9 +131,16 @@ judged as (
 
     select
         expected.*,
+        -- the same rule as the progress status (int_indicator_progress_computed): a binding
+        -- maintain target has no margin; a non-binding target at a natural limit (a catalog bound,
+        -- e.g. 100 %) counts as met within natural_limit_margin, so the verdict and the status agree
         case
             when actual_value is null or target_value is null then null
+            when coalesce(attribute, '') <> 'binding' and target_comparison <> 'equal'
+                and target_value = case target_comparison when 'at_most' then lower_bound else upper_bound end
+                and abs(actual_value - target_value) <= {{ var('natural_limit_margin') }} then true
             when target_comparison = 'at_most' then actual_value <= target_value
+            when target_comparison = 'equal' and coalesce(attribute, '') = 'binding' then abs(actual_value - target_value) <= 1e-9
             when target_comparison = 'equal'
                 then abs(actual_value - target_value) <= {{ var('maintain_margin') }} * abs(target_value)
             else actual_value >= target_value
