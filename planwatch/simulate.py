@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from planwatch.plan_periods import PlanPeriod
+
 log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 20210101
@@ -560,14 +562,17 @@ def synthetic_series(catalog: Catalog, regions: list[dict[str, str]], templates:
 
 
 def _write_county_files(folder: Path, series: list[Series], quarters: list[Quarter], seed: int,
-                        rng: random.Random) -> int:
-    """One file per quarter with every synthetic series, built column-wise (thousands of regions × the catalog)."""
+                        rng: random.Random, last_values: list[float] | None = None) -> int:
+    """One file per quarter with every synthetic series, built column-wise (thousands of regions × the catalog).
+    `last_values`, when given, receives each series' value of the last quarter."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     values, nums, dens = simulate_matrix(series, len(quarters), seed)
+    if last_values is not None:
+        last_values.extend(float(v) for v in values[:, -1])
     integral = np.array([s.indicator.is_integral for s in series])
     regions = pa.array([s.region_code for s in series], pa.string())
     codes = pa.array([s.indicator.code for s in series], pa.string())
@@ -613,9 +618,52 @@ def _write_synthetic_reference(out_dir: Path, regions: list[dict[str, str]], ser
     _write_csv(ref / PLANS_DIRNAME / "simulated_counties_14th.csv", PLAN_COLUMNS, rows)
 
 
+def _next_plan_series(catalog: Catalog, series: list[Series], last_values: list[float],
+                      rng: random.Random) -> list[Series]:
+    """A simulated next plan for synthetic counties: base = the series' last simulated value, target
+    a step on in the indicator's direction (never for a real city: only synthetic series come here)."""
+    out = []
+    for s, last in zip(series, last_values):
+        ind = s.indicator
+        step = {"increase": 0.1, "decrease": -0.1}.get(ind.direction, 0.0) * rng.uniform(0.5, 1.5)
+        base = _clip(ind, last)
+        target = _clip(ind, base * (1 + step))
+        if ind.is_integral:
+            base, target = float(round(base)), float(round(target))
+        else:
+            base, target = round(base, 2), round(target, 2)
+        if (target < base) == (ind.direction == "increase") and target != base:
+            target = base
+        out.append(Series(s.region_code, ind, "", ind.name_zh, base, target))
+    return out
+
+
+def _write_next_plan(out_dir: Path, regions: list[dict[str, str]], series: list[Series], period: "PlanPeriod") -> None:
+    """The counties' simulated plan for `period`; every third series prints no baseline, so that its base
+    is chained from the previous plan's final-year actual (docs/methodology.md)."""
+    names = {r["region_code"]: r["region_name_zh"] for r in regions}
+    from planwatch.plan_periods import ANNUAL_COLUMN
+
+    columns = [c for c in PLAN_COLUMNS if not ANNUAL_COLUMN.match(c)]
+    rows, seq = [], {}
+    for i, s in enumerate(series):
+        seq[s.region_code] = seq.get(s.region_code, 0) + 1
+        ind = s.indicator
+        printed = "" if i % 3 == 2 else _value_text(ind, s.baseline)
+        rows.append([s.region_code, names[s.region_code], period.plan, str(seq[s.region_code]), ind.domain,
+                     ind.name_zh, ind.unit, str(period.base_year), printed, str(period.last_year),
+                     _value_text(ind, s.target), "expected", "", "simulated", str(seq[s.region_code]), ind.code,
+                     "simulated plan" + ("" if printed else ": no baseline printed")])
+    _write_csv(out_dir / REFERENCE_DIRNAME / PLANS_DIRNAME / f"simulated_counties_{period.plan}.csv", columns, rows)
+
+
 def simulate(settings: Settings, out_dir: Path, seed: int = DEFAULT_SEED, faults: bool = False,
-             n_regions: int = 0) -> SimulationSummary:
-    """Write the simulated submissions into `out_dir` (created); return what was written."""
+             n_regions: int = 0, through: Quarter | None = None) -> SimulationSummary:
+    """Write the simulated submissions into `out_dir` (created); return what was written.
+
+    `through`, a quarter after the plans' last one: the synthetic counties continue under a simulated
+    next plan (raw/reference/plan_periods.csv) up to it. The real cities get no next plan and no
+    statistics after their plans end."""
     from planwatch.simulated_reference import load_catalog
 
     started = time.perf_counter()
@@ -656,8 +704,24 @@ def simulate(settings: Settings, out_dir: Path, seed: int = DEFAULT_SEED, faults
         assign_scenarios(county_series, county_rng)
         _write_synthetic_reference(out_dir, counties, county_series)
         county_series.sort(key=lambda s: (s.region_code, s.indicator.code))
-        summary.files += _write_county_files(out_dir / "counties", county_series, quarters, seed + 3, county_rng)
+        last_values: list[float] = []
+        summary.files += _write_county_files(out_dir / "counties", county_series, quarters, seed + 3, county_rng,
+                                             last_values)
         summary.rows += len(county_series) * len(quarters)
+        if through is not None and through > LAST_QUARTER:
+            from planwatch.plan_periods import load as load_periods
+
+            period = next((p for p in load_periods(settings.reference_dir) if p.base_year == LAST_QUARTER.year), None)
+            if period is None:
+                raise ValueError(f"no plan period after {LAST_QUARTER.year} in raw/reference/plan_periods.csv")
+            next_series = _next_plan_series(catalog, county_series, last_values, county_rng)
+            assign_scenarios(next_series, county_rng)
+            _write_next_plan(out_dir, counties, next_series, period)
+            next_quarters = quarters_between(LAST_QUARTER.next(), min(through, Quarter(period.last_year, 4)))
+            summary.files += _write_county_files(out_dir / "counties", next_series, next_quarters, seed + 4,
+                                                 county_rng)
+            summary.rows += len(next_series) * len(next_quarters)
+            summary.series += len(next_series)
         summary.regions += len(counties)
         summary.series += len(county_series)
         series = series + county_series
@@ -723,6 +787,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
     parser.add_argument("--faults", action="store_true", help="inject the faults real submissions contain")
     parser.add_argument("--regions", type=int, default=0, metavar="N", help="add N synthetic county regions")
+    parser.add_argument("--through", type=Quarter.parse, default=None, metavar="YYYYQn",
+                        help="continue the synthetic counties under a simulated next plan up to this quarter")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default raw/statistics/simulated under PLANWATCH_HOME)")
     args = parser.parse_args(argv)
@@ -731,7 +797,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or settings.statistics_dir / DEMO_DIRNAME
     if args.regions < 0:
         parser.error("--regions must be 0 or more")
-    summary = simulate(settings, out, seed=args.seed, faults=args.faults, n_regions=args.regions)
+    summary = simulate(settings, out, seed=args.seed, faults=args.faults, n_regions=args.regions, through=args.through)
     print(f"wrote {summary.rows} rows in {summary.files} files for {summary.regions} regions into {out} "
           f"({summary.seconds} s; scenarios {summary.scenarios}; {len(summary.faults)} faults, see {out / FAULTS_FILENAME})")
     return 0
