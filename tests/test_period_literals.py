@@ -14,6 +14,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 FOLDERS = ("planwatch", "dbt/models", "dbt/macros", "expectations")
 SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".j2"}
+# dbt's YAML beside the models holds descriptions and the unit tests' given/expect rows (tests may
+# name years); the rules are in the .sql files, which are scanned.
 LITERAL = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])|(?<![0-9])1[0-9]th\b|十[一二三四五六七八九]五")
 ALLOWED = REPO / "tests" / "period_literals_allowed.txt"
 
@@ -23,6 +25,8 @@ def literal_lines() -> set[str]:
     for folder in FOLDERS:
         for path in sorted((REPO / folder).rglob("*")):
             if path.suffix not in SUFFIXES or "report_assets" in path.parts:
+                continue
+            if path.suffix in (".yml", ".yaml") and path.is_relative_to(REPO / "dbt" / "models"):
                 continue
             for line in path.read_text(encoding="utf-8").splitlines():
                 if LITERAL.search(line):
