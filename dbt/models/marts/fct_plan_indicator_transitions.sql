@@ -40,25 +40,34 @@ plan_pairs as (
 
 ),
 
-previous_series as (
+plan_series as (
 
-    select plan_pairs.*, plan_targets.indicator_code, plan_targets.breakdown,
-        plan_targets.indicator_name, plan_targets.target_value, plan_targets.source_doc
+    -- every series of either plan of a pair, with the side it is on
+    select
+        plan_pairs.*,
+        case when plan_targets.plan = plan_pairs.previous_plan then 'previous' else 'next' end as side,
+        plan_targets.indicator_code,
+        plan_targets.breakdown,
+        plan_targets.indicator_name,
+        plan_targets.target_value,
+        plan_targets.source_doc
+
     from plan_pairs
     inner join plan_targets
         on plan_targets.region_code = plan_pairs.region_code
-        and plan_targets.plan = plan_pairs.previous_plan
+        and plan_targets.plan in (plan_pairs.previous_plan, plan_pairs.next_plan)
+
+),
+
+previous_series as (
+
+    select * from plan_series where side = 'previous'
 
 ),
 
 next_series as (
 
-    select plan_pairs.*, plan_targets.indicator_code, plan_targets.breakdown,
-        plan_targets.indicator_name, plan_targets.target_value, plan_targets.source_doc
-    from plan_pairs
-    inner join plan_targets
-        on plan_targets.region_code = plan_pairs.region_code
-        and plan_targets.plan = plan_pairs.next_plan
+    select * from plan_series where side = 'next'
 
 ),
 
