@@ -89,7 +89,9 @@ def test_final_verdicts_agree_with_the_status_of_the_target_year(published: Sett
         where e.evaluation_kind = 'final' and e.plan = '14th' group by all""")
     pairs = {(r["verdict"], r["status"]): r["n"] for r in rows}
     assert set(pairs) == {("achieved", "target_achieved"), ("not_achieved", "target_not_achieved")}, pairs
-    assert sum(pairs.values()) == 96
+    judged = _mart(published, "select count(*) as n from marts.fct_plan_evaluation "
+                              "where evaluation_kind = 'final' and plan = '14th' and verdict <> 'no_data'")[0]["n"]
+    assert sum(pairs.values()) == judged > 90  # every judged series (99 of the demo)
 
 
 def test_mid_term_uses_the_printed_annual_target(published: Settings) -> None:
