@@ -51,9 +51,15 @@ evaluations as (
     select
         plan_targets.*,
         plan_periods.plan_name_zh,
-        bases.baseline_value as base_value,
-        bases.baseline_year as base_year,
-        bases.baseline_source,
+        -- a cumulative target (a total over the plan's years) starts from 0 before its first year,
+        -- as in the progress status (int_indicator_progress_computed)
+        case when plan_targets.target_kind = 'cumulative' then 0.0 else bases.baseline_value end as base_value,
+        case
+            when plan_targets.target_kind = 'cumulative' then plan_targets.window_start_year - 1
+            else bases.baseline_year
+        end as base_year,
+        case when plan_targets.target_kind = 'cumulative' then 'plan_start' else bases.baseline_source end
+            as baseline_source,
         evaluation.evaluation_kind,
         case evaluation.evaluation_kind
             when 'mid_term' then plan_periods.mid_term_year
@@ -73,6 +79,25 @@ evaluations as (
 
 ),
 
+cumulative_actuals as (
+
+    -- a cumulative target's actual: the year figures from the plan's first year to the evaluation year
+    select
+        evaluations.plan_target_id,
+        evaluations.evaluation_kind,
+        sum(year_figures.value) as cumulative_value
+
+    from evaluations
+    inner join year_figures
+        on year_figures.region_code = evaluations.region_code
+        and year_figures.indicator_code = evaluations.indicator_code
+        and year_figures.breakdown = evaluations.breakdown
+        and year_figures.period_year between evaluations.window_start_year and evaluations.evaluation_year
+    where evaluations.target_kind = 'cumulative'
+    group by evaluations.plan_target_id, evaluations.evaluation_kind
+
+),
+
 with_actual as (
 
     select
@@ -82,7 +107,11 @@ with_actual as (
         indicators.lower_bound,
         indicators.upper_bound,
         annual_targets.annual_target_value as annual_target_at_evaluation,
-        year_figures.value as actual_value,
+        case
+            when year_figures.value is null then null
+            when evaluations.target_kind = 'cumulative' then cumulative_actuals.cumulative_value
+            else year_figures.value
+        end as actual_value,
         year_figures.period as actual_period,
         year_figures.is_simulated as actual_is_simulated,
         files.file_path as actual_source_file,
@@ -101,6 +130,9 @@ with_actual as (
         and year_figures.period_year = evaluations.evaluation_year
     left join files
         on files.file_id = year_figures.source_file_id
+    left join cumulative_actuals
+        on cumulative_actuals.plan_target_id = evaluations.plan_target_id
+        and cumulative_actuals.evaluation_kind = evaluations.evaluation_kind
 
 ),
 
@@ -202,6 +234,7 @@ final as (
         indicator_name,
         indicator_name_zh,
         breakdown,
+        target_kind,
         attribute,
         case attribute when 'binding' then '约束性' when 'expected' then '预期性' end as attribute_zh,
         unit,
