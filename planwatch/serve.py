@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 BI_VIEWS_SQL = Path(__file__).resolve().parent / "sql" / "bi_views.sql"
 BI_VIEWS: tuple[str, ...] = (
     "latest_status", "status_counts", "dq_last_run", "dq_summary", "dq_findings",
-    "submission_status", "submission_by_region",
+    "plan_figures_excluded", "submission_status", "submission_by_region",
     "observations_without_plan", "regions_without_current_plan",
 )
 MART_SCHEMA = "marts"
