@@ -6,9 +6,10 @@
     row per flow series and year, rebuilt whole. -#}
 with
 
-observations as (
+year_end as (
 
-    select * from {{ ref('int_observations_latest') }}
+    -- the year's figure (annual, else Q4 year-to-date) is chosen once, in int_observations_year_end
+    select * from {{ ref('int_observations_year_end') }}
 
 ),
 
@@ -21,23 +22,16 @@ indicators as (
 year_figures as (
 
     select
-        observations.region_code,
-        observations.indicator_code,
-        observations.breakdown,
-        observations.period_year,
-        observations.value,
-        -- the annual figure is the authoritative one where both exist (as in the status history)
-        row_number() over (
-            partition by observations.region_code, observations.indicator_code, observations.breakdown,
-                observations.period_year
-            order by case when observations.period_type = 'year' then 0 else 1 end
-        ) as figure_rank
+        year_end.region_code,
+        year_end.indicator_code,
+        year_end.breakdown,
+        year_end.period_year,
+        year_end.value
 
-    from observations
+    from year_end
     inner join indicators
-        on indicators.indicator_code = observations.indicator_code
+        on indicators.indicator_code = year_end.indicator_code
     where indicators.measure = 'flow'
-      and (observations.period_type = 'year' or observations.period_quarter = 4)
 
 ),
 
@@ -53,7 +47,6 @@ running as (
         count(*) over series_years as years_counted
 
     from year_figures
-    where figure_rank = 1
     window series_years as (
         partition by region_code, indicator_code, breakdown
         order by period_year
