@@ -1,6 +1,6 @@
 """National-scale benchmark: `make bench` or `python -m bench.run [--runs N] [--scales 0.25,0.5,1] [--quick]`.
 
-1. Generates with planwatch.simulate `--regions N` county regions × every catalog indicator × 20
+1. Generates with planwatch.demo.simulate `--regions N` county regions × every catalog indicator × 20
    quarters (plus the real plan regions) into bench/data/r<N>/home (its own PLANWATCH_HOME).
 2. Times every stage of a full refresh (empty warehouse) and of an incremental refresh that adds
    2025Q4 to a warehouse published for 2025Q3, each in a child process whose process tree's RSS
@@ -78,7 +78,7 @@ def _simulator_digest() -> str:
 def _fix_plan_directions(rows: list[dict[str, str]], directions: dict[str, str]) -> int:
     """Synthetic plans whose target contradicts the indicator's direction get target = baseline.
 
-    planwatch.simulate draws a synthetic county's baseline and target independently, so some
+    planwatch.demo.simulate draws a synthetic county's baseline and target independently, so some
     targets lie on the wrong side of the baseline; the plan_consistency suite (rightly) refuses to
     publish them. The bench keeps its input publishable; results.json records how many rows.
     """
@@ -99,9 +99,9 @@ def _fix_plan_directions(rows: list[dict[str, str]], directions: dict[str, str])
 
 def prepare(regions: int, seed: int = SEED, data_dir: Path | None = None) -> dict[str, Any]:
     """bench/data/r<regions>/home with reference, plans and simulated statistics; cached by input digest."""
-    from planwatch.config import Settings
-    from planwatch.simulate import simulate
-    from planwatch.simulated_reference import PLANS_DIRNAME, REFERENCE_DIRNAME, REGIONS_FILENAME
+    from planwatch.core.config import Settings
+    from planwatch.demo.simulate import simulate
+    from planwatch.demo.simulated_reference import PLANS_DIRNAME, REFERENCE_DIRNAME, REGIONS_FILENAME
 
     root = (data_dir or DATA) / f"r{regions}"
     manifest_path = root / "dataset.json"
@@ -290,8 +290,8 @@ def run_child(args: list[str], home: Path, log_path: Path) -> dict[str, Any]:
 
 
 def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
-    from planwatch.pipeline import run_stage
-    from planwatch.types import STAGES
+    from planwatch.run.pipeline import run_stage
+    from planwatch.core.types import STAGES
 
     stages: dict[str, float] = {}
     metrics: dict[str, Any] = {}
@@ -408,7 +408,7 @@ spec = importlib.util.spec_from_file_location("plan_monitoring_bench", sys.argv[
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 t2 = time.perf_counter()
-heavy = sorted(m for m in ("duckdb", "pandas", "dbt", "great_expectations", "planwatch.pipeline") if m in sys.modules)
+heavy = sorted(m for m in ("duckdb", "pandas", "dbt", "great_expectations", "planwatch.run.pipeline") if m in sys.modules)
 print(json.dumps({"airflow_sdk_s": t1 - t0, "dag_file_s": t2 - t1, "total_s": t2 - t0, "heavy_modules": heavy}))
 """
 
@@ -443,9 +443,9 @@ def checks_in_sql(home: Path, quarter: str) -> dict[str, Any]:
     """
     import duckdb
 
-    from planwatch.config import Settings
-    from planwatch.periods import Quarter
-    from planwatch.validate import load_suites
+    from planwatch.core.config import Settings
+    from planwatch.core.periods import Quarter
+    from planwatch.quality.validate import load_suites
 
     settings = Settings(home=home)
     suites_mod = load_suites(settings)
@@ -461,7 +461,7 @@ def checks_in_sql(home: Path, quarter: str) -> dict[str, Any]:
         started = time.perf_counter()
         with duckdb.connect(str(db), read_only=True) as con:
             for suite in suites:
-                # As planwatch.validate does: a suite marked `materialize` derives its batch once.
+                # As planwatch.quality.validate does: a suite marked `materialize` derives its batch once.
                 kind = "table" if suite.materialize else "view"
                 for old in ("view", "table"):  # DuckDB refuses to drop a table as a view, and back
                     try:

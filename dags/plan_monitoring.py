@@ -5,11 +5,11 @@ and publishes the quarter that just closed: the run triggered on 2025-04-15 publ
 One run at a time, because DuckDB allows one writer per file: `max_active_runs=1` for the runs the
 scheduler and triggers make, `airflow backfill create ... --max-active-runs 1` for backfills (a
 backfill ignores the DAG's own limit), and a task that still meets another run waits for its turn
-(`planwatch.locking.DAG_WAIT`) instead of failing. A run for a quarter older than the published one
+(`planwatch.run.locking.DAG_WAIT`) instead of failing. A run for a quarter older than the published one
 builds the published quarter again with the older quarter's revisions: the warehouse never moves
-backwards (planwatch/publish.py).
+backwards (planwatch/serve/publish.py).
 
-Every task is a thin call into `planwatch.pipeline.run_stage`; the logic, and its tests, live in
+Every task is a thin call into `planwatch.run.pipeline.run_stage`; the logic, and its tests, live in
 the `planwatch` package. Set the `quarter` param (e.g. `2024Q4`) to rebuild a given quarter.
 """
 
@@ -32,10 +32,10 @@ def _stage(stage: str, **context: object) -> dict:
     """Run one planwatch stage for this run's quarter; map planwatch errors to Airflow's."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from planwatch.errors import TerminalError
-    from planwatch.locking import DAG_WAIT
-    from planwatch.pipeline import run_stage
-    from planwatch.scheduling import quarter_for_run
+    from planwatch.core.errors import TerminalError
+    from planwatch.run.locking import DAG_WAIT
+    from planwatch.run.pipeline import run_stage
+    from planwatch.run.scheduling import quarter_for_run
 
     params = context.get("params") or {}
     quarter = quarter_for_run(context.get("logical_date"), params.get("quarter"))  # type: ignore[union-attr]
@@ -48,7 +48,7 @@ def _stage(stage: str, **context: object) -> dict:
 
 
 def _notify_failure(context: dict) -> None:
-    from planwatch.notify import notify_task_failure
+    from planwatch.serve.notify import notify_task_failure
 
     notify_task_failure(context)
 

@@ -3,7 +3,7 @@
     .venv/bin/python expectations/benchmark.py [WORKDIR]
 
 Builds a synthetic ingest store and candidate in WORKDIR (default: a temporary folder; about
-60 MB), runs planwatch.validate.validate_raw and validate_marts on them and prints the seconds.
+60 MB), runs planwatch.quality.validate.validate_raw and validate_marts on them and prints the seconds.
 The figures in expectations/README.md come from this script.
 """
 
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import duckdb
 
-from planwatch import validate
-from planwatch.config import Settings
-from planwatch.db import ensure_ingest_schema
-from planwatch.periods import Quarter
-from planwatch.types import RunContext
+from planwatch.quality import validate
+from planwatch.core.config import Settings
+from planwatch.core.db import ensure_ingest_schema
+from planwatch.core.periods import Quarter
+from planwatch.core.types import RunContext
 
 REGIONS, INDICATORS, FIRST_YEAR, YEARS = 2850, 25, 2020, 5
 UNITS = ("%", "‰", "人", "元/月", "人次")

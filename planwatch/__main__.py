@@ -1,5 +1,5 @@
 import sys
 
-from planwatch.cli import main
+from planwatch.run.cli import main
 
 sys.exit(main())

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/docs_screenshots.py [--out docs/images]
 
 Builds the small fixture home of the reliability tests in a temporary folder, writes the form of
-杭州市 for 2024Q2 with planwatch.forms, fills it in as a person does (one figure not a number, one
+杭州市 for 2024Q2 with planwatch.ingest.forms, fills it in as a person does (one figure not a number, one
 cell empty), loads it with the real stages, and photographs the form (its first sheet rendered
 from the workbook's cells, fills and column widths) and the receipt (the HTML planwatch writes).
 Needs /usr/bin/chromium and /usr/bin/chromedriver (scripts/ensure_chromium.sh installs them).
@@ -91,9 +91,9 @@ def main() -> int:
 
     from conftest import run_stages  # tests/reliability: the stages as the DAG runs them
     from fixture_home import make_home
-    from planwatch.config import Settings
-    from planwatch.forms import write_forms
-    from planwatch.periods import Quarter
+    from planwatch.core.config import Settings
+    from planwatch.ingest.forms import write_forms
+    from planwatch.core.periods import Quarter
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=make_home(Path(tmp) / "home"))

@@ -3,7 +3,7 @@
 Every year (19xx/20xx), plan label (13th…) and period name (十三五…) in planwatch/, dbt/models/,
 dbt/macros/ and expectations/ must be listed, line by line, in tests/period_literals_allowed.txt
 (examples in messages and docstrings, the simulator's fault calendar, unit-test rows). A new one
-fails this test: read the years from planwatch.plan_periods or join stg_reference__plan_periods.
+fails this test: read the years from planwatch.core.plan_periods or join stg_reference__plan_periods.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def allowed_lines() -> set[str]:
 def test_no_new_year_or_plan_literal() -> None:
     new = sorted(literal_lines() - allowed_lines())
     assert not new, ("a year or plan name is written into code; take it from raw/reference/plan_periods.csv "
-                     "(planwatch.plan_periods, stg_reference__plan_periods) or, if it is an example, add the "
+                     "(planwatch.core.plan_periods, stg_reference__plan_periods) or, if it is an example, add the "
                      "line to tests/period_literals_allowed.txt:\n" + "\n".join(new))
 
 

@@ -1,4 +1,4 @@
-{#- Period arithmetic in SQL, the same rules as planwatch/periods.py: a period is `YYYYQn` or
+{#- Period arithmetic in SQL, the same rules as planwatch/core/periods.py: a period is `YYYYQn` or
     `YYYY`, and a year ends in its Q4. `period_index` counts quarters since year 0 so that
     differences count quarters and a year sorts with its Q4. -#}
 

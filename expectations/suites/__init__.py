@@ -1,5 +1,5 @@
 """The data-quality suites, as code reviewed like code. `raw_suites` gate the ingest store,
-`mart_suites` the candidate warehouse; planwatch.validate runs them through Great Expectations."""
+`mart_suites` the candidate warehouse; planwatch.quality.validate runs them through Great Expectations."""
 
 from __future__ import annotations
 

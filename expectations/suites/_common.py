@@ -75,7 +75,7 @@ class SuiteParams:
     """What a suite's rules may depend on besides the data."""
 
     quarter: str                     # the run's quarter, e.g. 2024Q4
-    quarter_index: int               # planwatch.periods.Quarter.index of it
+    quarter_index: int               # planwatch.core.periods.Quarter.index of it
     thresholds: Thresholds
     previous_row_counts: Mapping[str, int] = field(default_factory=dict)  # "schema.table" -> rows
 
@@ -112,7 +112,7 @@ class Suite:
     target: TTarget     # which file: the ingest store (raw suites) or the run's candidate (marts)
     batch_sql: str      # the SELECT that defines the batch
     rules: list[Rule]
-    # Compute the batch once per run into a scratch table that every rule reads (planwatch.validate
+    # Compute the batch once per run into a scratch table that every rule reads (planwatch.quality.validate
     # does it), instead of GX re-deriving it inside each rule's queries. For batches that are costly
     # to derive (a window over every raw row); the rows and thus the findings are the same.
     materialize: bool = False

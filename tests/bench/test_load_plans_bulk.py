@@ -9,10 +9,10 @@ from pathlib import Path
 
 import duckdb
 
-from planwatch.config import REPO_ROOT, Settings
-from planwatch.load_plans import PLAN_COLUMNS, load_plans
-from planwatch.periods import Quarter
-from planwatch.types import RunContext
+from planwatch.core.config import REPO_ROOT, Settings
+from planwatch.ingest.load_plans import PLAN_COLUMNS, load_plans
+from planwatch.core.periods import Quarter
+from planwatch.core.types import RunContext
 
 
 def _home(tmp_path: Path, extra_regions: int) -> Settings:

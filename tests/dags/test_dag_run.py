@@ -35,8 +35,8 @@ def test_dag_test_publishes_the_demo_quarter(airflow_db: None, planwatch_home: P
     import duckdb
     from airflow.dag_processing.dagbag import DagBag
 
-    from planwatch.config import Settings
-    from planwatch.simulate import ensure_demo_statistics
+    from planwatch.core.config import Settings
+    from planwatch.demo.simulate import ensure_demo_statistics
 
     settings = Settings.from_env()
     assert settings.home == planwatch_home
@@ -67,9 +67,9 @@ def test_dag_test_publishes_the_demo_quarter(airflow_db: None, planwatch_home: P
 
 
 def test_rerunning_a_quarter_gives_the_same_warehouse(planwatch_home: Path) -> None:
-    from planwatch.config import Settings
-    from planwatch.pipeline import run_all
-    from planwatch.simulate import ensure_demo_statistics
+    from planwatch.core.config import Settings
+    from planwatch.run.pipeline import run_all
+    from planwatch.demo.simulate import ensure_demo_statistics
 
     settings = Settings.from_env()
     ensure_demo_statistics(settings)

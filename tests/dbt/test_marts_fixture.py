@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from planwatch.db import connect
-from planwatch.periods import Quarter
-from planwatch.transform import build_from_ingest
+from planwatch.core.db import connect
+from planwatch.core.periods import Quarter
+from planwatch.build.transform import build_from_ingest
 
 
 @pytest.fixture(scope="module")

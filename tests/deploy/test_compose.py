@@ -210,7 +210,7 @@ def _entrypoint_commands() -> set[str]:
 def test_every_command_is_a_real_entry_point_of_the_image(compose: dict[str, Any]) -> None:
     from airflow.cli.cli_parser import get_parser
 
-    from planwatch.cli import build_parser
+    from planwatch.run.cli import build_parser
 
     airflow_cli = get_parser()
     known = _entrypoint_commands()

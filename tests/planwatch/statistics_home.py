@@ -7,9 +7,9 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from planwatch.config import Settings
-from planwatch.periods import Quarter
-from planwatch.types import RunContext
+from planwatch.core.config import Settings
+from planwatch.core.periods import Quarter
+from planwatch.core.types import RunContext
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "statistics"
 RUN = RunContext("test", Quarter(2025, 4))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from planwatch.catalog import Catalog
+from planwatch.core.catalog import Catalog
 
 REFERENCE = Path(__file__).resolve().parents[2] / "raw" / "reference"
 

@@ -11,8 +11,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from planwatch.config import Settings
-from planwatch.errors import ConfigError
+from planwatch.core.config import Settings
+from planwatch.core.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REAL_CITIES = ("320583", "321200", "350582", "520300")  # the four with a 14th-plan indicator table
@@ -21,8 +21,8 @@ REAL_CITIES = ("320583", "321200", "350582", "520300")  # the four with a 14th-p
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The repository's plans and the demo statistics, run for 2025Q4 (the 14th plan's last quarter)."""
-    from planwatch.pipeline import run_all
-    from planwatch.simulate import ensure_demo_statistics
+    from planwatch.run.pipeline import run_all
+    from planwatch.demo.simulate import ensure_demo_statistics
 
     home = tmp_path_factory.mktemp("evaluation") / "home"
     for sub in ("reference", "plan_indicators", "plan_completion", "plan_prose_targets"):
@@ -111,7 +111,7 @@ def test_mid_term_uses_the_printed_annual_target(published: Settings) -> None:
 def test_final_evaluation_workbook_matches_the_mart(published: Settings, region: str, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from planwatch.cli import main
+    from planwatch.run.cli import main
 
     import os
 
@@ -150,7 +150,7 @@ def test_final_evaluation_workbook_matches_the_mart(published: Settings, region:
 
 
 def test_an_unknown_plan_says_how_to_add_one(published: Settings) -> None:
-    from planwatch.evaluation import write_evaluation
+    from planwatch.serve.evaluation import write_evaluation
 
     with pytest.raises(ConfigError, match=r"no 15th plan of region 320583 .*raw/plans/.*docs/extractor.md"):
         write_evaluation(published, "320583", "15th", "final")

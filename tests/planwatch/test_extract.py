@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from planwatch.catalog import Catalog
-from planwatch.errors import FileRefused
-from planwatch.extract import extract_document
-from planwatch.extract.__main__ import main
-from planwatch.extract.detect import detect_layout
-from planwatch.extract.glued import ValueRules, split
-from planwatch.extract.header import parse_header
+from planwatch.core.catalog import Catalog
+from planwatch.core.errors import FileRefused
+from planwatch.ingest.extract import extract_document
+from planwatch.ingest.extract.__main__ import main
+from planwatch.ingest.extract.detect import detect_layout
+from planwatch.ingest.extract.glued import ValueRules, split
+from planwatch.ingest.extract.header import parse_header
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "plans"
 

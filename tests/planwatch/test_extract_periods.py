@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from planwatch.catalog import Catalog
-from planwatch.extract import extract_document
-from planwatch.extract.__main__ import main
+from planwatch.core.catalog import Catalog
+from planwatch.ingest.extract import extract_document
+from planwatch.ingest.extract.__main__ import main
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "plans"
 OTHER = FIXTURES / "other_periods"
@@ -95,10 +95,10 @@ def test_cli_writes_the_documents_annual_columns(capsys: pytest.CaptureFixture[s
 def test_a_15th_plan_draft_loads_with_its_own_annual_columns(planwatch_home: Path) -> None:
     import duckdb
 
-    from planwatch.config import Settings
-    from planwatch.load_plans import load_plans
-    from planwatch.periods import Quarter
-    from planwatch.types import RunContext
+    from planwatch.core.config import Settings
+    from planwatch.ingest.load_plans import load_plans
+    from planwatch.core.periods import Quarter
+    from planwatch.core.types import RunContext
 
     settings = Settings.from_env()
     # the real catalog has no 示例市: name the region with --region-code's equivalent, a real city's file name

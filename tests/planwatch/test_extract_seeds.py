@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from planwatch.catalog import REFERENCE_FILES, Catalog
-from planwatch.config import REPO_ROOT
-from planwatch.extract import ExtractResult, extract_document
-from planwatch.extract.rows import INDICATOR_REVIEW_COLUMNS
+from planwatch.core.catalog import REFERENCE_FILES, Catalog
+from planwatch.core.config import REPO_ROOT
+from planwatch.ingest.extract import ExtractResult, extract_document
+from planwatch.ingest.extract.rows import INDICATOR_REVIEW_COLUMNS
 
 RAW = REPO_ROOT / "raw"
 KINDS = {"indicators": "plan_indicators", "completion": "plan_completion", "prose": "plan_prose_targets"}

@@ -8,11 +8,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from planwatch.config import Settings
-from planwatch.errors import FileRefused
-from planwatch.load_plans import load_plans
-from planwatch.periods import Quarter
-from planwatch.types import RunContext
+from planwatch.core.config import Settings
+from planwatch.core.errors import FileRefused
+from planwatch.ingest.load_plans import load_plans
+from planwatch.core.periods import Quarter
+from planwatch.core.types import RunContext
 
 from tests.conftest import SEEDS_DIR
 

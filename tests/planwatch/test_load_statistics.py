@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from planwatch.config import Settings
-from planwatch.load_statistics import load_statistics
-from planwatch.register import register_files
+from planwatch.core.config import Settings
+from planwatch.ingest.load_statistics import load_statistics
+from planwatch.ingest.register import register_files
 
 from tests.planwatch.statistics_home import FIXTURES, RUN, TODAY, make_statistics_home
 
@@ -255,7 +255,7 @@ def test_simulated_source_marks_rows_simulated(settings: Settings) -> None:
 def test_rows_taken_whole_and_rows_judged_one_by_one_load_identically(settings: Settings) -> None:
     # By code, every row of the valid file is taken by the vectorised path; by printed name, every row is
     # judged by the rules one at a time. Both must give the same observations.
-    from planwatch.catalog import Catalog
+    from planwatch.core.catalog import Catalog
 
     catalog = Catalog.load(settings.reference_dir)
     text = (FIXTURES / "valid_320583_2023Q2.csv").read_text(encoding="utf-8")

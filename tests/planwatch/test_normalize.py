@@ -1,4 +1,4 @@
-"""One test per normalisation rule of planwatch.normalize."""
+"""One test per normalisation rule of planwatch.core.normalize."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from planwatch.normalize import (
+from planwatch.core.normalize import (
     NotANumber,
     format_number,
     is_missing,

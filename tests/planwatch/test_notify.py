@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from planwatch.errors import ChecksFailed
-from planwatch.notify import notify, notify_task_failure
+from planwatch.core.errors import ChecksFailed
+from planwatch.serve.notify import notify, notify_task_failure
 
 
 class Webhook:
@@ -113,7 +113,7 @@ def no_channels(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_log_line_always(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="planwatch.notify"):
+    with caplog.at_level(logging.ERROR, logger="planwatch.serve.notify"):
         assert notify("planwatch: test", "body text") == ["log"]
     assert [r.getMessage() for r in caplog.records] == ["ALERT planwatch: test: body text"]
 
@@ -130,7 +130,7 @@ def test_webhook_errors_are_logged_not_raised(monkeypatch: pytest.MonkeyPatch,
     failing = Webhook(status=500)
     try:
         monkeypatch.setenv("PLANWATCH_WEBHOOK_URL", failing.url)
-        with caplog.at_level(logging.ERROR, logger="planwatch.notify"):
+        with caplog.at_level(logging.ERROR, logger="planwatch.serve.notify"):
             assert notify("s", "b") == ["log"]
     finally:
         failing.close()
@@ -181,9 +181,9 @@ def test_overdue_digest_names_regions_and_missing_indicators(webhook: Webhook, s
     five regions: the digest names each of them and the indicator, on the webhook and by e-mail."""
     import duckdb
 
-    from planwatch.config import Settings
-    from planwatch.serve import create_bi_views
-    from planwatch.submissions import send_overdue_digest
+    from planwatch.core.config import Settings
+    from planwatch.serve.serve import create_bi_views
+    from planwatch.ingest.submissions import send_overdue_digest
 
     settings = Settings(home=tmp_path)
     settings.published_db.parent.mkdir(parents=True)

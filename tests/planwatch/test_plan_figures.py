@@ -13,10 +13,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from planwatch.config import Settings
-from planwatch.pipeline import run_all
-from planwatch.report import chart_spec
-from planwatch.simulate import ensure_demo_statistics
+from planwatch.core.config import Settings
+from planwatch.run.pipeline import run_all
+from planwatch.serve.report import chart_spec
+from planwatch.demo.simulate import ensure_demo_statistics
 
 REPO = Path(__file__).resolve().parents[2]
 QUARTER = "2025Q4"
@@ -131,7 +131,7 @@ def test_the_five_figures_lost_to_units_are_read_as_the_reviewer_reads_them(demo
 
 
 def test_report_and_summary_count_the_same_series(demo: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    from planwatch.summary import print_summary
+    from planwatch.serve.summary import print_summary
 
     settings = demo["settings"]
     facts = _query(settings, "select count(distinct series_id) as n from marts.fct_indicator_progress")[0]["n"]

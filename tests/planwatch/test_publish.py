@@ -12,14 +12,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from planwatch import publish as publish_mod
-from planwatch import runlog
-from planwatch.config import Settings
-from planwatch.db import connect, ensure_ingest_schema
-from planwatch.errors import ChecksFailed, ConfigError
-from planwatch.periods import Quarter
-from planwatch.types import RunContext
-from planwatch.validate import Finding, write_findings
+from planwatch.serve import publish as publish_mod
+from planwatch.run import runlog
+from planwatch.core.config import Settings
+from planwatch.core.db import connect, ensure_ingest_schema
+from planwatch.core.errors import ChecksFailed, ConfigError
+from planwatch.core.periods import Quarter
+from planwatch.core.types import RunContext
+from planwatch.quality.validate import Finding, write_findings
 
 
 def _run(n: int) -> RunContext:

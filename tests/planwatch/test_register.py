@@ -7,10 +7,10 @@ from pathlib import Path
 
 import duckdb
 
-from planwatch.config import Settings
-from planwatch.periods import Quarter
-from planwatch.register import register_files
-from planwatch.types import RunContext
+from planwatch.core.config import Settings
+from planwatch.core.periods import Quarter
+from planwatch.ingest.register import register_files
+from planwatch.core.types import RunContext
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "statistics"
 RUN = RunContext("test", Quarter(2025, 4))

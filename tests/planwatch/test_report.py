@@ -10,12 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from planwatch.config import Settings
-from planwatch.errors import ConfigError
-from planwatch.periods import Quarter
-from planwatch.report import MAX_DETAIL_REGIONS, write_report
-from planwatch.serve import create_bi_views
-from planwatch.types import RunContext
+from planwatch.core.config import Settings
+from planwatch.core.errors import ConfigError
+from planwatch.core.periods import Quarter
+from planwatch.serve.report import MAX_DETAIL_REGIONS, write_report
+from planwatch.serve.serve import create_bi_views
+from planwatch.core.types import RunContext
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"

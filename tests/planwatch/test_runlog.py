@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from planwatch import runlog
-from planwatch.config import Settings
-from planwatch.periods import Quarter
-from planwatch.types import RunContext
+from planwatch.run import runlog
+from planwatch.core.config import Settings
+from planwatch.core.periods import Quarter
+from planwatch.core.types import RunContext
 
 RUN = RunContext("scheduled__2025-01-15", Quarter.parse("2024Q4"))
 

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from planwatch.serve import BI_VIEWS, create_bi_views, export_parquet
+from planwatch.serve.serve import BI_VIEWS, create_bi_views, export_parquet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"

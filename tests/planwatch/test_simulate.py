@@ -12,10 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from planwatch.config import Settings
-from planwatch.load_statistics import load_statistics
-from planwatch.register import register_files
-from planwatch.simulate import DEFAULT_SEED, ensure_demo_statistics, main, simulate
+from planwatch.core.config import Settings
+from planwatch.ingest.load_statistics import load_statistics
+from planwatch.ingest.register import register_files
+from planwatch.demo.simulate import DEFAULT_SEED, ensure_demo_statistics, main, simulate
 
 from tests.planwatch.statistics_home import FIXTURES, RUN, TODAY, make_statistics_home
 
@@ -204,7 +204,7 @@ def test_positive_series_never_fall_to_zero(tmp_path: Path, seed: int) -> None:
 
 
 def test_summary_announces_the_deliberate_faults(settings: Settings) -> None:
-    from planwatch.simulate import announced_faults
+    from planwatch.demo.simulate import announced_faults
 
     simulate(settings, settings.statistics_dir / "simulated", seed=DEFAULT_SEED, faults=True)
     [(manifest, kinds)] = announced_faults(settings.statistics_dir)

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from planwatch.config import Settings
-from planwatch.periods import Quarter
+from planwatch.core.config import Settings
+from planwatch.core.periods import Quarter
 
 REAL_CITIES = {"320583", "321200", "330100", "350582", "520300"}
 
@@ -19,8 +19,8 @@ REAL_CITIES = {"320583", "321200", "330100", "350582", "520300"}
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     import shutil
 
-    from planwatch.pipeline import run_all
-    from planwatch.simulate import simulate
+    from planwatch.run.pipeline import run_all
+    from planwatch.demo.simulate import simulate
 
     repo = Path(__file__).resolve().parents[2]
     home = tmp_path_factory.mktemp("next_plan") / "home"

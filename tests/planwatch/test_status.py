@@ -7,12 +7,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from planwatch import runlog
-from planwatch.cli import main
-from planwatch.config import Settings
-from planwatch.periods import Quarter
-from planwatch.serve import create_bi_views
-from planwatch.types import RunContext
+from planwatch.run import runlog
+from planwatch.run.cli import main
+from planwatch.core.config import Settings
+from planwatch.core.periods import Quarter
+from planwatch.serve.serve import create_bi_views
+from planwatch.core.types import RunContext
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from planwatch.catalog import Catalog
-from planwatch.load_statistics import judge_rows
-from planwatch.submission_layout import canonical_column, find_header, identity_from_titles, period_from_title
+from planwatch.core.catalog import Catalog
+from planwatch.ingest.load_statistics import judge_rows
+from planwatch.ingest.submission_layout import (canonical_column, find_header, identity_from_titles,
+                                               period_from_title)
 from tests.planwatch.statistics_home import FIXTURES, TODAY
 
 HEADER = ["region_code", "period", "indicator_code", "value", "unit", "reported_on", "source"]

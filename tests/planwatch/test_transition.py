@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from planwatch.config import Settings
+from planwatch.core.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRANSITION = REPO_ROOT / "tests" / "fixtures" / "transition"
@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "reliability"))
 def published(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from fixture_home import make_home
 
-    from planwatch.pipeline import run_all
+    from planwatch.run.pipeline import run_all
 
     home = make_home(tmp_path_factory.mktemp("transition") / "home")
     shutil.copy(TRANSITION / "330100_15th.csv", home / "raw" / "plan_indicators" / "330100_15th.csv")
@@ -124,7 +124,7 @@ def test_regions_without_a_15th_plan_are_listed_and_their_statistics_queryable(p
 
 def test_summary_status_and_report_say_which_regions_lack_a_plan(published: Settings,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from planwatch.summary import print_status, print_summary
+    from planwatch.serve.summary import print_status, print_summary
 
     print_summary(published)
     print_status(published)

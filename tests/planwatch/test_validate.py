@@ -16,12 +16,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "dq"))
 import dqdata  # noqa: E402
 
-from planwatch import publish as publish_mod  # noqa: E402
-from planwatch import runlog, validate  # noqa: E402
-from planwatch.config import Settings  # noqa: E402
-from planwatch.errors import ChecksFailed, ConfigError  # noqa: E402
-from planwatch.periods import Quarter  # noqa: E402
-from planwatch.types import RunContext  # noqa: E402
+from planwatch.serve import publish as publish_mod  # noqa: E402
+from planwatch.run import runlog
+from planwatch.quality import validate  # noqa: E402
+from planwatch.core.config import Settings  # noqa: E402
+from planwatch.core.errors import ChecksFailed, ConfigError  # noqa: E402
+from planwatch.core.periods import Quarter  # noqa: E402
+from planwatch.core.types import RunContext  # noqa: E402
 
 RUN = RunContext("run_2024Q4", Quarter.parse(dqdata.RUN_QUARTER))
 

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from planwatch import gx_duckdb
+from planwatch.quality import gx_duckdb
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from planwatch.config import Settings
-from planwatch.types import STAGES
+from planwatch.core.config import Settings
+from planwatch.core.types import STAGES
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -135,11 +135,11 @@ def published_state(settings: Settings) -> Published:
 def passes_own_checks(settings: Settings) -> list[str]:
     """Run the mart suites (the checks that gate a publish) read-only against the published file;
     returns the failed error-severity checks (empty = passes)."""
-    from planwatch import validate
+    from planwatch.quality import validate
 
     module = validate.load_suites(settings)
-    from planwatch.periods import Quarter
-    from planwatch.types import RunContext
+    from planwatch.core.periods import Quarter
+    from planwatch.core.types import RunContext
 
     params = validate._params(settings, RunContext("verify", Quarter.parse(QUARTER)), {})
     findings = validate.run_suites(settings, settings.published_db, module.mart_suites(params), 5, "verify")
@@ -148,7 +148,7 @@ def passes_own_checks(settings: Settings) -> list[str]:
 
 
 def run_stages(settings: Settings, quarter: str, run_id: str, stages: tuple[str, ...]) -> None:
-    from planwatch.pipeline import run_stage
+    from planwatch.run.pipeline import run_stage
 
     for stage in stages:
         run_stage(stage, quarter, run_id, settings)  # type: ignore[arg-type]
@@ -156,7 +156,7 @@ def run_stages(settings: Settings, quarter: str, run_id: str, stages: tuple[str,
 
 @pytest.fixture(scope="session")
 def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from planwatch.pipeline import run_all
+    from planwatch.run.pipeline import run_all
 
     home = make_home(tmp_path_factory.mktemp("reliability") / "template", seqs=(1, 2))
     run_all(BEFORE_QUARTER, "before", Settings(home=home))

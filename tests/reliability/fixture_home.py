@@ -42,7 +42,7 @@ def _period_end(period: str) -> date:
 
 
 def write_reference_and_plans(raw: Path) -> None:
-    from planwatch.load_plans import COMPLETION_COLUMNS, PLAN_COLUMNS, PROSE_COLUMNS
+    from planwatch.ingest.load_plans import COMPLETION_COLUMNS, PLAN_COLUMNS, PROSE_COLUMNS
 
     aliases = {r["alias"]: r["indicator_code"] for r in _read("indicator_aliases")}
     for name in ("regions", "indicators", "indicator_aliases", "units"):

@@ -13,8 +13,8 @@ import pytest
 from bad_inputs import CASES, Case, write_corpus
 from conftest import ledger, run_stages, snapshot
 from fixture_home import make_home
-from planwatch.config import Settings
-from planwatch.types import STAGES
+from planwatch.core.config import Settings
+from planwatch.core.types import STAGES
 
 RUN = "bad"
 QUARTER = "2024Q2"  # the corpus submits figures up to 2024Q2
@@ -106,9 +106,9 @@ def test_contradictory_values_block_the_publish_and_a_correction_publishes_the_g
     assert all("line_no" in f[1] and "file_id" in f[1] for f in failed), "the finding must name file and line"
     # publish refuses a run with failed error-severity findings (tests/planwatch/test_publish.py proves the
     # gate); here the run is closed as the gate would close it, to keep this test to one dbt build.
-    from planwatch import runlog
-    from planwatch.periods import Quarter
-    from planwatch.types import RunContext
+    from planwatch.run import runlog
+    from planwatch.core.periods import Quarter
+    from planwatch.core.types import RunContext
 
     runlog.finish_run(settings, RunContext(RUN, Quarter.parse(QUARTER)), "not_published", False, "blocked")
 

@@ -16,18 +16,18 @@ import duckdb
 import pytest
 
 from conftest import QUARTER, REPO_ROOT, RUN_ID, child_env, copy_home, run_child, run_stages, run_status
-from planwatch.config import Settings
-from planwatch.errors import TerminalError
-from planwatch.locking import RunLocked, lock_path
-from planwatch.periods import Quarter
-from planwatch.types import RunContext
+from planwatch.core.config import Settings
+from planwatch.core.errors import TerminalError
+from planwatch.run.locking import RunLocked, lock_path
+from planwatch.core.periods import Quarter
+from planwatch.core.types import RunContext
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from planwatch.config import Settings
-    from planwatch.locking import run_lock
-    from planwatch.periods import Quarter
-    from planwatch.types import RunContext
+    from planwatch.core.config import Settings
+    from planwatch.run.locking import run_lock
+    from planwatch.core.periods import Quarter
+    from planwatch.core.types import RunContext
     with run_lock(Settings.from_env(), RunContext({run_id!r}, Quarter.parse({quarter!r})), "dbt_build"):
         print("held", flush=True)
         sys.stdin.read()  # hold until the test closes our stdin
@@ -115,7 +115,7 @@ def test_a_run_whose_process_died_in_a_stage_is_closed_at_once(checked_home: Pat
 WAITER = textwrap.dedent("""
     import time
     from datetime import timedelta
-    from planwatch.pipeline import run_stage
+    from planwatch.run.pipeline import run_stage
     started = time.monotonic()
     run_stage("register_files", {quarter!r}, "next", wait=timedelta(seconds=120))
     print(round(time.monotonic() - started, 1), flush=True)
@@ -134,7 +134,7 @@ def test_a_run_that_meets_another_waits_for_its_turn(checked_home: Path, tmp_pat
         holder.wait(timeout=30)
         time.sleep(7)
         assert waiter.poll() is None, waiter.communicate()[1][-2000:]  # q4 is still running: waits on it
-        from planwatch import runlog
+        from planwatch.run import runlog
         runlog.finish_run(settings, RunContext(RUN_ID, Quarter.parse(QUARTER)), "published", True, None)
         out, err = waiter.communicate(timeout=60)
     finally:
@@ -148,11 +148,11 @@ def test_a_run_that_meets_another_waits_for_its_turn(checked_home: Path, tmp_pat
 PUBLISHER = textwrap.dedent("""
     import json, shutil, sys, time
     from pathlib import Path
-    from planwatch.config import Settings
-    from planwatch.db import connect
-    from planwatch.periods import Quarter
-    from planwatch.publish import publish
-    from planwatch.types import RunContext
+    from planwatch.core.config import Settings
+    from planwatch.core.db import connect
+    from planwatch.core.periods import Quarter
+    from planwatch.serve.publish import publish
+    from planwatch.core.types import RunContext
 
     settings = Settings.from_env()
     sources = [Path(p) for p in {sources!r}]
@@ -203,7 +203,7 @@ def test_a_bi_reader_holding_the_warehouse_open_through_ten_publishes(
     old_version = tmp_path / "old.duckdb"
     shutil.copy(settings.candidate_db(RUN_ID), new_version)
     shutil.copy(Settings(home=template_home).published_db, old_version)
-    # Publish never puts back a build for an older quarter (planwatch/publish.py); the two files
+    # Publish never puts back a build for an older quarter (planwatch/serve/publish.py); the two files
     # stand here for two builds of one quarter with different contents, as after a revision.
     con = duckdb.connect(str(old_version))
     try:

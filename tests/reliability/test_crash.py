@@ -3,7 +3,7 @@
 After each kill the published warehouse must be the one before the run (same bytes, same file),
 open and pass its own checks; the ledger must say which files are in; rerunning the same quarter
 must complete and give what an uninterrupted run gives (`reference`). A kill is a named crash
-point (planwatch.faults, `PLANWATCH_CRASH_AT`) in a child process, or a SIGKILL sent from here.
+point (planwatch.demo.faults, `PLANWATCH_CRASH_AT`) in a child process, or a SIGKILL sent from here.
 The kills that need a whole rerun of dbt are marked slow (`make test-all`).
 """
 
@@ -32,10 +32,10 @@ from conftest import (
     run_status,
     snapshot,
 )
-from planwatch.config import Settings
-from planwatch.errors import ChecksFailed, ConfigError
-from planwatch.publish import list_versions
-from planwatch.types import STAGES
+from planwatch.core.config import Settings
+from planwatch.core.errors import ChecksFailed, ConfigError
+from planwatch.serve.publish import list_versions
+from planwatch.core.types import STAGES
 
 KILLED = -signal.SIGKILL
 

@@ -17,58 +17,58 @@ import pytest
 
 from conftest import REPO_ROOT, RUN_ID, child_env, copy_home, run_child, run_stages
 from fixture_home import make_home
-from planwatch.config import Settings
+from planwatch.core.config import Settings
 from sql_scan import scan
 
 # Every non-constant part of an SQL string in planwatch, and why it cannot carry a file's contents.
 # A new part fails test_sql_is_built_only_from_code_and_parameters until it is reviewed and listed here.
 SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
-    ("planwatch/gx_duckdb.py", "statement"): "pass-through of SQLAlchemy's own statements (the GX adapter)",
-    ("planwatch/gx_duckdb.py", "text('select column_name, data_type, is_nullable from information_schema.columns "
+    ("planwatch/quality/gx_duckdb.py", "statement"): "pass-through of SQLAlchemy's own statements (the GX adapter)",
+    ("planwatch/quality/gx_duckdb.py", "text('select column_name, data_type, is_nullable from information_schema.columns "
                                "where table_schema = :schema and table_name = :table order by ordinal_position')"):
         "a constant text() with bound parameters",
-    ("planwatch/load_plans.py", "', '.join(('\"' + c.replace('\"', '\"\"') + '\" VARCHAR' for c in columns))"):
+    ("planwatch/ingest/load_plans.py", "', '.join(('\"' + c.replace('\"', '\"\"') + '\" VARCHAR' for c in columns))"):
         "header names of reviewed CSVs, quoted as identifiers with `\"` doubled (values go in through Arrow)",
-    ("planwatch/load_plans.py", "table"): "table names from the REFERENCE_TABLES / PLAN_TABLES constants",
-    ("planwatch/load_statistics.py", "breakdown"): "`s.c<i>` column positions of the header, or ''",
-    ("planwatch/load_statistics.py", "code"): "`s.c<i>` column position",
-    ("planwatch/load_statistics.py", "den"): "`s.c<i>` column position, or ''",
-    ("planwatch/load_statistics.py", "num"): "`s.c<i>` column position, or ''",
-    ("planwatch/load_statistics.py", "period"): "`s.c<i>` column position",
-    ("planwatch/load_statistics.py", "region"): "`s.c<i>` column position",
-    ("planwatch/load_statistics.py", "reported"): "`s.c<i>` column position",
-    ("planwatch/load_statistics.py", "source"): "`s.c<i>` column position",
-    ("planwatch/load_statistics.py", "table"): "table names passed by the module's own calls",
-    ("planwatch/load_statistics.py", "unit"): "`s.c<i>` column position",
-    ("planwatch/load_statistics.py", "value"): "`s.c<i>` column position",
-    ("planwatch/summary.py", "LATEST_SQL"): "the report's constant query (planwatch.report.LATEST_SQL), so both count the same series",
-    ("planwatch/report.py", "', '.join(('\"' + c.replace('\"', '\"\"') + '\"' for c in shown))"):
+    ("planwatch/ingest/load_plans.py", "table"): "table names from the REFERENCE_TABLES / PLAN_TABLES constants",
+    ("planwatch/ingest/load_statistics.py", "breakdown"): "`s.c<i>` column positions of the header, or ''",
+    ("planwatch/ingest/load_statistics.py", "code"): "`s.c<i>` column position",
+    ("planwatch/ingest/load_statistics.py", "den"): "`s.c<i>` column position, or ''",
+    ("planwatch/ingest/load_statistics.py", "num"): "`s.c<i>` column position, or ''",
+    ("planwatch/ingest/load_statistics.py", "period"): "`s.c<i>` column position",
+    ("planwatch/ingest/load_statistics.py", "region"): "`s.c<i>` column position",
+    ("planwatch/ingest/load_statistics.py", "reported"): "`s.c<i>` column position",
+    ("planwatch/ingest/load_statistics.py", "source"): "`s.c<i>` column position",
+    ("planwatch/ingest/load_statistics.py", "table"): "table names passed by the module's own calls",
+    ("planwatch/ingest/load_statistics.py", "unit"): "`s.c<i>` column position",
+    ("planwatch/ingest/load_statistics.py", "value"): "`s.c<i>` column position",
+    ("planwatch/serve/summary.py", "LATEST_SQL"): "the report's constant query (planwatch.serve.report.LATEST_SQL), so both count the same series",
+    ("planwatch/serve/report.py", "', '.join(('\"' + c.replace('\"', '\"\"') + '\"' for c in shown))"):
         "column names from DuckDB's catalog, quoted",
-    ("planwatch/report.py", "', '.join((f'\"{c}\"' for c in ('region_code', 'indicator_code') if c in cols)) or '1'"):
+    ("planwatch/serve/report.py", "', '.join((f'\"{c}\"' for c in ('region_code', 'indicator_code') if c in cols)) or '1'"):
         "two constant column names",
-    ("planwatch/report.py", "'where region_code in (select unnest(?::varchar[]))' if 'region_code' in cols else ''"):
+    ("planwatch/serve/report.py", "'where region_code in (select unnest(?::varchar[]))' if 'region_code' in cols else ''"):
         "a constant clause with a bound parameter",
-    ("planwatch/report.py", "sql"): "the report's SQL constants, passed to a helper with bound parameters",
-    ("planwatch/receipts.py", "sql"): "the receipt's SQL constants, passed to a helper with bound parameters",
-    ("planwatch/db.py", "os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT).strip()"):
+    ("planwatch/serve/report.py", "sql"): "the report's SQL constants, passed to a helper with bound parameters",
+    ("planwatch/ingest/receipts.py", "sql"): "the receipt's SQL constants, passed to a helper with bound parameters",
+    ("planwatch/core/db.py", "os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT).strip()"):
         "an operator's setting, not a file value, matched against a size pattern before use (SET takes no ?)",
-    ("planwatch/gx_duckdb.py", "match.group('query')"):
+    ("planwatch/quality/gx_duckdb.py", "match.group('query')"):
         "GX's own generated SELECT, unwrapped from the COUNT(*) GX built around it",
-    ("planwatch/gx_duckdb.py", "name"): "an ATTACH alias checked by _identifier() to be a plain identifier",
-    ("planwatch/validate.py", "suite.batch_sql"): "the suites' SQL from expectations/suites (code, reviewed)",
-    ("planwatch/validate.py", "suite.name"): "suite names are code constants (expectations/suites)",
-    ("planwatch/runlog.py", "_NEWEST_FIRST if newest_first else _OLDEST_FIRST"):
+    ("planwatch/quality/gx_duckdb.py", "name"): "an ATTACH alias checked by _identifier() to be a plain identifier",
+    ("planwatch/quality/validate.py", "suite.batch_sql"): "the suites' SQL from expectations/suites (code, reviewed)",
+    ("planwatch/quality/validate.py", "suite.name"): "suite names are code constants (expectations/suites)",
+    ("planwatch/run/runlog.py", "_NEWEST_FIRST if newest_first else _OLDEST_FIRST"):
         "one of two module constants; every filter is a bound parameter",
-    ("planwatch/runlog.py", "_NEWEST_FIRST_BEFORE_LAST_SEEN if newest_first else _OLDEST_FIRST_BEFORE_LAST_SEEN"):
+    ("planwatch/run/runlog.py", "_NEWEST_FIRST_BEFORE_LAST_SEEN if newest_first else _OLDEST_FIRST_BEFORE_LAST_SEEN"):
         "the same two constants for a run log from before its last_seen_at column",
-    ("planwatch/serve.py", "BI_VIEWS_SQL.read_text(encoding='utf-8')"): "the repository's own planwatch/sql/bi_views.sql",
-    ("planwatch/serve.py", "str(path).replace(\"'\", \"''\")"): "an export path planwatch makes, quoted as a literal",
-    ("planwatch/serve.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
-    ("planwatch/transform.py", "f' where {_PERIOD_INDEX_SQL} <= ?' if table == 'stat_observations' else ''"):
+    ("planwatch/serve/serve.py", "BI_VIEWS_SQL.read_text(encoding='utf-8')"): "the repository's own planwatch/serve/sql/bi_views.sql",
+    ("planwatch/serve/serve.py", "str(path).replace(\"'\", \"''\")"): "an export path planwatch makes, quoted as a literal",
+    ("planwatch/serve/serve.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
+    ("planwatch/build/transform.py", "f' where {_PERIOD_INDEX_SQL} <= ?' if table == 'stat_observations' else ''"):
         "a constant expression with a bound parameter",
-    ("planwatch/transform.py", "table"): "table names from the RAW_TABLES constants or DuckDB's catalog",
-    ("planwatch/validate.py", "name"): "mart table names from the suites' code (MART_TABLES)",
-    ("planwatch/validate.py", "schema"): "mart schema names from the suites' code (MART_TABLES)",
+    ("planwatch/build/transform.py", "table"): "table names from the RAW_TABLES constants or DuckDB's catalog",
+    ("planwatch/quality/validate.py", "name"): "mart table names from the suites' code (MART_TABLES)",
+    ("planwatch/quality/validate.py", "schema"): "mart schema names from the suites' code (MART_TABLES)",
 }
 
 
@@ -95,9 +95,9 @@ def test_the_scan_catches_a_value_spliced_into_sql(tmp_path: Path) -> None:
 
 
 def test_a_hostile_reference_header_is_an_identifier_not_sql(tmp_path: Path) -> None:
-    from planwatch.load_plans import load_plans
-    from planwatch.periods import Quarter
-    from planwatch.types import RunContext
+    from planwatch.ingest.load_plans import load_plans
+    from planwatch.core.periods import Quarter
+    from planwatch.core.types import RunContext
 
     settings = Settings(home=make_home(tmp_path / "home", seqs=(1,)))
     units = settings.reference_dir / "units.csv"
@@ -157,7 +157,7 @@ def test_every_shipped_reader_opens_the_published_warehouse_read_only(checked_ho
             done = run_child(settings.home, command, timeout=120)
             assert done.returncode in (0, 1) and "locked" not in done.stderr.lower(), (command, done.stderr[-2000:])
         run_stages(settings, "2023Q4", RUN_ID, ("report",))
-        from planwatch.serve import export_parquet
+        from planwatch.serve.serve import export_parquet
 
         assert export_parquet(settings.published_db, tmp_path / "parquet")
         import sqlalchemy as sa  # the BI views through SQLAlchemy, as Superset connects (docs/bi.md)

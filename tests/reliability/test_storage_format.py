@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import RUN_ID
-from planwatch.config import Settings
-from planwatch.db import STORAGE_VERSION_NUMBER, storage_version_number
+from planwatch.core.config import Settings
+from planwatch.core.db import STORAGE_VERSION_NUMBER, storage_version_number
 
 
 def test_full_and_incremental_builds_keep_duckdb_1_4s_format(template_home: Path, built_home: Path) -> None:

@@ -12,9 +12,9 @@ import pytest
 
 from conftest import run_stages
 from fixture_home import make_home
-from planwatch.config import Settings
-from planwatch.periods import Quarter
-from planwatch.types import STAGES
+from planwatch.core.config import Settings
+from planwatch.core.periods import Quarter
+from planwatch.core.types import STAGES
 
 QUARTER = "2024Q2"  # the fixture's figures run to 2024Q1: the form asks for the next quarter
 REGION = "330100"
@@ -71,7 +71,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def form(base: Settings) -> Path:
-    from planwatch.forms import write_forms
+    from planwatch.ingest.forms import write_forms
 
     (path,) = write_forms(base, Quarter.parse(QUARTER), base.reports_dir / "forms", [REGION])
     return path
@@ -175,7 +175,7 @@ def test_the_receipt_lists_exactly_the_quarantined_rows(loaded: tuple[Settings, 
 
 
 def test_submission_status_report_and_digest_name_what_was_left_empty(loaded: tuple[Settings, Settings]) -> None:
-    from planwatch.submissions import overdue_digest
+    from planwatch.ingest.submissions import overdue_digest
 
     settings = loaded[0]
     run_stages(settings, QUARTER, RUN, tuple(s for s in STAGES if s not in ("register_files", "load_plans",
@@ -203,7 +203,7 @@ def test_the_cli_writes_a_form_for_a_quarter_after_the_loaded_plan_and_says_so(
         base: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import openpyxl
 
-    from planwatch.cli import main
+    from planwatch.run.cli import main
 
     monkeypatch.setenv("PLANWATCH_HOME", str(base.home))
     assert main(["forms", "--quarter", "2026Q1", "--out", str(tmp_path)]) == 0

@@ -83,7 +83,7 @@ final as (
         latest_plans.latest_plan,
         latest_plans.last_plan_year,
         coalesce(unplanned_observations.observations_without_plan, 0) as observations_without_plan,
-        'put the plan document in raw/plans/, draft it with `python -m planwatch.extract`, review it '
+        'put the plan document in raw/plans/, draft it with `python -m planwatch.ingest.extract`, review it '
             || 'into raw/plan_indicators/<region>_<plan>.csv and rerun (docs/extractor.md)' as how_to_add
 
     from known_regions

@@ -1,0 +1,1 @@
+"""The candidate warehouse: the raw snapshot and the dbt build."""

@@ -1,0 +1,194 @@
+"""DuckDB connections and the ingest store's schema.
+
+The ingest store (`warehouse/ingest.duckdb`) has one writer: the DAG, which runs one quarter at a
+time. Every function here opens, uses and closes its own connection so that no task keeps the
+file locked longer than it needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from planwatch.core.errors import ConfigError, WarehouseLocked
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+# Files this process creates are written in DuckDB 1.4's storage format (LTS), so that BI tools
+# bundling DuckDB 1.4 or 1.5 can open the published warehouse: DuckDB 2.0's own format (what it
+# writes by default) is refused by them. Nothing the warehouse uses needs the newer format
+# (docs/bi.md: same rows, same types, size measured). A file keeps the format it was created in.
+STORAGE_VERSION = "v1.4.0"
+# The version number in the header of files in that format (byte 8 "DUCK", then a little-endian u64).
+STORAGE_VERSION_NUMBER = 67
+
+INGEST_DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS audit;
+
+CREATE TABLE IF NOT EXISTS raw.file_ledger (
+    file_id VARCHAR NOT NULL,          -- sha256 of the file's bytes
+    file_seq BIGINT NOT NULL,          -- load order: a higher number is a later submission
+    path VARCHAR NOT NULL,             -- relative to raw/
+    kind VARCHAR NOT NULL,             -- statistics | plan_document
+    size_bytes BIGINT,
+    registered_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,           -- registered | loaded | refused
+    error VARCHAR,
+    rows_read BIGINT,
+    rows_loaded BIGINT,
+    rows_quarantined BIGINT,
+    loaded_at TIMESTAMP,
+    PRIMARY KEY (file_id)
+);
+
+CREATE TABLE IF NOT EXISTS raw.stat_observations (
+    file_id VARCHAR NOT NULL,
+    file_seq BIGINT NOT NULL,
+    line_no BIGINT NOT NULL,
+    region_code VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,
+    period_type VARCHAR NOT NULL,
+    indicator_code VARCHAR NOT NULL,
+    breakdown VARCHAR NOT NULL,
+    value DOUBLE,
+    unit VARCHAR,
+    raw_value VARCHAR,
+    raw_unit VARCHAR,
+    numerator DOUBLE,
+    denominator DOUBLE,
+    reported_on DATE,
+    source VARCHAR,
+    is_simulated BOOLEAN NOT NULL,
+    loaded_at TIMESTAMP NOT NULL,
+    mapped VARCHAR                     -- what the loader read differently from the long CSV (lineage), or null
+);
+-- ingest stores written before `mapped` existed
+ALTER TABLE raw.stat_observations ADD COLUMN IF NOT EXISTS mapped VARCHAR;
+
+CREATE TABLE IF NOT EXISTS raw.stat_quarantine (
+    file_id VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    line_no BIGINT,
+    raw_text VARCHAR,
+    reason_code VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS audit.run_log (
+    run_id VARCHAR NOT NULL,
+    quarter VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    ended_at TIMESTAMP,
+    status VARCHAR NOT NULL,
+    published BOOLEAN NOT NULL DEFAULT FALSE,
+    reason VARCHAR,
+    metrics JSON,
+    last_seen_at TIMESTAMP             -- the run's last sign of life: start, or end of a stage
+);
+ALTER TABLE audit.run_log ADD COLUMN IF NOT EXISTS last_seen_at TIMESTAMP;
+
+CREATE TABLE IF NOT EXISTS audit.load_state (
+    stage VARCHAR NOT NULL,            -- load_plans
+    input_digest VARCHAR NOT NULL,     -- sha256 of the files (and loader code) the tables came from
+    metrics JSON,
+    loaded_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (stage)
+);
+
+CREATE TABLE IF NOT EXISTS audit.dq_results (
+    run_id VARCHAR NOT NULL,
+    suite VARCHAR NOT NULL,
+    expectation VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,
+    success BOOLEAN NOT NULL,
+    unexpected_count BIGINT,
+    sample JSON,
+    checked_at TIMESTAMP NOT NULL
+);
+"""
+
+
+@contextlib.contextmanager
+def connect(path: Path, read_only: bool = False, retries: int = 5) -> Iterator["duckdb.DuckDBPyConnection"]:
+    """Open a DuckDB file, retrying briefly while another process holds its write lock."""
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    delay = 0.2
+    # Only a new file needs the setting (an existing one keeps its format), and DuckDB refuses two
+    # connections of one process to one file with different settings.
+    config = {} if read_only or path.exists() or str(path) == ":memory:" else {
+        "storage_compatibility_version": STORAGE_VERSION}
+    for attempt in range(retries + 1):
+        try:
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or attempt == retries:
+                if "lock" in str(exc).lower():
+                    raise WarehouseLocked(
+                        f"`file={path}` is locked by another process ({exc}). "
+                        "Wait for the running pipeline to finish, or stop the process that holds it."
+                    ) from exc
+                raise
+            time.sleep(delay)
+            delay *= 2
+    try:
+        con.execute(f"SET memory_limit = '{memory_limit()}'")
+        yield con
+    finally:
+        con.close()
+
+
+MEMORY_LIMIT_ENV = "PLANWATCH_DUCKDB_MEMORY_LIMIT"
+# 1GB keeps a national build (2,850 counties, 5.4 M rows) under 2 GiB of process memory with no
+# measurable loss of time (bench/README.md); raise it for much larger sets.
+DEFAULT_MEMORY_LIMIT = "1GB"
+_MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def memory_limit() -> str:
+    """DuckDB's memory_limit for planwatch's connections (dbt's profile reads the same variable).
+
+    DuckDB's default is 80 % of RAM, and a national build used 6 GiB and more; beyond the limit
+    DuckDB spills to a `.tmp` directory beside the file instead.
+    """
+    value = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT).strip()
+    if not _MEMORY_LIMIT.match(value):
+        raise ConfigError(f"`{MEMORY_LIMIT_ENV}={value}` is not a size such as 3GB or 1500MB; fix or unset it")
+    return value
+
+
+def storage_version_number(path: Path) -> int | None:
+    """The storage version in a DuckDB file's header (67: DuckDB 1.4 format), None if not a DuckDB file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[8:12] != b"DUCK":
+        return None
+    return int.from_bytes(head[12:20], "little")
+
+
+def ensure_ingest_schema(con: "duckdb.DuckDBPyConnection") -> None:
+    con.execute(INGEST_DDL)
+
+
+def table_exists(con: "duckdb.DuckDBPyConnection", schema: str, table: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])

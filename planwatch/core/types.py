@@ -1,0 +1,45 @@
+"""Closed vocabularies and small records shared by the stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+from planwatch.core.periods import Quarter
+
+TStage = Literal[
+    "register_files",
+    "load_plans",
+    "load_statistics",
+    "validate_raw",
+    "dbt_build",
+    "validate_marts",
+    "publish",
+    "report",
+]
+STAGES: tuple[TStage, ...] = (
+    "register_files",
+    "load_plans",
+    "load_statistics",
+    "validate_raw",
+    "dbt_build",
+    "validate_marts",
+    "publish",
+    "report",
+)
+
+TSeverity = Literal["error", "warn"]
+TDirection = Literal["increase", "decrease", "maintain"]
+TMeasure = Literal["stock", "flow"]
+
+# What a stage reports: small numbers and short strings only (they travel through XCom).
+Metrics = dict[str, Union[int, float, str, bool, None]]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """One pipeline run: the quarter it publishes and its id (Airflow's run id, or one we make)."""
+
+    run_id: str
+    quarter: Quarter
+    extra: dict[str, str] = field(default_factory=dict)

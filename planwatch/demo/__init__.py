@@ -1,0 +1,1 @@
+"""Simulated data for the demo and tests: the simulator, its reference regions, crash points."""

@@ -1,8 +1,0 @@
-"""Draft plan rows from plan documents: `python -m planwatch.extract PLAN.txt`.
-
-See docs/extractor.md for the layouts, the rules and the reasons a row is marked ambiguous.
-"""
-
-from planwatch.extract.document import ExtractResult, extract_document
-
-__all__ = ["ExtractResult", "extract_document"]

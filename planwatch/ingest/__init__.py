@@ -1,0 +1,1 @@
+"""Raw files into warehouse/ingest.duckdb: plans, statistics, the file ledger, forms, receipts, the plan extractor."""

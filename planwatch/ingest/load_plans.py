@@ -1,0 +1,235 @@
+"""Load the catalog and the reviewed plan files into the ingest store.
+
+The files in `raw/` are the truth: each load replaces the plan and reference tables whole, so a
+corrected CSV is picked up by the next run and a rerun changes nothing. Plan documents dropped
+into `raw/plans/` that have no reviewed file yet are extracted automatically and loaded with
+`review_status = 'draft'`, so they show up in the warehouse before a person has checked them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from planwatch.core.catalog import Catalog
+from planwatch.demo.simulated_reference import load_catalog, simulated_plan_files, simulated_region_files
+from planwatch.core.config import Settings
+from planwatch.core.db import connect, ensure_ingest_schema, table_exists
+from planwatch.core.errors import FileRefused
+from planwatch.ingest.extract.rows import COMPLETION_COLUMNS as EXTRACTED_COMPLETION_COLUMNS
+from planwatch.ingest.extract.rows import INDICATOR_COLUMNS, INDICATOR_REVIEW_COLUMNS, REVIEW_COLUMNS
+from planwatch.ingest.extract.rows import PROSE_COLUMNS as EXTRACTED_PROSE_COLUMNS
+from planwatch.core.plan_periods import FILENAME as PLAN_PERIODS_FILE
+from planwatch.core.plan_periods import annual_columns
+from planwatch.core.plan_periods import load as load_plan_periods
+from planwatch.core.types import Metrics, RunContext
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+# The columns of docs/architecture.md "Plan files", shared with the extractor that drafts them.
+PLAN_COLUMNS = list(INDICATOR_COLUMNS)
+# Annual targets are `target_YYYY` columns of whatever years a plan names: a file must have the
+# other columns, and raw.plan_indicators gets every year any file has.
+PLAN_REQUIRED_COLUMNS = [c for c in PLAN_COLUMNS if c not in annual_columns(PLAN_COLUMNS)]
+COMPLETION_COLUMNS = list(EXTRACTED_COMPLETION_COLUMNS)
+PROSE_COLUMNS = list(EXTRACTED_PROSE_COLUMNS)
+
+# (table, folder attribute of Settings, columns every file must have, review columns read when present)
+PLAN_TABLES: tuple[tuple[str, str, list[str], list[str]], ...] = (
+    ("plan_indicators", "plan_indicators_dir", PLAN_REQUIRED_COLUMNS, list(INDICATOR_REVIEW_COLUMNS)),
+    ("plan_completion", "plan_completion_dir", COMPLETION_COLUMNS, list(REVIEW_COLUMNS)),
+    ("plan_prose_targets", "plan_prose_dir", PROSE_COLUMNS, list(INDICATOR_REVIEW_COLUMNS)),
+)
+REFERENCE_TABLES = {
+    "regions": "regions.csv",
+    "indicators": "indicators.csv",
+    "indicator_aliases": "indicator_aliases.csv",
+    "units": "units.csv",
+    "plan_periods": PLAN_PERIODS_FILE,
+}
+
+
+def _read_rows(path: Path, required: list[str]) -> list[dict[str, str]]:
+    """Rows of a reviewed CSV, every value a stripped string; refuses files missing a column."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise FileRefused(
+                    str(path), f"line 1: missing column(s) {', '.join(missing)}",
+                    "add them to the header; see docs/architecture.md, 'Plan files'",
+                )
+            # csv.reader + zip rather than DictReader: 270k plan rows of 2,850 counties read in a
+            # third of the time. Short rows read as '' in the missing columns, as DictReader did;
+            # cells beyond the header are dropped, as before.
+            pad = [""] * len(header)
+            return [dict(zip(header, map(str.strip, cells + pad))) for cells in reader if cells]
+    except UnicodeDecodeError as exc:
+        raise FileRefused(str(path), f"not UTF-8 ({exc.reason} at byte {exc.start})",
+                          "save the reviewed file as UTF-8") from exc
+
+
+def _replace_table(con: "duckdb.DuckDBPyConnection", table: str, columns: list[str],
+                   rows: list[dict[str, str]]) -> None:
+    """Replace raw.<table> by `rows`, all columns VARCHAR: staging models cast, the loader does not."""
+    con.execute(f"DROP TABLE IF EXISTS raw.{table}")
+    # Column names come from the files' header rows: quoted as identifiers, a `"` doubled.
+    cols = ", ".join('"' + c.replace('"', '""') + '" VARCHAR' for c in columns)
+    con.execute(f"CREATE TABLE raw.{table} ({cols})")
+    if rows:
+        import pyarrow as pa
+
+        # One Arrow batch, not executemany: DuckDB binds executemany row by row (about 4 ms a row,
+        # 15 minutes for the 270k plan rows of 2,850 counties; bench/README.md).
+        batch = pa.table({f"c{i}": pa.array([row.get(c, "") or None for row in rows], type=pa.string())
+                          for i, c in enumerate(columns)})
+        con.register("_plan_rows", batch)
+        try:
+            con.execute(f"INSERT INTO raw.{table} SELECT * FROM _plan_rows")
+        finally:
+            con.unregister("_plan_rows")
+
+
+def _csv_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.csv") if p.is_file()) if folder.exists() else []
+
+
+def _draft_rows(settings: Settings, catalog: Catalog, reviewed: set[str]) -> list[dict[str, str]]:
+    """Extractor output for plan documents in raw/plans/ that nobody has reviewed yet."""
+    if not settings.plans_dir.exists():
+        return []
+    rows: list[dict[str, str]] = []
+    periods = load_plan_periods(settings.reference_dir)
+    for doc in sorted(settings.plans_dir.glob("*.txt")):
+        if doc.name in reviewed:
+            continue
+        from planwatch.ingest.extract import extract_document
+
+        result = extract_document(doc, catalog, periods=periods)
+        log.info("draft plan %s: %d rows extracted, %d ambiguous", doc.name,
+                 len(result.rows), sum(1 for r in result.rows if r.get("ambiguous")))
+        for row in result.rows:
+            row = dict(row)
+            row["review_status"] = "draft"
+            row["source_file"] = f"plans/{doc.name}"
+            rows.append(row)
+    return rows
+
+
+def load_plans(settings: Settings, run: RunContext) -> Metrics:
+    """Stage: replace the reference and plan tables of the ingest store with what raw/ holds now.
+
+    Skipped when the files (and this loader's code) are byte for byte those of the last load: the
+    tables would come out the same, and re-reading 2,850 counties' plans cost 9 s of every quarter.
+    """
+    digest = input_digest(settings)
+    raw_dir = settings.raw_dir
+    metrics: Metrics = {}
+    with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+        previous = _unchanged_metrics(con, digest)
+        if previous is not None:
+            previous["unchanged"] = True
+            log.info("load_plans: raw/reference and the plan files are unchanged since the last load; tables kept")
+            return previous
+        catalog = load_catalog(settings)
+        load_plan_periods(settings.reference_dir)  # refuses a missing or malformed periods file, naming it
+        con.execute("BEGIN")
+        for table, filename in REFERENCE_TABLES.items():
+            path = settings.reference_dir / filename
+            rows = _read_rows(path, [])
+            columns = _header(path)
+            if table == "regions":
+                # Synthetic regions of a simulated set travel with it, not in raw/reference.
+                for sim_path in simulated_region_files(settings):
+                    rows.extend(_read_rows(sim_path, ["region_code"]))
+            _replace_table(con, table, columns, rows)
+            metrics[f"{table}_rows"] = len(rows)
+        unresolved = 0
+        for table, folder_attr, columns, review_columns in PLAN_TABLES:
+            folder: Path = getattr(settings, folder_attr)
+            rows = []
+            annual: set[str] = set()
+            files = _csv_files(folder)
+            simulated = simulated_plan_files(settings) if table == "plan_indicators" else []
+            # The status travels with the path: `path in simulated` was a list search per file.
+            for path, status in [(p, "reviewed") for p in files] + [(p, "simulated") for p in simulated]:
+                source_file = str(path.relative_to(raw_dir))
+                file_rows = _read_rows(path, columns)
+                annual.update(annual_columns(_header(path)))
+                for row in file_rows:
+                    row["review_status"] = status
+                    row["source_file"] = source_file
+                rows.extend(file_rows)
+                if table == "plan_indicators" and status == "reviewed":
+                    unresolved += _count_unresolved(path, file_rows, catalog)
+            if table == "plan_indicators":
+                drafts = _draft_rows(settings, catalog, {r["source_doc"] for r in rows})
+                metrics["draft_rows"] = len(drafts)
+                rows.extend(drafts)
+                for draft in drafts:
+                    annual.update(annual_columns(list(draft)))
+            _replace_table(con, table, columns + annual_columns(list(annual)) + review_columns
+                           + ["review_status", "source_file"], rows)
+            metrics[f"{table}_files"] = len(files) + len(simulated)
+            metrics[f"{table}_rows"] = len(rows)
+        metrics["rows_unresolved_code"] = unresolved
+        con.execute(
+            "insert or replace into audit.load_state (stage, input_digest, metrics, loaded_at) "
+            "values ('load_plans', ?, ?, current_timestamp)", [digest, json.dumps(metrics)])
+        con.execute("COMMIT")
+    metrics["unchanged"] = False
+    log.info("load_plans: %s", " ".join(f"{k}={v}" for k, v in metrics.items()))
+    return metrics
+
+
+def input_digest(settings: Settings) -> str:
+    """sha256 over every file load_plans reads (name and bytes) and over the code that reads them."""
+    paths = [settings.reference_dir / name for name in REFERENCE_TABLES.values()]
+    paths += simulated_region_files(settings) + simulated_plan_files(settings)
+    for _, folder_attr, _, _ in PLAN_TABLES:
+        paths += _csv_files(getattr(settings, folder_attr))
+    if settings.plans_dir.exists():
+        paths += sorted(settings.plans_dir.glob("*.txt"))
+    ingest = Path(__file__).parent
+    code = [ingest / "load_plans.py", ingest.parent / "core" / "plan_periods.py",
+            *sorted((ingest / "extract").glob("*.py"))]
+    digest = hashlib.sha256()
+    for path in paths + code:
+        digest.update(str(path).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def _unchanged_metrics(con: "duckdb.DuckDBPyConnection", digest: str) -> Metrics | None:
+    """The last load's metrics when it read exactly these inputs and its tables are all there."""
+    if not all(table_exists(con, "raw", t) for t in [*REFERENCE_TABLES, *(t for t, _, _, _ in PLAN_TABLES)]):
+        return None
+    row = con.execute("select metrics from audit.load_state where stage = 'load_plans' and input_digest = ?",
+                      [digest]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def _count_unresolved(path: Path, rows: list[dict[str, str]], catalog: Catalog) -> int:
+    """Rows of `path` whose indicator_code is not in the catalog: counted here, reported by the raw checks."""
+    count = 0
+    for row in rows:
+        if row.get("indicator_code", "") not in catalog.indicators:
+            count += 1
+            log.warning("%s: indicator_code=%r of %r is not in raw/reference/indicators.csv",
+                        path.name, row.get("indicator_code"), row.get("indicator_name"))
+    return count
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return next(csv.reader(fh), [])

@@ -1,0 +1,627 @@
+"""Stage `load_statistics`: load every registered statistics file into raw.stat_observations.
+
+Each row is either loaded (value converted to the catalog unit, raw text kept beside it) or put in
+raw.stat_quarantine with its line number and a reason a submitter understands. For every file,
+rows read = rows loaded + rows quarantined is checked against what landed in the tables and
+recorded in the ledger. A file that cannot be read at all is marked `refused` with the reason.
+Every version of a row stays; the latest `file_seq` wins downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Literal
+
+from planwatch.core.catalog import Catalog
+from planwatch.core.config import Settings
+from planwatch.core.db import connect, ensure_ingest_schema
+from planwatch.core.errors import FileRefused, TerminalError
+from planwatch.demo.faults import crash_point
+from planwatch.core.normalize import (
+    NotANumber,
+    normalize_breakdown,
+    normalize_unit,
+    parse_number,
+    parse_reported_on,
+    parse_value,
+    ratio_scale,
+    to_halfwidth,
+)
+from planwatch.core.periods import last_closed_quarter, parse_period, period_end_quarter, quarter_ending_on
+from planwatch.demo.simulated_reference import load_catalog
+from planwatch.ingest.statistics_io import Submission, open_submission
+from planwatch.core.types import Metrics, RunContext
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+TReason = Literal[
+    "malformed_row", "unknown_region", "bad_period", "future_period", "unknown_indicator", "bad_breakdown",
+    "not_a_number", "unit_not_convertible", "unit_conflict", "bad_date", "duplicate_in_file",
+    "outside_bounds",
+]
+REASON_CODES: tuple[TReason, ...] = (
+    "malformed_row", "unknown_region", "bad_period", "future_period", "unknown_indicator", "bad_breakdown",
+    "not_a_number", "unit_not_convertible", "unit_conflict", "bad_date", "duplicate_in_file",
+    "outside_bounds",
+)
+
+_OBS_COLUMNS = ("line_no", "region_code", "period", "period_type", "indicator_code", "breakdown", "value", "unit",
+                "raw_value", "raw_unit", "numerator", "denominator", "reported_on", "source", "is_simulated", "mapped")
+
+# (region_code, indicator_code) -> {unit as the region's plan prints it: the plan reviewer's unit_as_read}
+PrintedUnits = dict[tuple[str, str], dict[str, str]]
+
+
+@dataclass
+class FileOutcome:
+    """What one file gave: accepted rows column by column, and quarantined rows."""
+
+    rows_read: int = 0
+    columns: dict[str, list[object]] = field(default_factory=lambda: {c: [] for c in _OBS_COLUMNS})
+    quarantine: list[tuple[int, TReason, str]] = field(default_factory=list)  # (line_no, code, reason)
+
+    @property
+    def rows_loaded(self) -> int:
+        return len(self.columns["line_no"])
+
+
+TRow = tuple  # (line_no, ncells, extra, cell_0, …, cell_{n-1}) as Submission.table() gives them
+
+
+def _cell(cells: TRow, idx: int | None) -> str:
+    if idx is None:
+        return ""
+    return cells[idx] or ""
+
+
+def printed_units(con: "duckdb.DuckDBPyConnection") -> PrintedUnits:
+    """The units the regions' plans print that their reviewer read as another unit (`unit_as_read` of
+    raw/plan_indicators: 张 printed for beds per thousand older people, read as 张/千名老人)."""
+    from planwatch.core.db import table_exists
+
+    if not table_exists(con, "raw", "plan_indicators"):
+        return {}
+    columns = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' "
+        "and table_name = 'plan_indicators'").fetchall()}
+    if "unit_as_read" not in columns:  # plan files from before the reviewer's column
+        return {}
+    out: PrintedUnits = {}
+    for region, code, unit, as_read in con.execute(
+            "select region_code, indicator_code, unit, unit_as_read from raw.plan_indicators "
+            "where coalesce(indicator_code, '') <> '' and coalesce(unit, '') <> '' "
+            "and coalesce(unit_as_read, '') <> ''").fetchall():
+        out.setdefault((region, code), {})[normalize_unit(unit)] = normalize_unit(as_read)
+    return out
+
+
+def _period_from_date(text: str) -> tuple[str, str] | None:
+    """A period typed as its last day (2023-06-30 → 2023Q2, 2023-12-31 → 2023Q4) as (period, note);
+    None when `text` is not a date; ValueError naming the date when it is not a quarter's last day."""
+    try:
+        day = parse_reported_on(text)
+    except ValueError:
+        return None
+    if day is None:
+        return None
+    quarter = quarter_ending_on(day)
+    if quarter is None:
+        raise ValueError(f"period '{text}' is a date but not the last day of a quarter; write the quarter "
+                         "(2023Q2) or its last day (2023-06-30)")
+    return str(quarter), f"period {text} read as {quarter}"
+
+
+def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today: date,
+               plan_units: PrintedUnits | None = None, file_notes: list[str] | None = None) -> FileOutcome:
+    """Apply every rule to `rows` (in line order): convert what can be accepted, give a reason for the rest.
+
+    This is the reference implementation of the rules; `_clean_rows_sql` only takes rows on which it
+    would change nothing. `plan_units` lets a row use the unit its region's plan prints for the
+    indicator, read as the plan's reviewer read it; `file_notes` are what was decided for the whole
+    file (both end in the row's `mapped`).
+    """
+    col = {name: i + 3 for i, name in enumerate(header) if name}
+    i_region, i_period, i_value, i_unit = col["region_code"], col["period"], col["value"], col["unit"]
+    i_code, i_name = col.get("indicator_code"), col.get("indicator_name")
+    i_breakdown, i_num, i_den = col.get("breakdown"), col.get("numerator"), col.get("denominator")
+    i_reported, i_source = col["reported_on"], col["source"]
+    width = len(header)
+    plan_units = plan_units or {}
+    base_notes = list(file_notes or [])
+    last_closed = last_closed_quarter(today)
+
+    out = FileOutcome()
+    c = out.columns
+    q = out.quarantine
+    # Caches: a file repeats the same few regions, periods, names, units and dates many times.
+    periods: dict[str, tuple[str, str, str] | tuple[None, TReason, str]] = {}
+    names: dict[tuple[str, str], str | None] = {}
+    factors: dict[tuple[str, str], float | None] = {}
+    dates: dict[str, date | None | str] = {}
+    regions = catalog.regions
+    indicators = catalog.indicators
+    seen: dict[tuple[str, str, str, str], int] = {}  # key -> index in accepted columns
+    dropped: set[int] = set()
+
+    for cells in rows:
+        line_no = cells[0]
+        out.rows_read += 1
+        notes = list(base_notes)
+        if cells[2]:
+            q.append((line_no, "malformed_row",
+                      f"line has {cells[1]} cells but the header has {width}; a value probably contains an unquoted comma"))
+            continue
+
+        region = to_halfwidth(_cell(cells, i_region)).strip()
+        if region not in regions:
+            q.append((line_no, "unknown_region",
+                      f"region_code '{region}' is not in raw/reference/regions.csv; check the 6-digit GB/T 2260 code"))
+            continue
+
+        ptext = _cell(cells, i_period)
+        pinfo = periods.get(ptext)
+        if pinfo is None:
+            try:
+                note = ""
+                try:
+                    period, ptype = parse_period(to_halfwidth(ptext))
+                except ValueError:
+                    from_date = _period_from_date(ptext)
+                    if from_date is None:
+                        raise ValueError(f"period '{ptext}' is neither a quarter such as 2023Q2 nor a year such "
+                                         "as 2023") from None
+                    (period, note), ptype = from_date, "quarter"
+                end = period_end_quarter(period)
+                if end > last_closed:
+                    pinfo = (None, "future_period",
+                             f"period {period} ends after {last_closed}, the last quarter closed on {today.isoformat()}; "
+                             "a figure cannot be reported before its period ends (a typo in the year?)")
+                else:
+                    pinfo = (period, ptype, note)
+            except ValueError as exc:
+                pinfo = (None, "bad_period", str(exc))
+            periods[ptext] = pinfo
+        if pinfo[0] is None:
+            q.append((line_no, pinfo[1], pinfo[2]))  # type: ignore[misc]
+            continue
+        period, ptype, pnote = pinfo  # type: ignore[misc]
+        if pnote:
+            notes.append(pnote)
+
+        code = to_halfwidth(_cell(cells, i_code)).strip().upper()
+        if code:
+            if code not in indicators:
+                q.append((line_no, "unknown_indicator",
+                          f"indicator_code '{code}' is not in raw/reference/indicators.csv"))
+                continue
+        else:
+            name = _cell(cells, i_name).strip()
+            key = (name, region)
+            if key not in names:
+                names[key] = catalog.resolve_name(name, region) if name else None
+            resolved = names[key]
+            if resolved is None:
+                q.append((line_no, "unknown_indicator",
+                          f"indicator_name '{name}' is not a known name for region {region}; use indicator_code, or add "
+                          "the name to raw/reference/indicator_aliases.csv" if name else
+                          "neither indicator_code nor indicator_name is filled in"))
+                continue
+            code = resolved
+        ind = indicators[code]
+
+        braw = _cell(cells, i_breakdown)
+        breakdown = normalize_breakdown(braw) if braw else ""
+        if breakdown is None:
+            q.append((line_no, "bad_breakdown", f"breakdown '{braw}' is not urban, rural or empty (the total)"))
+            continue
+
+        raw_value = _cell(cells, i_value)
+        raw_unit = _cell(cells, i_unit)
+        try:
+            parsed = parse_value(raw_value)
+            numerator = parse_number(_cell(cells, i_num)) if i_num is not None else None
+            denominator = parse_number(_cell(cells, i_den)) if i_den is not None else None
+        except NotANumber as exc:
+            q.append((line_no, "not_a_number", str(exc)))
+            continue
+        value = parsed.value
+        unit = normalize_unit(raw_unit)
+        if parsed.unit:
+            if unit and unit != parsed.unit:
+                q.append((line_no, "unit_conflict",
+                          f"the value cell says {parsed.unit} but the unit column says {unit}; keep the unit in one place"))
+                continue
+            unit = parsed.unit
+        as_read = plan_units.get((region, code), {}).get(unit) if unit and unit != ind.unit else None
+        if as_read and catalog.convert(1.0, unit, ind.unit) is None:
+            # The region's own plan prints this unit for this indicator (张 for beds per thousand older
+            # people) and its reviewer recorded what it means: the same reading as for the plan's figures.
+            notes.append(f"unit {unit} as printed in the region's plan, read as {as_read} (the plan's unit_as_read)")
+            unit = as_read
+        if value is None and numerator is not None and denominator is not None:
+            if denominator == 0:
+                q.append((line_no, "not_a_number", "value is missing and the denominator is 0, so no value can be computed"))
+                continue
+            value = numerator / denominator * ratio_scale(unit or ind.unit)
+        if not unit:
+            q.append((line_no, "unit_not_convertible",
+                      f"unit is empty; write the unit of the figure (the catalog unit of {code} is {ind.unit})"))
+            continue
+        fkey = (unit, ind.unit)
+        if fkey not in factors:
+            factors[fkey] = catalog.convert(1.0, unit, ind.unit)
+        factor = factors[fkey]
+        if factor is None:
+            q.append((line_no, "unit_not_convertible",
+                      f"unit '{unit}' cannot be converted to '{ind.unit}', the catalog unit of {code}; "
+                      "report the figure in the catalog unit (or add the unit to raw/reference/units.csv)"))
+            continue
+        if value is not None and factor != 1.0:
+            value = round(value * factor, 10)
+        if value is not None:
+            why = catalog.bound_violation(code, value)
+            if why is not None:
+                # One implausible figure must not hold back a whole quarter's publish: it waits here,
+                # with its reason, for a corrected file (the raw checks would block it otherwise).
+                q.append((line_no, "outside_bounds",
+                          f"{why} (catalog bounds, raw/reference/indicators.csv); check the figure and its "
+                          "unit, then send a corrected file"))
+                continue
+
+        rtext = _cell(cells, i_reported)
+        reported = dates.get(rtext, "")
+        if reported == "":
+            try:
+                reported = parse_reported_on(rtext)
+            except ValueError as exc:
+                reported = str(exc)
+            dates[rtext] = reported
+        if isinstance(reported, str):
+            q.append((line_no, "bad_date", reported))
+            continue
+
+        key4 = (region, period, code, breakdown)
+        first = seen.get(key4)
+        if first is not None:
+            first_value = c["value"][first]
+            first_line = c["line_no"][first]
+            what = f"{region} {period} {code} {breakdown or 'total'}"
+            same = first_value == value or (first_value is not None and value is not None
+                                            and abs(first_value - value) <= 1e-9 * max(1.0, abs(value)))  # type: ignore[operator]
+            if same and first not in dropped:
+                q.append((line_no, "duplicate_in_file",
+                          f"repeats line {first_line} ({what}) with the same value; only line {first_line} is loaded"))
+            else:
+                q.append((line_no, "duplicate_in_file",
+                          f"line {first_line} and this line both give {what}, with different values "
+                          f"({c['raw_value'][first]} and {raw_value}); neither is loaded: send one corrected file"))
+                if first not in dropped:
+                    dropped.add(first)
+                    q.append((first_line, "duplicate_in_file",  # type: ignore[arg-type]
+                              f"line {line_no} gives the same {what} with a different value ({raw_value} vs "
+                              f"{c['raw_value'][first]}); neither is loaded: send one corrected file"))
+            continue
+        seen[key4] = len(c["line_no"])
+
+        source = _cell(cells, i_source).strip()
+        c["line_no"].append(line_no)
+        c["region_code"].append(region)
+        c["period"].append(period)
+        c["period_type"].append(ptype)
+        c["indicator_code"].append(code)
+        c["breakdown"].append(breakdown)
+        c["value"].append(value)
+        c["unit"].append(ind.unit)
+        c["raw_value"].append(raw_value)
+        c["raw_unit"].append(raw_unit)
+        c["numerator"].append(numerator)
+        c["denominator"].append(denominator)
+        c["reported_on"].append(reported)
+        c["source"].append(source)
+        c["is_simulated"].append(source.lower() == "simulated")
+        c["mapped"].append("; ".join(notes) or None)
+
+    if dropped:
+        keep = [i for i in range(len(c["line_no"])) if i not in dropped]
+        out.columns = {name: [values[i] for i in keep] for name, values in c.items()}
+    q.sort(key=lambda item: item[0])
+    return out
+
+
+# At most 15 integer digits: a longer string (a pasted ID, 400 nines) may cast to inf or lose digits;
+# the row-by-row rules judge it instead (not_a_number when it is not finite).
+_PLAIN_NUMBER = r"-?[0-9]{1,15}(\.[0-9]+)?"
+_OBS_INSERT = ("insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type, "
+               "indicator_code, breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, "
+               "is_simulated, loaded_at, mapped) ")
+
+
+def _clean_rows_sql(header: list[str]) -> str | None:
+    """SQL selecting, from `_sub`, the rows every rule would accept unchanged: canonical codes, a plain number in
+    the catalog unit, an ISO date, no duplicate key. None when the file names indicators only by printed name.
+
+    Column names come from header positions, never from file contents; values are compared, not spliced.
+    """
+    col = {name: f"s.c{i}" for i, name in enumerate(header) if name}
+    if "indicator_code" not in col:
+        return None
+    region, period, code, value, unit = (col[c] for c in ("region_code", "period", "indicator_code", "value", "unit"))
+    breakdown, num, den = (col.get(c, "''") for c in ("breakdown", "numerator", "denominator"))
+    reported, source = col["reported_on"], col["source"]
+    return f"""
+        select s.line_no, {region} as region_code, {period} as period,
+               case when length({period}) = 6 then 'quarter' else 'year' end as period_type,
+               {code} as indicator_code, {breakdown} as breakdown, {value} as raw_value, {unit} as raw_unit,
+               {num} as num, {den} as den, {reported} as reported, {source} as source
+        from _sub s
+        join _catalog_regions r on r.region_code = {region}
+        join _catalog_indicators i on i.indicator_code = {code} and i.unit = {unit}
+        where s.extra = ''
+          -- within the bounds (Catalog.effective_bounds); anything else is judged row by row
+          and (i.lo is null or try_cast({value} as double) >= i.lo)
+          and (i.hi is null or try_cast({value} as double) <= i.hi)
+          and (not i.integral or try_cast({value} as double) = round(try_cast({value} as double)))
+          and regexp_full_match({period}, '[0-9]{{4}}(Q[1-4])?')
+          and cast(substr({period}, 1, 4) as integer) * 4
+              + (case when length({period}) = 6 then cast(substr({period}, 6, 1) as integer) else 4 end) - 1 <= ?
+          and {breakdown} in ('', 'urban', 'rural')
+          and regexp_full_match({value}, '{_PLAIN_NUMBER}')
+          and ({num} = '' or regexp_full_match({num}, '{_PLAIN_NUMBER}'))
+          and ({den} = '' or regexp_full_match({den}, '{_PLAIN_NUMBER}'))
+          and ({reported} = '' or (regexp_full_match({reported}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
+                                   and try_strptime({reported}, '%Y-%m-%d') is not null))
+          and not regexp_matches({source}, '^[\\s\\x{{a0}}\\x{{3000}}]|[\\s\\x{{a0}}\\x{{3000}}]$')
+        qualify count(*) over (partition by {region}, {period}, {code}, {breakdown}) = 1
+    """
+
+
+def _register_catalog(con: "duckdb.DuckDBPyConnection", catalog: Catalog) -> None:
+    import pyarrow as pa
+
+    con.register("_catalog_regions", pa.table({"region_code": pa.array(sorted(catalog.regions), pa.string())}))
+    codes = sorted(catalog.indicators)
+    bounds = [catalog.effective_bounds(c) for c in codes]
+    con.register("_catalog_indicators", pa.table({
+        "indicator_code": pa.array(codes, pa.string()),
+        "unit": pa.array([catalog.indicators[c].unit for c in codes], pa.string()),
+        "lo": pa.array([b[0] for b in bounds], pa.float64()),
+        "hi": pa.array([b[1] for b in bounds], pa.float64()),
+        "integral": pa.array([catalog.indicators[c].is_integral for c in codes], pa.bool_()),
+    }))
+
+
+def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Catalog, today: date,
+                plan_units: PrintedUnits | None = None) -> tuple[int, FileOutcome]:
+    """Split `_sub` into rows accepted as they stand (left in temp table `_clean`) and the rest, judged
+    row by row; returns (rows in `_clean`, outcome of the rest)."""
+    sql = _clean_rows_sql(sub.header)
+    if sql is None:
+        con.execute("create or replace temp table _clean (line_no bigint, region_code varchar, period varchar, "
+                    "period_type varchar, indicator_code varchar, breakdown varchar, raw_value varchar, raw_unit varchar, "
+                    "num varchar, den varchar, reported varchar, source varchar)")
+    else:
+        con.execute(f"create or replace temp table _clean as {sql}", [last_closed_quarter(today).index])
+
+    def rest(extra_lines: list[int]) -> list[TRow]:
+        return con.execute(
+            "select * from _sub where line_no not in (select line_no from _clean) or list_contains(?, line_no) "
+            "order by line_no", [extra_lines]).fetchall()
+
+    outcome = judge_rows(rest([]), sub.header, catalog, today, plan_units, sub.notes)
+    if sql is not None and outcome.rows_loaded:
+        # A clean row and a judged row may share a key once normalised (城镇 vs urban, a name vs a code):
+        # judge both together so that the duplicate rule sees them.
+        import pyarrow as pa
+
+        keys = pa.table({k: pa.array(outcome.columns[k], pa.string())
+                         for k in ("region_code", "period", "indicator_code", "breakdown")})
+        con.register("_judged_keys", keys)
+        try:
+            shared = [r[0] for r in con.execute(
+                "select c.line_no from _clean c join _judged_keys k using (region_code, period, indicator_code, breakdown)"
+            ).fetchall()]
+        finally:
+            con.unregister("_judged_keys")
+        if shared:
+            con.execute("delete from _clean where list_contains(?, line_no)", [shared])
+            outcome = judge_rows(rest(shared), sub.header, catalog, today, plan_units, sub.notes)
+    row = con.execute("select count(*) from _clean").fetchone()
+    return (int(row[0]) if row else 0), outcome
+
+
+def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: Submission,
+            outcome: FileOutcome, loaded_at: datetime) -> None:
+    import pyarrow as pa
+
+    file_id, file_seq, rel = entry
+    con.execute(
+        _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, breakdown, "
+        "cast(raw_value as double), raw_unit, raw_value, raw_unit, cast(nullif(num, '') as double), "
+        "cast(nullif(den, '') as double), cast(nullif(reported, '') as date), source, lower(source) = 'simulated', "
+        "?::timestamp, ?::varchar from _clean",
+        [file_id, file_seq, loaded_at, "; ".join(sub.notes) or None],
+    )
+    schema = pa.schema([
+        ("line_no", pa.int64()), ("region_code", pa.string()), ("period", pa.string()), ("period_type", pa.string()),
+        ("indicator_code", pa.string()), ("breakdown", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
+        ("raw_value", pa.string()), ("raw_unit", pa.string()), ("numerator", pa.float64()),
+        ("denominator", pa.float64()), ("reported_on", pa.date32()), ("source", pa.string()),
+        ("is_simulated", pa.bool_()), ("mapped", pa.string()),
+    ])
+    if outcome.rows_loaded:
+        con.register("_accepted", pa.table(outcome.columns, schema=schema))
+        try:
+            con.execute(
+                _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, "
+                "breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, is_simulated, "
+                "?::timestamp, mapped from _accepted",
+                [file_id, file_seq, loaded_at],
+            )
+        finally:
+            con.unregister("_accepted")
+    if outcome.quarantine:
+        # One Arrow batch, not executemany (DuckDB binds that row by row: hours for a file of millions of bad rows).
+        q = outcome.quarantine
+        con.register("_quarantined", pa.table({
+            "line_no": pa.array([line for line, _, _ in q], pa.int64()),
+            "raw_text": pa.array([sub.raw_text(line) for line, _, _ in q], pa.string()),
+            "reason_code": pa.array([code for _, code, _ in q], pa.string()),
+            "reason": pa.array([reason for _, _, reason in q], pa.string()),
+        }))
+        try:
+            con.execute(
+                "insert into raw.stat_quarantine (file_id, path, line_no, raw_text, reason_code, reason, loaded_at) "
+                "select ?::varchar, ?::varchar, line_no, raw_text, reason_code, reason, ?::timestamp from _quarantined",
+                [file_id, rel, loaded_at],
+            )
+        finally:
+            con.unregister("_quarantined")
+
+
+def _count(con: "duckdb.DuckDBPyConnection", table: str, file_id: str) -> int:
+    row = con.execute(f"select count(*) from raw.{table} where file_id = ?", [file_id]).fetchone()  # noqa: S608 - fixed names
+    return int(row[0]) if row else 0
+
+
+@dataclass
+class FileResult:
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    reasons: Counter[str]
+
+
+def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog,
+              entry: tuple[str, int, str], today: date, plan_units: PrintedUnits | None = None) -> FileResult:
+    """Load one ledger file inside one transaction; raise FileRefused when it cannot be read at all.
+
+    The caller registers the catalog tables (`_register_catalog`) on `con` first.
+    """
+    file_id, file_seq, rel = entry
+    sub = open_submission(settings.raw_dir / rel, rel, {r.name_zh: r.code for r in catalog.regions.values()})
+    table = sub.table()
+    if table.num_rows == 0:
+        raise FileRefused(rel, "has a header but no data rows", "export the sheet again with its figures")
+    loaded_at = datetime.now()
+    con.begin()
+    try:
+        con.register("_sub", table)
+        # The ledger only sends a file once; if it was edited by hand, the file's rows are replaced, never doubled.
+        con.execute("delete from raw.stat_observations where file_id = ?", [file_id])
+        con.execute("delete from raw.stat_quarantine where file_id = ?", [file_id])
+        clean, outcome = _judge_file(con, sub, catalog, today, plan_units)
+        _insert(con, entry, sub, outcome, loaded_at)
+        loaded, quarantined = _count(con, "stat_observations", file_id), _count(con, "stat_quarantine", file_id)
+        rows_read = table.num_rows
+        if loaded != clean + outcome.rows_loaded or rows_read != loaded + quarantined:
+            raise TerminalError(
+                f"`file={rel}`: rows read {rows_read} ≠ rows loaded {loaded} + rows quarantined {quarantined}; "
+                "this is a loader defect, nothing of the file was kept: report it with the file attached"
+            )
+        con.execute(
+            "update raw.file_ledger set status = 'loaded', error = null, rows_read = ?, rows_loaded = ?, "
+            "rows_quarantined = ?, loaded_at = ? where file_id = ?",
+            [rows_read, loaded, quarantined, loaded_at, file_id],
+        )
+        con.execute("drop table _clean")
+        crash_point("load_statistics.before_commit")  # proves a file is loaded whole or not at all
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.unregister("_sub")
+    return FileResult(rows_read, loaded, quarantined, Counter(code for _, code, _ in outcome.quarantine))
+
+
+def load_statistics(settings: Settings, run: RunContext, today: date | None = None) -> Metrics:
+    """Load every ledger file of kind statistics that is still `registered`, oldest `file_seq` first."""
+    started = time.perf_counter()
+    today = today or date.today()
+    catalog = load_catalog(settings)
+    files_loaded = files_refused = rows_read = rows_loaded = rows_quarantined = rows_revising = 0
+    reasons: Counter[str] = Counter()
+    with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+        entries = [
+            (str(r[0]), int(r[1]), str(r[2]))
+            for r in con.execute(
+                "select file_id, file_seq, path from raw.file_ledger "
+                "where kind = 'statistics' and status = 'registered' order by file_seq"
+            ).fetchall()
+        ]
+        _register_catalog(con, catalog)
+        plan_units = printed_units(con)
+        done: list[str] = []  # files that get a receipt
+        for entry in entries:
+            file_id, file_seq, rel = entry
+            try:
+                result = load_file(con, settings, catalog, entry, today, plan_units)
+            except FileRefused as exc:
+                files_refused += 1
+                log.error("refused %s", exc)
+                con.execute(
+                    "update raw.file_ledger set status = 'refused', error = ?, loaded_at = ? where file_id = ?",
+                    [str(exc), datetime.now(), file_id],
+                )
+                done.append(file_id)
+                continue
+            crash_point("load_statistics.file_loaded")  # proves the ledger tells which files are in
+            done.append(file_id)
+            files_loaded += 1
+            rows_read += result.rows_read
+            rows_loaded += result.rows_loaded
+            rows_quarantined += result.rows_quarantined
+            file_reasons = result.reasons
+            reasons.update(file_reasons)
+            revising = _revising_rows(con, file_id, file_seq)
+            rows_revising += revising
+            log.info("loaded `file=%s` (file_seq %d): read %d = loaded %d + quarantined %d%s; %d rows revise earlier files",
+                     rel, file_seq, result.rows_read, result.rows_loaded, result.rows_quarantined,
+                     f" {dict(file_reasons)}" if file_reasons else "", revising)
+        receipts = _write_receipts(con, settings, done)
+    metrics: Metrics = {
+        "receipts": receipts,
+        "files_loaded": files_loaded,
+        "files_refused": files_refused,
+        "rows_read": rows_read,
+        "rows_loaded": rows_loaded,
+        "rows_quarantined": rows_quarantined,
+        "rows_revising": rows_revising,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    metrics.update({f"quarantined_{code}": n for code, n in sorted(reasons.items())})
+    log.info("load_statistics run %s: %s", run.run_id, metrics)
+    return metrics
+
+
+def _write_receipts(con: "duckdb.DuckDBPyConnection", settings: Settings, file_ids: list[str]) -> int:
+    """Receipts of the files of this run (planwatch.ingest.receipts); a receipt that cannot be written is
+    logged, the load it describes stays."""
+    from planwatch.ingest.receipts import write_receipts
+
+    try:
+        return len(write_receipts(con, settings, file_ids)) // 2
+    except OSError as exc:
+        log.error("receipts of %d file(s) not written to %s: %s", len(file_ids), settings.reports_dir / "receipts", exc)
+        return 0
+
+
+def _revising_rows(con: "duckdb.DuckDBPyConnection", file_id: str, file_seq: int) -> int:
+    """Rows of this file that replace a row of an earlier file (same region, period, indicator, breakdown)."""
+    row = con.execute(
+        "select count(*) from raw.stat_observations n where n.file_id = ? and exists ("
+        " select 1 from raw.stat_observations o where o.file_seq < ? and o.region_code = n.region_code"
+        " and o.period = n.period and o.indicator_code = n.indicator_code and o.breakdown = n.breakdown)",
+        [file_id, file_seq],
+    ).fetchone()
+    return int(row[0]) if row else 0
+

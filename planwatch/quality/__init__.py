@@ -1,0 +1,1 @@
+"""The Great Expectations checks on the ingest store and the candidate."""

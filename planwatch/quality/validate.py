@@ -1,0 +1,368 @@
+"""Run the data-quality suites of `expectations/` through Great Expectations, inside DuckDB.
+
+`validate_raw` checks the ingest store (statistics as the run will publish them, plan targets);
+`validate_marts` checks the marts dbt built in the run's candidate. Both open their file
+read-only through GX's SQL execution engine (made to work on DuckDB by planwatch.quality.gx_duckdb, so
+every rule runs as SQL inside DuckDB, nothing is pulled into pandas), then close it, then write
+the findings to `audit.dq_results` of the ingest store and return counts. Neither raises on a
+failed check: `planwatch.serve.publish.publish` is the gate.
+
+GX is kept quiet (loggers at WARNING, no progress bars, no analytics) and runs in an ephemeral
+context; its Data Docs are built into `reports/data_docs/` from validation results kept in
+`warehouse/gx/validations/`.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import importlib.util
+import json
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from planwatch.quality import gx_duckdb
+from planwatch.run import runlog
+from planwatch.core.config import Settings
+from planwatch.core.db import connect, ensure_ingest_schema, table_exists
+from planwatch.core.errors import ConfigError
+from planwatch.demo.faults import crash_point
+from planwatch.core.types import Metrics, RunContext
+
+log = logging.getLogger(__name__)
+
+SUITES_PACKAGE = "planwatch_expectation_suites"
+NOISY_LOGGERS = ("great_expectations", "sqlalchemy", "duckdb_engine", "urllib3", "matplotlib",
+                 "altair", "numexpr", "tzlocal", "posthog")
+DOCS_SITE = "planwatch"
+
+
+@dataclass
+class Finding:
+    suite: str
+    expectation: str
+    severity: str
+    success: bool
+    unexpected_count: int | None
+    sample: list[Any] = field(default_factory=list)
+    error: str | None = None
+
+
+def quiet_logging() -> None:
+    """GX and its dependencies log import chatter and progress at INFO: keep them to warnings."""
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# Before anything imports GX: its import alone logs hundreds of INFO lines ("Skipping registering
+# function ..."). Setting levels is cheap and imports nothing.
+quiet_logging()
+
+
+def load_suites(settings: Settings) -> ModuleType:
+    """Import `expectations/suites` (code kept beside dbt/, not inside the planwatch package)."""
+    if SUITES_PACKAGE in sys.modules:
+        module = sys.modules[SUITES_PACKAGE]
+        if Path(module.__file__ or "").parent == settings.expectations_dir / "suites":
+            return module
+        for name in [n for n in sys.modules if n == SUITES_PACKAGE or n.startswith(SUITES_PACKAGE + ".")]:
+            del sys.modules[name]
+    init = settings.expectations_dir / "suites" / "__init__.py"
+    if not init.exists():
+        raise ConfigError(f"`file={init}` is missing: the data-quality suites live in expectations/suites/")
+    spec = importlib.util.spec_from_file_location(SUITES_PACKAGE, init,
+                                                  submodule_search_locations=[str(init.parent)])
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[SUITES_PACKAGE] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _params(settings: Settings, run: RunContext, previous_row_counts: dict[str, int]) -> Any:
+    suites = load_suites(settings)
+    common = importlib.import_module(SUITES_PACKAGE + "._common")
+    path = settings.expectations_dir / "thresholds.yml"
+    try:
+        thresholds = suites.Thresholds.load(path)
+    except (common.ThresholdError, OSError) as exc:
+        raise ConfigError(str(exc)) from exc
+    return suites.SuiteParams(quarter=str(run.quarter), quarter_index=run.quarter.index,
+                              thresholds=thresholds, previous_row_counts=previous_row_counts)
+
+
+def _gx_context(settings: Settings) -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    docs_dir = settings.reports_dir / "data_docs"
+    results_dir = settings.warehouse_dir / "gx" / "validations"
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    defaults = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    config = DataContextConfig(
+        store_backend_defaults=defaults,
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        data_docs_sites={DOCS_SITE: {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }},
+    )
+    # Keep validation results on disk so the Data Docs index shows the raw and the mart suites
+    # (separate tasks, separate processes) and earlier runs.
+    config.stores[defaults.validation_results_store_name] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(results_dir)},
+    }
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def _expectation(rule: Any) -> Any:
+    import great_expectations as gx
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    common: dict[str, Any] = {
+        "description": rule.description,
+        "meta": {"rule": rule.name, "severity": rule.severity},
+        "severity": FailureSeverity.CRITICAL if rule.severity == "error" else FailureSeverity.WARNING,
+    }
+    if rule.query is not None:
+        return gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=rule.gx_query(), **common)
+    cls_name, kwargs = rule.builtin
+    return getattr(gx.expectations, cls_name)(**kwargs, **common)
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports a metric that raised either at the top level or keyed by metric id."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))[:500]
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))[:500]
+    return None
+
+
+def _finding(suite: str, result: Any, sample_size: int) -> Finding:
+    config = result.expectation_config
+    meta = config.meta or {}
+    name, severity = meta.get("rule", config.type), meta.get("severity", "error")
+    message = _exception_message(result.exception_info)
+    if message is not None:
+        log.error("check %s.%s could not run: %s", suite, name, message)
+        return Finding(suite, name, severity, False, None, [{"exception": message}], message)
+    res = result.result or {}
+    if config.type == "unexpected_rows_expectation":
+        count = int(res.get("observed_value") or 0)
+        rows = (res.get("details") or {}).get("unexpected_rows") or []
+        sample = [dict(r) if not isinstance(r, dict) else r for r in rows[:sample_size]]
+    elif config.type == "expect_table_row_count_to_be_between":
+        observed = res.get("observed_value")
+        floor = config.kwargs.get("min_value")
+        count = 0 if result.success else max(0, int(floor or 0) - int(observed or 0))
+        sample = [] if result.success else [{"rows": observed, "min_rows": floor}]
+    else:
+        count = int(res.get("unexpected_count") or 0)
+        sample = list(res.get("partial_unexpected_list") or [])[:sample_size]
+    return Finding(suite, name, severity, bool(result.success), count, sample)
+
+
+BATCHES_ALIAS = "planwatch_batches"
+
+
+def materialize_batches(db_path: Path, suites: list[Any], scratch: Path) -> dict[str, str]:
+    """Compute the batch of each suite marked `materialize` once, into tables of the new file `scratch`.
+
+    `db_path` is only attached read-only (it has one writer, and it is not this stage), so the
+    tables go to a scratch file that GX then attaches as `planwatch_batches`. Returns the query
+    that reads each materialised batch, by suite name. A batch that cannot be computed is left to
+    GX, which then records every rule of its suite as failed with the error, as before.
+    """
+    import duckdb
+
+    wanted = [s for s in suites if s.materialize]
+    if not wanted:
+        return {}
+    queries: dict[str, str] = {}
+    with connect(scratch) as con:
+        con.execute("ATTACH ? AS source_db (READ_ONLY)", [str(db_path)])
+        # The suites' SQL names tables as schema.table of the checked file: make it the default.
+        con.execute("USE source_db")
+        for suite in wanted:
+            table = f'"{BATCHES_ALIAS}".main."{suite.name}"'  # suite names come from code
+            started = time.monotonic()
+            try:
+                con.execute(f"CREATE TABLE {table} AS {suite.batch_sql}")
+            except duckdb.Error as exc:
+                log.warning("batch of %s could not be computed once (%s); GX derives it per rule", suite.name, exc)
+                continue
+            queries[suite.name] = f"select * from {table}"
+            log.info("batch of %s computed once in %.1f s", suite.name, time.monotonic() - started)
+        con.execute(f'USE "{BATCHES_ALIAS}"')
+        con.execute("DETACH source_db")
+    return queries
+
+
+def run_suites(settings: Settings, db_path: Path, suites: list[Any], sample_size: int,
+               checkpoint: str) -> list[Finding]:
+    """Validate `suites` against the DuckDB file `db_path` (opened read-only); build Data Docs."""
+    with tempfile.TemporaryDirectory(prefix="planwatch-batches-") as scratch_dir:
+        scratch = Path(scratch_dir) / f"{BATCHES_ALIAS}.duckdb"
+        batch_queries = materialize_batches(db_path, suites, scratch)
+        attach = {BATCHES_ALIAS: str(scratch)} if batch_queries else {}
+        return _run_gx(settings, db_path, suites, sample_size, checkpoint, batch_queries, attach)
+
+
+def _run_gx(settings: Settings, db_path: Path, suites: list[Any], sample_size: int, checkpoint: str,
+            batch_queries: dict[str, str], attach: dict[str, str]) -> list[Finding]:
+    quiet_logging()
+    import great_expectations as gx
+
+    quiet_logging()  # GX adds its own handlers and levels on import
+    context = _gx_context(settings)
+    connect_args: dict[str, Any] = {"read_only": True}
+    if attach:
+        connect_args[gx_duckdb.ATTACH_ARG] = attach
+    source = context.data_sources.add_sql(
+        name="duckdb", connection_string=gx_duckdb.connection_string(db_path),
+        kwargs={"connect_args": connect_args}, create_temp_table=False,
+    )
+    try:
+        definitions = []
+        for suite in suites:
+            asset = source.add_query_asset(name=suite.name, query=batch_queries.get(suite.name, suite.batch_sql))
+            batch_definition = asset.add_batch_definition_whole_table("all")
+            gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
+            for rule in suite.rules:
+                gx_suite.add_expectation(_expectation(rule))
+            definitions.append(context.validation_definitions.add(
+                gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=gx_suite)))
+        cp = context.checkpoints.add(gx.Checkpoint(
+            name=checkpoint, validation_definitions=definitions, actions=[],
+            result_format={"result_format": "COMPLETE", "partial_unexpected_count": sample_size},
+        ))
+        outcome = cp.run()
+        # Once per stage: GX's UpdateDataDocsAction rebuilds the whole site once per suite.
+        context.build_data_docs(site_names=[DOCS_SITE])
+        findings = []
+        for validation in outcome.run_results.values():
+            for result in validation.results:
+                findings.append(_finding(validation.suite_name, result, sample_size))
+        return findings
+    finally:
+        # Close every pooled read-only connection: the caller opens the ingest store read-write
+        # next, and DuckDB refuses a writer while this process still holds a reader on the file.
+        del source, context
+        gc.collect()
+        gx_duckdb.close_connections()
+
+
+def write_findings(settings: Settings, run: RunContext, suite_names: list[str], findings: list[Finding]) -> None:
+    """Replace this run's findings of `suite_names` in audit.dq_results of the ingest store."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    rows = [
+        (run.run_id, f.suite, f.expectation, f.severity, f.success, f.unexpected_count,
+         json.dumps(f.sample, ensure_ascii=False, default=str), now)
+        for f in findings
+    ]
+    with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+        for name in suite_names:
+            con.execute("delete from audit.dq_results where run_id = ? and suite = ?", [run.run_id, name])
+        if rows:
+            con.executemany(
+                "insert into audit.dq_results (run_id, suite, expectation, severity, success, unexpected_count, "
+                "sample, checked_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+
+def _metrics(findings: list[Finding], seconds: float) -> Metrics:
+    failed = [f for f in findings if not f.success]
+    return {
+        "expectations": len(findings),
+        "passed": len(findings) - len(failed),
+        "failed_error": sum(f.severity == "error" for f in failed),
+        "failed_warn": sum(f.severity == "warn" for f in failed),
+        "seconds": round(seconds, 2),
+    }
+
+
+def _report(stage: str, findings: list[Finding]) -> None:
+    for f in findings:
+        if not f.success:
+            level = logging.ERROR if f.severity == "error" else logging.WARNING
+            log.log(level, "%s: %s.%s failed (%s, %s unexpected) e.g. %s", stage, f.suite, f.expectation,
+                    f.severity, f.unexpected_count, json.dumps(f.sample[:3], ensure_ascii=False, default=str))
+
+
+def _run_stage(settings: Settings, run: RunContext, stage: str, db_path: Path, suites: list[Any],
+               sample_size: int) -> Metrics:
+    started = time.monotonic()
+    findings = run_suites(settings, db_path, suites, sample_size, checkpoint=stage)
+    names = [s.name for s in suites]
+    expected = {(s.name, r.name) for s in suites for r in s.rules}
+    seen = {(f.suite, f.expectation) for f in findings}
+    for suite, rule in sorted(expected - seen):
+        # A rule GX did not report is a rule that did not run: never let it pass silently.
+        severity = next(r.severity for s in suites if s.name == suite for r in s.rules if r.name == rule)
+        findings.append(Finding(suite, rule, severity, False, None, [{"exception": "not evaluated"}],
+                                "not evaluated"))
+    crash_point(f"{stage}.before_findings")  # checks ran, findings not yet stored
+    write_findings(settings, run, names, findings)
+    metrics = _metrics(findings, time.monotonic() - started)
+    _report(stage, findings)
+    runlog.record_task(settings, run, stage, metrics)
+    log.info("%s: %s", stage, metrics)
+    return metrics
+
+
+def validate_raw(settings: Settings, run: RunContext) -> Metrics:
+    """Run the raw suites (statistics, plan consistency) against the ingest store."""
+    if not settings.ingest_db.exists():
+        raise ConfigError(f"`file={settings.ingest_db}` does not exist: run the load stages first")
+    params = _params(settings, run, {})
+    suites = load_suites(settings).raw_suites(params)
+    return _run_stage(settings, run, "validate_raw", settings.ingest_db, suites,
+                      params.thresholds.sample_size)
+
+
+def published_row_counts(settings: Settings, tables: tuple[str, ...]) -> dict[str, int]:
+    """Rows of each mart in the published warehouse (empty when nothing is published yet)."""
+    if not settings.published_db.exists():
+        return {}
+    counts = {}
+    with connect(settings.published_db, read_only=True) as con:
+        for table in tables:
+            schema, name = table.split(".")
+            if table_exists(con, schema, name):
+                # Table names come from the suites' code, never from data.
+                row = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+                counts[table] = int(row[0]) if row else 0
+    return counts
+
+
+def validate_marts(settings: Settings, run: RunContext) -> Metrics:
+    """Run one suite per mart against the run's candidate, and compare row counts with the published run."""
+    candidate = settings.candidate_db(run.run_id)
+    if not candidate.exists():
+        raise ConfigError(f"`run_id={run.run_id}`: no candidate at {candidate}; run the dbt build stage first")
+    module = load_suites(settings)
+    params = _params(settings, run, published_row_counts(settings, tuple(module.MART_TABLES)))
+    suites = module.mart_suites(params)
+    return _run_stage(settings, run, "validate_marts", candidate, suites, params.thresholds.sample_size)

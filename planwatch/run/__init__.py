@@ -1,0 +1,1 @@
+"""Running the stages: the pipeline, run log, locks, schedule and command line."""

@@ -1,0 +1,90 @@
+"""Run one stage, or all of them, for one quarter: the code every DAG task and the CLI share.
+
+A stage is `function(settings, run) -> Metrics`. This module adds what every stage needs around
+it: the run log, timing, and one log line of numbers per stage.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from planwatch.core.config import Settings
+from planwatch.run.locking import run_lock
+from planwatch.core.periods import Quarter
+from planwatch.serve.publish import as_of_run
+from planwatch.core.types import STAGES, Metrics, RunContext, TStage
+
+log = logging.getLogger(__name__)
+
+STAGE_FUNCTIONS: dict[TStage, str] = {
+    "register_files": "planwatch.ingest.register:register_files",
+    "load_plans": "planwatch.ingest.load_plans:load_plans",
+    "load_statistics": "planwatch.ingest.load_statistics:load_statistics",
+    "validate_raw": "planwatch.quality.validate:validate_raw",
+    "dbt_build": "planwatch.build.transform:build_candidate",
+    "validate_marts": "planwatch.quality.validate:validate_marts",
+    "publish": "planwatch.serve.publish:publish",
+    "report": "planwatch.serve.report:write_report",
+}
+
+
+def stage_function(stage: TStage) -> Callable[[Settings, RunContext], Metrics]:
+    module_name, func_name = STAGE_FUNCTIONS[stage].split(":")
+    return getattr(importlib.import_module(module_name), func_name)  # type: ignore[no-any-return]
+
+
+def run_stage(stage: TStage, quarter: str, run_id: str, settings: Settings | None = None,
+              wait: timedelta | None = None) -> Metrics:
+    """Run one stage and record it in the run log. Errors propagate after being recorded.
+
+    While another run holds this home it waits up to `wait` for it, then refuses
+    (planwatch.run.locking.RunLocked). The stage builds `quarter`, or the published warehouse's quarter
+    when that is newer: the published warehouse never moves backwards (planwatch.serve.publish.as_of_run)."""
+    settings = settings or Settings.from_env()
+    settings.ensure_dirs()
+    requested = RunContext(run_id=run_id, quarter=Quarter.parse(quarter))
+    with run_lock(settings, requested, stage, wait):  # a second run waits or is refused, never interleaved
+        return _run_stage_locked(stage, settings, as_of_run(settings, requested))
+
+
+def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Metrics:
+    from planwatch.run import runlog
+
+    if stage == STAGES[0]:
+        runlog.start_run(settings, run)
+    started = time.perf_counter()
+    try:
+        metrics = stage_function(stage)(settings, run)
+    except Exception as exc:
+        runlog.record_task(settings, run, stage, {"error": f"{type(exc).__name__}: {exc}"[:2000]})
+        after_publish = STAGES.index(stage) > STAGES.index("publish")
+        runlog.finish_run(
+            settings, run,
+            status="published" if after_publish else ("not_published" if stage == "publish" else "failed"),
+            published=after_publish, reason=f"{stage}: {exc}"[:4000],
+        )
+        raise
+    metrics = dict(metrics)
+    if run.extra.get("requested_quarter"):
+        metrics["requested_quarter"] = run.extra["requested_quarter"]
+    metrics["seconds"] = round(time.perf_counter() - started, 3)
+    runlog.record_task(settings, run, stage, metrics)
+    log.info("%s %s: %s", run.quarter, stage, " ".join(f"{k}={v}" for k, v in metrics.items()))
+    if stage == "publish":
+        runlog.finish_run(settings, run, status="published", published=True, reason=None)
+    return metrics
+
+
+def run_all(quarter: str, run_id: str, settings: Settings | None = None) -> dict[str, Metrics]:
+    """Every stage in order, without Airflow: for the CLI, the benchmark and quick local checks."""
+    settings = settings or Settings.from_env()
+    settings.ensure_dirs()
+    results: dict[str, Metrics] = {}
+    with run_lock(settings, RunContext(run_id=run_id, quarter=Quarter.parse(quarter)), "run_all"):
+        for stage in STAGES:
+            results[stage] = run_stage(stage, quarter, run_id, settings)
+    return results

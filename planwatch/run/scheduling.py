@@ -1,0 +1,29 @@
+"""Which quarter a scheduled run publishes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from planwatch.core.periods import Quarter, last_closed_quarter
+
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+# A quarter's figures are due this many days after it closes: the DAG runs that day (its cron
+# `0 2 15 1,4,7,10 *`), and bi.submission_status counts a figure missing after it as overdue.
+SUBMISSION_DEADLINE_DAYS = 15
+
+
+def submission_deadline(quarter: Quarter) -> date:
+    """The last day for a quarter's figures (2026Q1 → 2026-04-15)."""
+    return quarter.end_date + timedelta(days=SUBMISSION_DEADLINE_DAYS)
+
+
+def quarter_for_run(logical_date: datetime | None, override: str | None = None) -> str:
+    """The quarter a run publishes: the `quarter` param if given, else the last one closed at the
+    run's logical date in Asia/Shanghai (a run on 2025-04-15 publishes 2025Q1)."""
+    if override:
+        return str(Quarter.parse(override))
+    if logical_date is None:
+        logical_date = datetime.now(TIMEZONE)
+    local = logical_date.astimezone(TIMEZONE) if logical_date.tzinfo else logical_date
+    return str(last_closed_quarter(local))
