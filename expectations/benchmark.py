@@ -45,7 +45,9 @@ def build(settings: Settings, run: RunContext) -> int:
     con.execute("""create table raw.regions as
         select (110000 + r)::varchar as region_code, 'r' as region_name_zh, 'r' as region_name_en, 'county' as level,
                '110000' as parent_code, '' as parent_name_zh, true as is_simulated from range(?) t(r)""", [REGIONS])
-    con.execute("""insert into raw.stat_observations
+    con.execute("""insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type,
+               indicator_code, breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on,
+               source, is_simulated, loaded_at, period_index)
         with q as (select y * 4 + k as qi, y, k from range(?, ?) a(y), range(4) b(k))
         select 'sim', 1, row_number() over (), rg.region_code,
                q.y::varchar || 'Q' || (q.k + 1)::varchar, 'quarter', ind.indicator_code, '',
@@ -55,7 +57,7 @@ def build(settings: Settings, run: RunContext) -> int:
                              else 1000 + hash(rg.region_code || ind.indicator_code) % 500 + q.qi % 9 end,
                ind.unit, null, ind.unit,
                case when ind.unit = '%' then 1 end, case when ind.unit = '%' then 1 end,
-               null, 'simulated', true, now()::timestamp
+               null, 'simulated', true, now()::timestamp, q.qi
         from raw.regions rg cross join raw.indicators ind cross join q""", [FIRST_YEAR, FIRST_YEAR + YEARS])
     # numerator/denominator consistent with the value for the share indicators
     con.execute("update raw.stat_observations set numerator = value * 10, denominator = 1000 where unit = '%'")

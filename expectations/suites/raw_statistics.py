@@ -17,9 +17,7 @@ def batch_sql(params: SuiteParams) -> str:
     select * exclude (rn) from (
         select o.region_code, o.indicator_code, o.breakdown, o.period, o.period_type, o.value,
                o.numerator, o.denominator, o.file_id, o.file_seq, o.line_no,
-               case when o.period_type = 'year' then cast(o.period as integer) * 4 + 3
-                    else cast(substr(o.period, 1, 4) as integer) * 4
-                         + cast(substr(o.period, 6, 1) as integer) - 1 end as period_index,
+               o.period_index,  -- written by the loader (planwatch.core.periods.period_index)
                row_number() over (partition by o.region_code, o.indicator_code, o.breakdown, o.period
                                   order by o.file_seq desc, o.line_no desc) as rn
         from raw.stat_observations o

@@ -49,12 +49,8 @@ FINGERPRINT_TABLES = REFERENCE_TABLES + PLAN_TABLES
 INCREMENTAL_FACT = "fct_indicator_progress"
 STATE_TABLE = "audit.transform_state"
 
-# The period filter, same rule as planwatch.core.periods.period_end_quarter: YYYYQn ends in itself,
-# YYYY in Q4.
-_PERIOD_INDEX_SQL = (
-    "cast(substr(period, 1, 4) as integer) * 4"
-    " + case when length(period) = 6 then cast(substr(period, 6, 1) as integer) else 4 end - 1"
-)
+# The period filter reads the index the loader wrote on every observation (planwatch.core.periods.period_index).
+_PERIOD_INDEX_SQL = "period_index"
 
 
 @dataclass

@@ -70,7 +70,8 @@ CREATE TABLE IF NOT EXISTS raw.stat_observations (
     source VARCHAR,
     is_simulated BOOLEAN NOT NULL,
     loaded_at TIMESTAMP NOT NULL,
-    mapped VARCHAR                     -- what the loader read differently from the long CSV (lineage), or null
+    mapped VARCHAR,                    -- what the loader read differently from the long CSV (lineage), or null
+    period_index INTEGER NOT NULL      -- Quarter.index of the quarter the period ends in (periods.period_index)
 );
 -- ingest stores written before `mapped` existed
 ALTER TABLE raw.stat_observations ADD COLUMN IF NOT EXISTS mapped VARCHAR;
@@ -183,7 +184,21 @@ def storage_version_number(path: Path) -> int | None:
 
 
 def ensure_ingest_schema(con: "duckdb.DuckDBPyConnection") -> None:
+    from planwatch.core.periods import period_index_sql
+
     con.execute(INGEST_DDL)
+    if not column_exists(con, "raw", "stat_observations", "period_index"):
+        # A store written before observations carried their period index gets it once, here.
+        con.execute("ALTER TABLE raw.stat_observations ADD COLUMN period_index INTEGER")
+        con.execute(f"UPDATE raw.stat_observations SET period_index = {period_index_sql('period')}")
+
+
+def column_exists(con: "duckdb.DuckDBPyConnection", schema: str, table: str, column: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.columns where table_schema = ? and table_name = ? "
+        "and column_name = ?", [schema, table, column],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def table_exists(con: "duckdb.DuckDBPyConnection", schema: str, table: str) -> bool:

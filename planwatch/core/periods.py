@@ -53,6 +53,19 @@ def parse_period(text: str) -> tuple[str, str]:
     raise ValueError(f"`period={text}` is neither YYYYQn (2023Q2) nor YYYY (2023)")
 
 
+def period_index(period: str) -> int:
+    """The period index of a period: its end quarter's `Quarter.index` (a year counts as its Q4)."""
+    return period_end_quarter(period).index
+
+
+def period_index_sql(column: str) -> str:
+    """SQL: `period_index` of a canonical period column (`YYYYQn` or `YYYY`), for the loader and the
+    ingest store's migration. dbt keeps its own copy (dbt/macros/periods.sql); tests pin both to
+    `period_index` (tests/planwatch/test_periods.py, dbt/tests/assert_period_index_matches_loader.sql)."""
+    return (f"(cast(substr({column}, 1, 4) as integer) * 4"
+            f" + case when length({column}) = 6 then cast(substr({column}, 6, 1) as integer) else 4 end - 1)")
+
+
 def period_end_quarter(period: str) -> Quarter:
     """The quarter in which a period ends: a year ends in its Q4."""
     p, kind = parse_period(period)

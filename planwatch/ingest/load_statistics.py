@@ -32,7 +32,13 @@ from planwatch.core.normalize import (
     ratio_scale,
     to_halfwidth,
 )
-from planwatch.core.periods import last_closed_quarter, parse_period, period_end_quarter, quarter_ending_on
+from planwatch.core.periods import (
+    last_closed_quarter,
+    parse_period,
+    period_end_quarter,
+    period_index_sql,
+    quarter_ending_on,
+)
 from planwatch.demo.simulated_reference import load_catalog
 from planwatch.ingest.statistics_io import Submission, open_submission
 from planwatch.core.types import Metrics, RunContext
@@ -341,7 +347,7 @@ def judge_rows(rows: Iterable[TRow], header: list[str], catalog: Catalog, today:
 _PLAIN_NUMBER = r"-?[0-9]{1,15}(\.[0-9]+)?"
 _OBS_INSERT = ("insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type, "
                "indicator_code, breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, "
-               "is_simulated, loaded_at, mapped) ")
+               "is_simulated, loaded_at, mapped, period_index) ")
 
 
 def _clean_rows_sql(header: list[str]) -> str | None:
@@ -370,8 +376,7 @@ def _clean_rows_sql(header: list[str]) -> str | None:
           and (i.hi is null or try_cast({value} as double) <= i.hi)
           and (not i.integral or try_cast({value} as double) = round(try_cast({value} as double)))
           and regexp_full_match({period}, '[0-9]{{4}}(Q[1-4])?')
-          and cast(substr({period}, 1, 4) as integer) * 4
-              + (case when length({period}) = 6 then cast(substr({period}, 6, 1) as integer) else 4 end) - 1 <= ?
+          and {period_index_sql(period)} <= ?
           and {breakdown} in ('', 'urban', 'rural')
           and regexp_full_match({value}, '{_PLAIN_NUMBER}')
           and ({num} = '' or regexp_full_match({num}, '{_PLAIN_NUMBER}'))
@@ -446,7 +451,7 @@ def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: 
         _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, breakdown, "
         "cast(raw_value as double), raw_unit, raw_value, raw_unit, cast(nullif(num, '') as double), "
         "cast(nullif(den, '') as double), cast(nullif(reported, '') as date), source, lower(source) = 'simulated', "
-        "?::timestamp, ?::varchar from _clean",
+        f"?::timestamp, ?::varchar, {period_index_sql('period')} from _clean",
         [file_id, file_seq, loaded_at, "; ".join(sub.notes) or None],
     )
     schema = pa.schema([
@@ -462,7 +467,7 @@ def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: 
             con.execute(
                 _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, "
                 "breakdown, value, unit, raw_value, raw_unit, numerator, denominator, reported_on, source, is_simulated, "
-                "?::timestamp, mapped from _accepted",
+                f"?::timestamp, mapped, {period_index_sql('period')} from _accepted",
                 [file_id, file_seq, loaded_at],
             )
         finally:

@@ -100,7 +100,7 @@ def build_receipt(con: "duckdb.DuckDBPyConnection", file_id: str, jump_factor: f
         return receipt
     receipt.moved = _records(con, """
         with prev as (
-            select region_code, period, indicator_code, breakdown, arg_max(value, file_seq) as value
+            select region_code, period, period_index, indicator_code, breakdown, arg_max(value, file_seq) as value
             from raw.stat_observations
             where file_seq <= ? and period_type = 'quarter'
               and region_code in (select region_code from raw.stat_observations where file_id = ?)
@@ -111,8 +111,7 @@ def build_receipt(con: "duckdb.DuckDBPyConnection", file_id: str, jump_factor: f
         join raw.indicators i on i.indicator_code = n.indicator_code and i.measure = 'stock'
         join prev p on p.region_code = n.region_code and p.indicator_code = n.indicator_code
                    and p.breakdown = n.breakdown
-                   and cast(substr(p.period, 1, 4) as integer) * 4 + cast(substr(p.period, 6, 1) as integer)
-                       = cast(substr(n.period, 1, 4) as integer) * 4 + cast(substr(n.period, 6, 1) as integer) - 1
+                   and p.period_index = n.period_index - 1
         where n.file_id = ? and n.period_type = 'quarter' and p.value > 0 and n.value > 0
           and (n.value / p.value > ? or p.value / n.value > ?)
         order by n.line_no""", [file_seq, file_id, file_id, jump_factor, jump_factor])

@@ -29,7 +29,12 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
         "a constant text() with bound parameters",
     ("planwatch/ingest/load_plans.py", "', '.join(('\"' + c.replace('\"', '\"\"') + '\" VARCHAR' for c in columns))"):
         "header names of reviewed CSVs, quoted as identifiers with `\"` doubled (values go in through Arrow)",
-    ("planwatch/ingest/load_plans.py", "table"): "table names from the REFERENCE_TABLES / PLAN_TABLES constants",
+    ("planwatch/ingest/load_plans.py", "table"): "table names from the REFERENCE_TABLES / RULE_TABLES / PLAN_TABLES constants",
+    ("planwatch/core/db.py", "period_index_sql('period')"): "planwatch.core.periods' SQL expression over a constant column name",
+    ("planwatch/ingest/load_statistics.py", "period_index_sql('period')"):
+        "planwatch.core.periods' SQL expression over a constant column name",
+    ("planwatch/ingest/load_statistics.py", "period_index_sql(period)"):
+        "planwatch.core.periods' SQL expression over a `s.c<i>` column position",
     ("planwatch/ingest/load_statistics.py", "breakdown"): "`s.c<i>` column positions of the header, or ''",
     ("planwatch/ingest/load_statistics.py", "code"): "`s.c<i>` column position",
     ("planwatch/ingest/load_statistics.py", "den"): "`s.c<i>` column position, or ''",

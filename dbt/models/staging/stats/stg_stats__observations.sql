@@ -22,7 +22,9 @@ renamed as (
         {{ period_type('upper(period)') }} as period_type,
         {{ period_year('period') }} as period_year,
         {{ period_quarter('period') }} as period_quarter,
-        {{ period_index('period') }} as period_index,
+        -- written by the loader (planwatch.core.periods.period_index); the macro's copy is pinned to it by
+        -- tests/assert_period_index_matches_loader.sql
+        period_index,
 
         ---------- numerics
         cast(value as {{ type_double() }}) as value,

@@ -1,0 +1,13 @@
+{#- Parity of the two homes of the period-index formula: the loader writes `period_index` on every
+    observation (planwatch.core.periods.period_index); dbt's macro (macros/periods.sql) must give the same
+    number for the same period, or models that compute an index from a period would disagree with
+    the observations. Returns the observations where they differ. -#}
+select
+    file_id,
+    line_no,
+    period,
+    period_index,
+    {{ period_index('period') }} as macro_period_index
+
+from {{ ref('stg_stats__observations') }}
+where period_index is distinct from {{ period_index('period') }}

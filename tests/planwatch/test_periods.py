@@ -1,0 +1,22 @@
+"""The period index: Python's rule and the SQL copy the loader writes with agree on every form."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from planwatch.core.periods import Quarter, period_index, period_index_sql
+
+PERIODS = ["2020Q1", "2020Q4", "2020", "2021Q1", "2025Q3", "2025", "1999Q2"]
+
+
+def test_a_year_has_the_index_of_its_fourth_quarter() -> None:
+    assert period_index("2023") == period_index("2023Q4") == Quarter(2023, 4).index == 2023 * 4 + 3
+    assert period_index("2024Q1") - period_index("2023") == 1
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_sql_copy_matches_python(period: str) -> None:
+    con = duckdb.connect()
+    row = con.execute(f"select {period_index_sql('p')} from (select ? as p)", [period]).fetchone()
+    assert row is not None and row[0] == period_index(period)
