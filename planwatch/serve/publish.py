@@ -37,7 +37,7 @@ from planwatch.core.db import connect, ensure_ingest_schema, storage_version_num
 from planwatch.core.errors import ChecksFailed, ConfigError, TerminalError
 from planwatch.demo.faults import crash_point
 from planwatch.core.periods import Quarter
-from planwatch.serve.serve import export_parquet
+from planwatch.serve.serve import export_parquet, parquet_files
 from planwatch.core.types import Metrics, RunContext
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,13 @@ def _copy_audit_into(candidate: Path, settings: Settings, run: RunContext) -> No
         )
 
 
+def _parquet_paths(settings: Settings) -> list[Path]:
+    """The exported files and the folders of the partitioned marts (the group must be able to list them)."""
+    files = parquet_files(settings.parquet_dir)
+    folders = {p.parent for p in files if p.parent != settings.parquet_dir}
+    return sorted(folders | {f.parent for f in folders if f.parent != settings.parquet_dir}) + files
+
+
 def _prune_versions(settings: Settings) -> list[str]:
     versions = list_versions(settings)
     removed = []
@@ -224,7 +231,7 @@ def publish(settings: Settings, run: RunContext) -> Metrics:
     removed = _prune_versions(settings)
     parquet_rows = export_parquet(settings.published_db, settings.parquet_dir)
     for path in (settings.warehouse_dir, settings.versions_dir, settings.parquet_dir,
-                 *settings.parquet_dir.glob("*.parquet")):
+                 *_parquet_paths(settings)):
         share_with_group(path)
 
     metrics: Metrics = {"published": True, "version": version.stem, "size_bytes": size,
@@ -275,7 +282,7 @@ def rollback(settings: Settings, to: str | None = None) -> Metrics:
     os.replace(tmp, published)
     _fsync_dir(published.parent)
     export_parquet(published, settings.parquet_dir)  # the Parquet files follow the published file
-    for path in settings.parquet_dir.glob("*.parquet"):
+    for path in _parquet_paths(settings):
         share_with_group(path)
     reason = f"rollback to {target.name}" + (f" from {current.name}" if current else "")
     _log_rollback(settings, reason)

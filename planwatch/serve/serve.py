@@ -8,6 +8,7 @@ published file (read-only, after the rename). BI tools then read
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -55,15 +56,34 @@ def mart_tables(con: "duckdb.DuckDBPyConnection") -> list[str]:
         [MART_SCHEMA]).fetchall()]
 
 
-def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
-    """Write every table of the `marts` schema of `db_path` to `out_dir/<table>.parquet`.
+# Large facts are written one file per year (hive layout `<table>/period_year=<year>/data.parquet`),
+# so that a publish that changed one year rewrites one file, not the whole history (bench/README.md).
+# Tables not named here are written whole.
+PARTITIONED = ("fct_indicator_progress", "fct_indicator_status_history")
+PARTITION_COLUMN = "period_year"
+PARTITION_YEAR_SQL = "cast(left(period, 4) as integer)"  # `period` is YYYYQn or YYYY
+MANIFEST = "_partitions.json"  # what each partition file was written from: rows and a hash of them
 
-    Opens `db_path` read-only. Each file is written under a temporary name in `out_dir` and
-    renamed over the old one, so a reader sees either the previous export or the new one, never
-    half a file. Parquet files of marts that no longer exist are removed. Returns rows per table.
+
+def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
+    """Write every table of the `marts` schema of `db_path` to `out_dir`: `<table>.parquet`, or for
+    the facts in PARTITIONED one `<table>/period_year=<year>/data.parquet` per year.
+
+    Opens `db_path` read-only. Each file is written under a temporary name and renamed over the old
+    one, so a reader sees either the previous file or the new one, never half a file. A year whose
+    rows are those of the last export (same count and hash of its rows, recorded in MANIFEST) keeps
+    its file: an incremental publish rewrites the years it changed. Parquet files of marts or years
+    that no longer exist are removed. Returns rows per table.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = out_dir / MANIFEST
+    try:
+        old_manifest: dict[str, dict[str, list[int | str]]] = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        old_manifest = {}  # first export, or a file we cannot trust: write every year
+    manifest: dict[str, dict[str, list[int | str]]] = {}
     rows: dict[str, int] = {}
+    written = kept = 0
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
     try:
         with connect(db_path, read_only=True) as con:
@@ -72,23 +92,72 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
             # write with every thread (5.4 M fact rows: 8.8 -> 6.7 s, bench/README.md).
             con.execute("SET preserve_insertion_order = false")
             for table in mart_tables(con):
-                target = staging / f"{table}.parquet"
                 # Identifiers come from the catalog, not from files; quoted all the same.
-                ident = '"' + table.replace('"', '""') + '"'
-                con.execute(f"COPY (SELECT * FROM {MART_SCHEMA}.{ident}) TO '{_sql_path(target)}' "
-                            "(FORMAT parquet, COMPRESSION zstd)")
-                count = con.execute(f"SELECT count(*) FROM {MART_SCHEMA}.{ident}").fetchone()
-                rows[table] = int(count[0]) if count else 0
-        for table in rows:
-            os.replace(staging / f"{table}.parquet", out_dir / f"{table}.parquet")
+                source = f'{MART_SCHEMA}."' + table.replace('"', '""') + '"'
+                if table not in PARTITIONED or not _has_column(con, table, "period"):
+                    staged = staging / f"{table}.parquet"
+                    con.execute(f"COPY (SELECT * FROM {source}) TO '{_sql_path(staged)}' "
+                                "(FORMAT parquet, COMPRESSION zstd)")
+                    os.replace(staging / f"{table}.parquet", out_dir / f"{table}.parquet")
+                    count = con.execute(f"SELECT count(*) FROM {source}").fetchone()
+                    rows[table] = int(count[0]) if count else 0
+                    written += 1
+                    continue
+                # The year's row count and an order-independent hash of its rows (hash of the row,
+                # summed): what decides whether the year's file must be written again.
+                years = {str(int(year)): [int(n), str(digest)] for year, n, digest in con.execute(
+                    f"SELECT {PARTITION_YEAR_SQL} AS y, count(*), sum(hash(t)::hugeint) FROM {source} AS t "
+                    "GROUP BY y ORDER BY y").fetchall() if year is not None}
+                manifest[table] = years
+                rows[table] = sum(int(n) for n, _ in years.values())
+                previous = old_manifest.get(table, {})
+                folder = out_dir / table
+                for year, state in years.items():
+                    target = folder / f"{PARTITION_COLUMN}={year}" / "data.parquet"
+                    if previous.get(year) == state and target.is_file():
+                        kept += 1
+                        continue
+                    staged = staging / f"{table}-{year}.parquet"
+                    con.execute(f"COPY (SELECT * FROM {source} WHERE {PARTITION_YEAR_SQL} = {int(year)}) "
+                                f"TO '{_sql_path(staged)}' (FORMAT parquet, COMPRESSION zstd)")
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staged, target)
+                    written += 1
+                for stale in folder.glob(f"{PARTITION_COLUMN}=*"):
+                    if stale.name.split("=", 1)[1] not in years:
+                        shutil.rmtree(stale)
+                (out_dir / f"{table}.parquet").unlink(missing_ok=True)  # the layout before partitions
+        _write_atomic(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
         for old in out_dir.glob("*.parquet"):
-            if old.stem not in rows:
+            if old.stem not in rows or old.stem in manifest:
                 old.unlink()
+                log.info("removed %s: no such mart any more", old)
+        for old in out_dir.iterdir():
+            if old.is_dir() and old != staging and old.name not in rows:
+                shutil.rmtree(old)
                 log.info("removed %s: no such mart any more", old)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log.info("exported %d marts to %s (%d rows)", len(rows), out_dir, sum(rows.values()))
+    log.info("exported %d marts to %s (%d rows; %d files written, %d unchanged years kept)",
+             len(rows), out_dir, sum(rows.values()), written, kept)
     return rows
+
+
+def parquet_files(out_dir: Path) -> list[Path]:
+    """Every Parquet file of an export (whole marts and the years of partitioned ones)."""
+    return sorted(out_dir.glob("*.parquet")) + sorted(out_dir.glob(f"*/{PARTITION_COLUMN}=*/*.parquet"))
+
+
+def _has_column(con: "duckdb.DuckDBPyConnection", table: str, column: str) -> bool:
+    row = con.execute("select count(*) from duckdb_columns() where schema_name = ? and table_name = ? "
+                      "and column_name = ?", [MART_SCHEMA, table, column]).fetchone()
+    return bool(row and row[0])
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _sql_path(path: Path) -> str:

@@ -165,28 +165,64 @@ def test_parquet_export_of_every_mart(published: Path, tmp_path: Path) -> None:
     out = tmp_path / "parquet"
     out.mkdir()
     (out / "fct_retired_mart.parquet").write_bytes(b"stale")
+    (out / "fct_indicator_progress.parquet").write_bytes(b"the layout before partitions")
     before = published.stat().st_mtime_ns
     rows = export_parquet(published, out)
     assert published.stat().st_mtime_ns == before  # read-only: the published file is untouched
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.glob("*.parquet")) == [
         "dim_indicator.parquet", "dim_period.parquet", "dim_plan.parquet", "dim_region.parquet",
-        "dim_status.parquet", "fct_indicator_progress.parquet", "fct_plan_completion.parquet",
+        "dim_status.parquet", "fct_plan_completion.parquet",
         "fct_plan_figures.parquet", "fct_regions_without_current_plan.parquet"]
+    # the facts: one file per year of the fixture's periods
+    years = sorted(p.parent.name for p in (out / "fct_indicator_progress").glob("*/data.parquet"))
+    assert years == ["period_year=2021", "period_year=2022", "period_year=2023", "period_year=2024",
+                     "period_year=2025"]
     assert rows == {"dim_indicator": 8, "dim_period": 60, "dim_plan": 5, "dim_region": 5, "dim_status": 9,
                     "fct_indicator_progress": 45 * 18, "fct_plan_completion": 10, "fct_plan_figures": 85 + 1,
                     "fct_regions_without_current_plan": 0}
-    table = pq.read_table(out / "fct_indicator_progress.parquet")
-    assert table.num_rows == 45 * 18
+    table = pq.read_table(out / "fct_indicator_progress" / "period_year=2023" / "data.parquet")
+    assert table.num_rows == 45 * 4
     assert {"region_code", "status", "is_simulated", "period_end"} <= set(table.column_names)
     # a tool that prefers files gets the same answer as one that opens the warehouse
     with duckdb.connect(":memory:") as con:
         from_files = con.execute(
-            "select count(*) from read_parquet(?) where status = 'deterioration'",
-            [str(out / "fct_indicator_progress.parquet")]).fetchone()[0]
+            "select count(*) from read_parquet(?, hive_partitioning = true) where status = 'deterioration'",
+            [str(out / "fct_indicator_progress" / "*" / "*.parquet")]).fetchone()[0]
     with duckdb.connect(str(published), read_only=True) as con:
         from_db = con.execute("select count(*) from marts.fct_indicator_progress "
                               "where status = 'deterioration'").fetchone()[0]
     assert from_files == from_db > 0
+
+
+def test_parquet_export_rewrites_only_the_years_that_changed(published: Path, tmp_path: Path) -> None:
+    out = tmp_path / "parquet"
+    export_parquet(published, out)
+    year_files = {p.parent.name: p for p in (out / "fct_indicator_progress").glob("*/data.parquet")}
+    stamps = {name: p.stat().st_mtime_ns for name, p in year_files.items()}
+    changed = tmp_path / "changed.duckdb"
+    shutil.copyfile(published, changed)
+    with duckdb.connect(str(changed)) as con:
+        con.execute("update marts.fct_indicator_progress set actual_value = actual_value + 1 "
+                    "where period = '2024Q2'")
+        con.execute("delete from marts.fct_indicator_progress where period like '2021%'")
+    time.sleep(0.01)
+    rows = export_parquet(changed, out)
+    assert rows["fct_indicator_progress"] == 45 * 14
+    after = {p.parent.name: p.stat().st_mtime_ns for p in (out / "fct_indicator_progress").glob("*/data.parquet")}
+    assert sorted(after) == ["period_year=2022", "period_year=2023", "period_year=2024", "period_year=2025"]
+    assert [y for y in after if after[y] != stamps[y]] == ["period_year=2024"]  # only the changed year
+    with duckdb.connect(":memory:") as con:
+        got = con.execute("select sum(actual_value) from read_parquet(?) where period = '2024Q2'",
+                          [str(out / "fct_indicator_progress" / "period_year=2024" / "data.parquet")]).fetchone()[0]
+    with duckdb.connect(str(changed), read_only=True) as con:
+        want = con.execute("select sum(actual_value) from marts.fct_indicator_progress "
+                           "where period = '2024Q2'").fetchone()[0]
+    assert got == pytest.approx(want)
+    # a lost manifest is no reason to keep a file: every year is written again
+    (out / "_partitions.json").unlink()
+    export_parquet(changed, out)
+    again = {p.parent.name: p.stat().st_mtime_ns for p in (out / "fct_indicator_progress").glob("*/data.parquet")}
+    assert all(again[y] != after[y] for y in after)
 
 
 def test_duckdb_cli_opens_the_warehouse_read_only(published: Path) -> None:
