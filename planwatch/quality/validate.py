@@ -29,7 +29,6 @@ from types import ModuleType
 from typing import Any
 
 from planwatch.quality import gx_duckdb
-from planwatch.run import runlog
 from planwatch.core.config import Settings
 from planwatch.core.db import connect, ensure_ingest_schema, table_exists
 from planwatch.core.errors import ConfigError
@@ -327,7 +326,6 @@ def _run_stage(settings: Settings, run: RunContext, stage: str, db_path: Path, s
     write_findings(settings, run, names, findings)
     metrics = _metrics(findings, time.monotonic() - started)
     _report(stage, findings)
-    runlog.record_task(settings, run, stage, metrics)
     log.info("%s: %s", stage, metrics)
     return metrics
 

@@ -99,7 +99,7 @@ def _cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    from planwatch.serve.publish import rollback
+    from planwatch.run.pipeline import rollback
 
     result = rollback(settings, args.to)
     print(f"restored version {result['rolled_back_to']} as {settings.published_db} "

@@ -15,7 +15,7 @@ from datetime import timedelta
 from planwatch.core.config import Settings
 from planwatch.run.locking import run_lock
 from planwatch.core.periods import Quarter
-from planwatch.serve.publish import as_of_run
+from planwatch.serve.publish import as_of_run, rollback as publish_rollback
 from planwatch.core.types import STAGES, Metrics, RunContext, TStage
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,15 @@ def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Met
     if stage == "publish":
         runlog.finish_run(settings, run, status="published", published=True, reason=None)
     return metrics
+
+
+def rollback(settings: Settings, to: str | None = None) -> Metrics:
+    """Put back a kept version of the published warehouse (planwatch.serve.publish.rollback) and log it."""
+    from planwatch.run import runlog
+
+    result = publish_rollback(settings, to)
+    runlog.record_rollback(settings, str(result["reason"]))
+    return result
 
 
 def run_all(quarter: str, run_id: str, settings: Settings | None = None) -> dict[str, Metrics]:

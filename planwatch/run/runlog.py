@@ -3,7 +3,9 @@
 A run is `running` from `start_run` until `finish_run` sets `published`, `not_published` (a
 blocking check failed; the candidate is kept) or `failed` (an error stopped it). Each task adds
 its metrics under its own key of the `metrics` JSON, so a re-run task replaces only its entry.
-Every call opens the ingest store read-write for a moment and closes it again.
+Every call opens the ingest store read-write for a moment and closes it again. Only
+planwatch.run.pipeline writes through it (and locking, under the pipeline's lock, closes abandoned
+runs): the stages return their metrics and raise their errors, the pipeline records both.
 """
 
 from __future__ import annotations
@@ -82,6 +84,19 @@ def finish_run(settings: Settings, run: RunContext, status: TRunStatus, publishe
             [_now(), status, published, reason, _now(), run.run_id],
         )
     log.info("run %s finished: %s%s", run.run_id, status, f" ({reason})" if reason else "")
+
+
+def record_rollback(settings: Settings, reason: str) -> str:
+    """A closed row for a rollback of the published warehouse (run id `rollback-<UTC stamp>`)."""
+    run_id = f"rollback-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}"
+    with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+        con.execute(
+            "insert into audit.run_log (run_id, quarter, started_at, ended_at, status, published, reason, "
+            "metrics) values (?, '', now()::timestamp, now()::timestamp, 'published', true, ?, '{}')",
+            [run_id, reason],
+        )
+    return run_id
 
 
 _SELECT_RUNS = ("select run_id, quarter, started_at, ended_at, status, published, reason, metrics, last_seen_at "

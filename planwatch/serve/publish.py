@@ -2,8 +2,7 @@
 
 `publish` looks at this run's rows in `audit.dq_results` (ingest store). If any `error`-severity
 check failed, nothing is published: the candidate stays in `warehouse/candidates/` for
-inspection, the run is marked `not_published` with the failing checks, and `ChecksFailed` is
-raised. Otherwise the audit tables are copied into the candidate, the candidate is checkpointed,
+inspection, and `ChecksFailed` is raised (the pipeline marks the run `not_published` with it). Otherwise the audit tables are copied into the candidate, the candidate is checkpointed,
 closed and fsynced, and `os.replace`d over the published file. The rename is atomic: a BI
 connection opened before it keeps reading the old file (its inode lives on), a connection opened
 after it reads the new one. The published file itself is never opened for writing.
@@ -31,9 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from planwatch.run import runlog
 from planwatch.core.config import Settings
-from planwatch.core.db import connect, ensure_ingest_schema, storage_version_number, table_exists
+from planwatch.core.db import connect, storage_version_number, table_exists
 from planwatch.core.errors import ChecksFailed, ConfigError, TerminalError
 from planwatch.demo.faults import crash_point
 from planwatch.core.periods import Quarter
@@ -207,8 +205,6 @@ def publish(settings: Settings, run: RunContext) -> Metrics:
     if candidate_quarter and published_quarter and candidate_quarter < published_quarter:
         failed = failed + [f"candidate built for {candidate_quarter}, older than the published {published_quarter}"]
     if failed:
-        reason = "blocking checks failed: " + ", ".join(failed)
-        runlog.finish_run(settings, run, "not_published", False, reason)
         log.error("run %s not published; candidate kept at %s", run.run_id, candidate)
         raise ChecksFailed(run.run_id, failed, str(candidate))
 
@@ -238,8 +234,6 @@ def publish(settings: Settings, run: RunContext) -> Metrics:
                         "versions_kept": len(list_versions(settings)), "versions_pruned": len(removed),
                         "parquet_files": len(parquet_rows), "built_for": str(candidate_quarter or run.quarter),
                         "storage_version": storage_version_number(settings.published_db)}
-    runlog.record_task(settings, run, "publish", metrics)
-    runlog.finish_run(settings, run, "published", True, None)
     log.info("published run %s as %s (%d bytes)", run.run_id, settings.published_db, size)
     return metrics
 
@@ -285,17 +279,5 @@ def rollback(settings: Settings, to: str | None = None) -> Metrics:
     for path in _parquet_paths(settings):
         share_with_group(path)
     reason = f"rollback to {target.name}" + (f" from {current.name}" if current else "")
-    _log_rollback(settings, reason)
     log.warning("published warehouse rolled back: %s", reason)
-    return {"rolled_back_to": target.name, "previous": current.name if current else None}
-
-
-def _log_rollback(settings: Settings, reason: str) -> None:
-    run_id = f"rollback-{_stamp()}"
-    with connect(settings.ingest_db) as con:
-        ensure_ingest_schema(con)
-        con.execute(
-            "insert into audit.run_log (run_id, quarter, started_at, ended_at, status, published, reason, "
-            "metrics) values (?, '', now()::timestamp, now()::timestamp, 'published', true, ?, '{}')",
-            [run_id, reason],
-        )
+    return {"rolled_back_to": target.name, "previous": current.name if current else None, "reason": reason}

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from planwatch.serve import publish as publish_mod
-from planwatch.run import runlog
+from planwatch.run import pipeline, runlog
 from planwatch.core.config import Settings
 from planwatch.core.db import connect, ensure_ingest_schema
 from planwatch.core.errors import ChecksFailed, ConfigError
@@ -64,7 +64,12 @@ def _publish(settings: Settings, n: int) -> None:
     runlog.start_run(settings, run)
     _candidate(settings, run, marker=n)
     _checks(settings, run)
-    publish_mod.publish(settings, run)
+    _publish_stage(settings, run)
+
+
+def _publish_stage(settings: Settings, run: RunContext) -> dict:
+    """The publish stage as the DAG runs it: the pipeline records its outcome in the run log."""
+    return pipeline.run_stage("publish", str(run.quarter), run.run_id, settings)
 
 
 @pytest.fixture
@@ -81,7 +86,7 @@ def test_publish_swaps_in_the_candidate_with_its_audit(settings: Settings) -> No
     runlog.start_run(settings, run)
     candidate = _candidate(settings, run, marker=1)
     _checks(settings, run)
-    metrics = publish_mod.publish(settings, run)
+    metrics = _publish_stage(settings, run)
 
     assert metrics["published"] is True and metrics["versions_kept"] == 1
     assert not candidate.exists() and _marker(settings.published_db) == 1
@@ -108,7 +113,7 @@ def test_failed_blocking_check_publishes_nothing(settings: Settings) -> None:
     _checks(settings, run, failing_error=True)
 
     with pytest.raises(ChecksFailed) as info:
-        publish_mod.publish(settings, run)
+        _publish_stage(settings, run)
 
     assert info.value.failed == ["raw_statistics.value_within_catalog_bounds"]
     assert str(candidate) in str(info.value)
@@ -118,6 +123,24 @@ def test_failed_blocking_check_publishes_nothing(settings: Settings) -> None:
     row = runlog.read_run(settings, run.run_id)
     assert row is not None and (row["status"], row["published"]) == ("not_published", False)
     assert "raw_statistics.value_within_catalog_bounds" in row["reason"]
+
+
+def test_publish_returns_its_outcome_and_the_pipeline_alone_records_it(settings: Settings) -> None:
+    run = _run(1)
+    runlog.start_run(settings, run)
+    _candidate(settings, run, marker=1)
+    _checks(settings, run)
+    metrics = publish_mod.publish(settings, run)  # the stage itself, without the pipeline
+    assert metrics["published"] is True and _marker(settings.published_db) == 1
+    row = runlog.read_run(settings, run.run_id)
+    assert row is not None and (row["status"], row["metrics"]) == ("running", {})
+
+    failing = _run(2)
+    _candidate(settings, failing, marker=2)
+    _checks(settings, failing, failing_error=True)
+    with pytest.raises(ChecksFailed):
+        publish_mod.publish(settings, failing)
+    assert runlog.read_run(settings, failing.run_id) is None
 
 
 def test_publish_refuses_a_run_whose_checks_did_not_run(settings: Settings) -> None:
@@ -142,13 +165,13 @@ def test_keeps_the_last_five_versions_and_rolls_back(settings: Settings) -> None
     assert [v.run_id for v in versions] == [f"run_{n:02d}" for n in range(3, 8)]
     assert os.path.samefile(versions[-1].path, settings.published_db)
 
-    assert publish_mod.rollback(settings)["rolled_back_to"] == versions[-2].name
+    assert pipeline.rollback(settings)["rolled_back_to"] == versions[-2].name
     assert _marker(settings.published_db) == 6
-    publish_mod.rollback(settings, None)
+    pipeline.rollback(settings, None)
     assert _marker(settings.published_db) == 5
-    assert publish_mod.rollback(settings, to="run_07")["previous"] == versions[-3].name
+    assert pipeline.rollback(settings, to="run_07")["previous"] == versions[-3].name
     assert _marker(settings.published_db) == 7
-    publish_mod.rollback(settings, to=versions[0].name)
+    pipeline.rollback(settings, to=versions[0].name)
     assert _marker(settings.published_db) == 3
     with pytest.raises(ConfigError, match="nothing older"):
         publish_mod.rollback(settings)
@@ -216,7 +239,7 @@ def test_a_candidate_built_for_an_older_quarter_never_replaces_a_newer_published
     runlog.start_run(settings, newer)
     _built_for(_candidate(settings, newer, marker=4), "2024Q4")
     _checks(settings, newer)
-    publish_mod.publish(settings, newer)
+    _publish_stage(settings, newer)
     assert publish_mod.built_quarter(settings.published_db) == Quarter.parse("2024Q4")
 
     older = RunContext("older", Quarter.parse("2024Q2"))
@@ -230,7 +253,7 @@ def test_a_candidate_built_for_an_older_quarter_never_replaces_a_newer_published
     _built_for(_candidate(settings, older, marker=2), "2024Q2")
     _checks(settings, older)
     with pytest.raises(ChecksFailed, match="candidate built for 2024Q2, older than the published 2024Q4"):
-        publish_mod.publish(settings, older)
+        _publish_stage(settings, older)
     assert _marker(settings.published_db) == 4
     assert runlog.read_run(settings, "older")["status"] == "not_published"  # type: ignore[index]
 
