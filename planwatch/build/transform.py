@@ -1,8 +1,8 @@
 """Stage `dbt_build`: snapshot the ingest store into a candidate file and build the dbt project in it.
 
 The candidate (`warehouse/candidates/<run_id>.duckdb`) gets a copy of the raw tables, with statistics only
-for periods ending at or before the run's quarter (a year counts as ending in its Q4), and of the audit
-tables; then `dbt build` adds the `staging`, `intermediate` and `marts` schemas and runs every data and
+for periods ending at or before the run's quarter (a year counts as ending in its Q4), and the audit
+tables' shape (publish copies their rows in, once, after the checks); then `dbt build` adds the `staging`, `intermediate` and `marts` schemas and runs every data and
 unit test. A failed test of severity error fails the stage: dbt's tests are part of the audit.
 
 Incremental builds: when the published build was for the same or an earlier quarter and its fingerprint
@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planwatch.core.config import Settings
-from planwatch.core.db import STORAGE_VERSION, STORAGE_VERSION_NUMBER, connect, storage_version_number
+from planwatch.core.db import (STORAGE_VERSION, STORAGE_VERSION_NUMBER, connect, ensure_audit_schema,
+                               storage_version_number)
 from planwatch.core.errors import ConfigError, TerminalError, WarehouseLocked
 from planwatch.demo.faults import crash_point
 from planwatch.core.periods import Quarter
@@ -167,7 +168,10 @@ def _remove_db(path: Path) -> None:
 
 def _snapshot(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: Quarter,
               extends: Quarter | None = None) -> int:
-    """Copy the raw and audit tables of the ingest store into the candidate; returns rows in them.
+    """Copy the raw tables of the ingest store into the candidate; returns rows in them.
+
+    The audit tables are created empty where missing, for the views that bind to them: their rows
+    reach the candidate once, at publish (planwatch.serve.publish), after this run's checks.
 
     `extends` is the quarter of the published warehouse the candidate is a copy of: its statistics
     are then brought up to date instead of copied again (see _extend_observations).
@@ -186,7 +190,7 @@ def _snapshot(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: Quarte
                 "Load the reference, plan and statistics files first (stages load_plans and load_statistics)."
             )
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+        ensure_audit_schema(con)
         copied = 0
         extended = extends is not None and _extend_observations(con, quarter, extends)
         for table in RAW_TABLES:
@@ -197,9 +201,6 @@ def _snapshot(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: Quarte
             params = [quarter.index] if where else []
             con.execute(f'CREATE OR REPLACE TABLE raw."{table}" AS SELECT * FROM ingest.raw."{table}"{where}', params)
             copied += _count_raw_rows(con, table)
-        for schema, table in sorted(present):
-            if schema == "audit":
-                con.execute(f'CREATE OR REPLACE TABLE audit."{table}" AS SELECT * FROM ingest.audit."{table}"')
     finally:
         con.execute("DETACH ingest")
     return copied

@@ -31,9 +31,8 @@ STORAGE_VERSION = "v1.4.0"
 # The version number in the header of files in that format (byte 8 "DUCK", then a little-endian u64).
 STORAGE_VERSION_NUMBER = 67
 
-INGEST_DDL = """
+RAW_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
-CREATE SCHEMA IF NOT EXISTS audit;
 
 CREATE TABLE IF NOT EXISTS raw.file_ledger (
     file_id VARCHAR NOT NULL,          -- sha256 of the file's bytes
@@ -85,6 +84,11 @@ CREATE TABLE IF NOT EXISTS raw.stat_quarantine (
     reason VARCHAR NOT NULL,
     loaded_at TIMESTAMP NOT NULL
 );
+"""
+
+# The audit tables: written in the ingest store, copied whole into the candidate at publish.
+AUDIT_DDL = """
+CREATE SCHEMA IF NOT EXISTS audit;
 
 CREATE TABLE IF NOT EXISTS audit.run_log (
     run_id VARCHAR NOT NULL,
@@ -118,6 +122,7 @@ CREATE TABLE IF NOT EXISTS audit.dq_results (
     checked_at TIMESTAMP NOT NULL
 );
 """
+INGEST_DDL = RAW_DDL + AUDIT_DDL
 
 
 @contextlib.contextmanager
@@ -199,6 +204,11 @@ def column_exists(con: "duckdb.DuckDBPyConnection", schema: str, table: str, col
         "and column_name = ?", [schema, table, column],
     ).fetchone()
     return bool(row and row[0])
+
+
+def ensure_audit_schema(con: "duckdb.DuckDBPyConnection") -> None:
+    """The audit tables, empty where missing: a candidate's views bind to them before publish fills them."""
+    con.execute(AUDIT_DDL)
 
 
 def table_exists(con: "duckdb.DuckDBPyConnection", schema: str, table: str) -> bool:

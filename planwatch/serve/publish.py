@@ -144,13 +144,18 @@ def _blocking_failures(settings: Settings, run: RunContext) -> tuple[list[str], 
 
 
 def _copy_audit_into(candidate: Path, settings: Settings, run: RunContext) -> None:
-    """Copy `audit.*` from the ingest store into the candidate; mark this run as published there."""
+    """Copy every `audit.*` table of the ingest store into the candidate (the only copy: the build
+    stage leaves them empty); mark this run as published there."""
     with connect(candidate) as con:
         con.execute("attach ? as ingest (read_only)", [str(settings.ingest_db)])
         try:
             con.execute("create schema if not exists audit")
-            con.execute("create or replace table audit.run_log as select * from ingest.audit.run_log")
-            con.execute("create or replace table audit.dq_results as select * from ingest.audit.dq_results")
+            tables = [r[0] for r in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'ingest' "
+                "and table_schema = 'audit' order by 1").fetchall()]
+            for table in tables:  # names from DuckDB's catalog, quoted
+                quoted = '"' + table.replace('"', '""') + '"'
+                con.execute(f"create or replace table audit.{quoted} as select * from ingest.audit.{quoted}")
         finally:
             con.execute("detach ingest")
         # The copy is taken before the rename; inside the published file this run *is* published.

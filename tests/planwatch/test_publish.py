@@ -86,6 +86,8 @@ def test_publish_swaps_in_the_candidate_with_its_audit(settings: Settings) -> No
     runlog.start_run(settings, run)
     candidate = _candidate(settings, run, marker=1)
     _checks(settings, run)
+    with connect(settings.ingest_db) as con:  # the plan loader's state, written before the build
+        con.execute("insert into audit.load_state values ('load_plans', 'digest-1', '{}', now()::timestamp)")
     metrics = _publish_stage(settings, run)
 
     assert metrics["published"] is True and metrics["versions_kept"] == 1
@@ -96,9 +98,15 @@ def test_publish_swaps_in_the_candidate_with_its_audit(settings: Settings) -> No
         status = con.execute("select status, published from audit.run_log where run_id = ?", [run.run_id]).fetchone()
         warn = con.execute("select severity, success, unexpected_count, sample from audit.dq_results "
                            "where run_id = ? and expectation = 'stock_quarter_jump'", [run.run_id]).fetchone()
+        audit = con.execute("select table_name from information_schema.tables where table_schema = 'audit' "
+                            "order by 1").fetchall()
+        load_state = con.execute("select stage, input_digest from audit.load_state").fetchall()
     finally:
         con.close()
     assert status == ("published", True)
+    # every audit table of the ingest store reaches the published file, copied once by publish
+    assert audit == [("dq_results",), ("load_state",), ("run_log",)]
+    assert load_state == [("load_plans", "digest-1")]
     assert warn is not None and warn[:3] == ("warn", False, 2) and "110102" in warn[3]
     row = runlog.read_run(settings, run.run_id)
     assert row is not None and row["status"] == "published" and row["published"] is True

@@ -89,8 +89,14 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
 def test_changed_vars_force_full_refresh(tmp_path: Path) -> None:
     builder = _fixture_builder()
     ingest = builder.build_ingest(tmp_path / "ingest.duckdb")
+    with connect(ingest) as con:  # a finding of validate_raw, before the build
+        con.execute("insert into audit.dq_results values ('r1', 'raw_statistics', 'x', 'warn', false, 1, '[]', "
+                    "now()::timestamp)")
     published = tmp_path / "published.duckdb"
     build_from_ingest(ingest, published, Quarter.parse("2023Q4"), REPO_ROOT / "dbt")
+    with connect(published, read_only=True) as con:
+        # the audit tables are there for the bi views, empty: publish alone copies their rows
+        assert con.execute("select count(*) from audit.dq_results").fetchone() == (0,)
     stricter = {"min_data_points": 50}
     metrics = build_from_ingest(ingest, tmp_path / "next.duckdb", Quarter.parse("2023Q4"), REPO_ROOT / "dbt",
                                 previous_db=published, extra_vars=stricter)
