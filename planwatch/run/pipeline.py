@@ -6,35 +6,38 @@ it: the run log, timing, and one log line of numbers per stage.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from planwatch.build.transform import build_candidate
 from planwatch.core.config import Settings
-from planwatch.run.locking import run_lock
 from planwatch.core.periods import Quarter
-from planwatch.serve.publish import as_of_run, rollback as publish_rollback
 from planwatch.core.types import STAGES, Metrics, RunContext, TStage
+from planwatch.ingest.load_plans import load_plans
+from planwatch.ingest.load_statistics import load_statistics
+from planwatch.ingest.register import register_files
+from planwatch.quality.validate import validate_marts, validate_raw
+from planwatch.run.locking import run_lock
+from planwatch.serve.publish import as_of_run, publish
+from planwatch.serve.publish import rollback as publish_rollback
+from planwatch.serve.report import write_report
 
 log = logging.getLogger(__name__)
 
-STAGE_FUNCTIONS: dict[TStage, str] = {
-    "register_files": "planwatch.ingest.register:register_files",
-    "load_plans": "planwatch.ingest.load_plans:load_plans",
-    "load_statistics": "planwatch.ingest.load_statistics:load_statistics",
-    "validate_raw": "planwatch.quality.validate:validate_raw",
-    "dbt_build": "planwatch.build.transform:build_candidate",
-    "validate_marts": "planwatch.quality.validate:validate_marts",
-    "publish": "planwatch.serve.publish:publish",
-    "report": "planwatch.serve.report:write_report",
+# The stages in the order of types.STAGES, imported directly (the stage modules import their heavy
+# dependencies inside functions; the DAG imports this module inside its tasks, not at parse time).
+STAGE_FUNCTIONS: dict[TStage, Callable[[Settings, RunContext], Metrics]] = {
+    "register_files": register_files,
+    "load_plans": load_plans,
+    "load_statistics": load_statistics,
+    "validate_raw": validate_raw,
+    "dbt_build": build_candidate,
+    "validate_marts": validate_marts,
+    "publish": publish,
+    "report": write_report,
 }
-
-
-def stage_function(stage: TStage) -> Callable[[Settings, RunContext], Metrics]:
-    module_name, func_name = STAGE_FUNCTIONS[stage].split(":")
-    return getattr(importlib.import_module(module_name), func_name)  # type: ignore[no-any-return]
 
 
 def run_stage(stage: TStage, quarter: str, run_id: str, settings: Settings | None = None,
@@ -58,7 +61,7 @@ def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Met
         runlog.start_run(settings, run)
     started = time.perf_counter()
     try:
-        metrics = stage_function(stage)(settings, run)
+        metrics = STAGE_FUNCTIONS[stage](settings, run)
     except Exception as exc:
         runlog.record_task(settings, run, stage, {"error": f"{type(exc).__name__}: {exc}"[:2000]})
         after_publish = STAGES.index(stage) > STAGES.index("publish")
