@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from planwatch.build.transform import build_candidate
+from planwatch.build.candidate import build_candidate
 from planwatch.core.config import Settings
 from planwatch.core.periods import Quarter
 from planwatch.core.types import STAGES, Metrics, RunContext, TStage

@@ -15,7 +15,7 @@ import pytest
 
 from planwatch.core.db import connect
 from planwatch.core.periods import Quarter
-from planwatch.build.transform import build_from_ingest
+from planwatch.build.candidate import build_from_ingest
 
 
 @pytest.fixture(scope="module")

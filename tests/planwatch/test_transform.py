@@ -14,7 +14,7 @@ from planwatch.core.config import Settings
 from planwatch.core.db import connect
 from planwatch.core.errors import TerminalError
 from planwatch.core.periods import Quarter
-from planwatch.build.transform import build_candidate, build_from_ingest
+from planwatch.build.candidate import build_candidate, build_from_ingest
 from planwatch.core.types import RunContext
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +127,7 @@ def test_missing_ingest_store_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_fingerprint_follows_plan_values_not_row_order(tmp_path: Path) -> None:
-    from planwatch.build.transform import _ingest_fingerprint
+    from planwatch.build.candidate import _ingest_fingerprint
 
     ingest = _fixture_builder().build_ingest(tmp_path / "ingest.duckdb")
     dbt_vars = {"as_of_quarter": "2023Q4"}
