@@ -127,17 +127,17 @@ def test_missing_ingest_store_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_fingerprint_follows_plan_values_not_row_order(tmp_path: Path) -> None:
-    from planwatch.build.candidate import _ingest_fingerprint
+    from planwatch.build.fingerprint import ingest_fingerprint
 
     ingest = _fixture_builder().build_ingest(tmp_path / "ingest.duckdb")
     dbt_vars = {"as_of_quarter": "2023Q4"}
-    before = _ingest_fingerprint(ingest, REPO_ROOT / "dbt", dbt_vars)
+    before = ingest_fingerprint(ingest, REPO_ROOT / "dbt", dbt_vars)
     with connect(ingest) as con:
         # same rows, another physical order: the same inputs
         con.execute("create or replace table raw.plan_indicators as "
                     "select * from raw.plan_indicators order by random()")
-    assert _ingest_fingerprint(ingest, REPO_ROOT / "dbt", dbt_vars) == before
+    assert ingest_fingerprint(ingest, REPO_ROOT / "dbt", dbt_vars) == before
     with connect(ingest) as con:
         con.execute("update raw.plan_indicators set target_value = coalesce(target_value, '') || '1' "
                     "where rowid = (select min(rowid) from raw.plan_indicators)")
-    assert _ingest_fingerprint(ingest, REPO_ROOT / "dbt", dbt_vars) != before
+    assert ingest_fingerprint(ingest, REPO_ROOT / "dbt", dbt_vars) != before

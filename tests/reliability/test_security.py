@@ -71,9 +71,11 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/serve/serve.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
     ("planwatch/serve/serve.py", "int(year)"): "a partition's year as DuckDB computed it, an integer",
     ("planwatch/serve/publish.py", "table.replace('\"', '\"\"')"): "audit table names from DuckDB's catalog, quoted",
-    ("planwatch/build/candidate.py", "f' where {_PERIOD_INDEX_SQL} <= ?' if table == 'stat_observations' else ''"):
+    ("planwatch/build/snapshot.py", "f' where {_PERIOD_INDEX_SQL} <= ?' if table == 'stat_observations' else ''"):
         "a constant expression with a bound parameter",
-    ("planwatch/build/candidate.py", "table"): "table names from the RAW_TABLES constants or DuckDB's catalog",
+    ("planwatch/build/snapshot.py", "table"): "table names from the RAW_TABLES constants or DuckDB's catalog",
+    ("planwatch/build/fingerprint.py", "table"): "table names from the FINGERPRINT_TABLES constants",
+    ("planwatch/build/candidate.py", "INCREMENTAL_FACT"): "the fact's name, a constant of planwatch/build/fingerprint.py",
     ("planwatch/quality/validate.py", "name"): "mart table names from the suites' code (MART_TABLES)",
     ("planwatch/quality/validate.py", "schema"): "mart schema names from the suites' code (MART_TABLES)",
 }

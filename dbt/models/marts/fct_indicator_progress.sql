@@ -2,7 +2,7 @@
     series' observations up to p; so a build recomputes, per series, the rows from the earliest
     period that has a new or revised observation onwards, and keeps the rest. "New" means loaded
     from a file later than any in this table (source_file_seq above its maximum) or for a period
-    after its last one. Plan, catalog or code changes need --full-refresh: transform.py decides
+    after its last one. Plan, catalog or code changes need --full-refresh: planwatch/build/fingerprint.py decides
     that by fingerprint (dbt/README.md). -#}
 -- depends_on: {{ ref('int_progress_inputs_joined') }}
 {{

@@ -1,0 +1,116 @@
+"""Run one dbt command against a candidate file and count what it did.
+
+Console quiet (warnings only), the full log in the work folder; dbt-duckdb's open database is
+released after every call so that the next reader of the candidate can open it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from planwatch.core.errors import WarehouseLocked
+
+
+@dataclass
+class DbtOutcome:
+    """What one `dbt build` did, counted by resource type and status."""
+
+    success: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+    warned: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _build_db_env(candidate_db: Path) -> Iterator[None]:
+    """dbt's profile reads PLANWATCH_BUILD_DB; set it for this invocation only."""
+    old = os.environ.get("PLANWATCH_BUILD_DB")
+    os.environ["PLANWATCH_BUILD_DB"] = str(candidate_db)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PLANWATCH_BUILD_DB", None)
+        else:
+            os.environ["PLANWATCH_BUILD_DB"] = old
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the process after `invoke` returns.
+
+    Otherwise the candidate stays open in this process with dbt's configuration, and the next
+    read-only open (checks, tests) or another process's open fails.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter: nothing held
+        return
+    env = getattr(DuckDBConnectionManager, "_ENV", None)
+    if env is not None:
+        try:
+            env.close()
+        finally:
+            DuckDBConnectionManager.close_all_connections()
+
+
+def run_dbt(
+    dbt_dir: Path,
+    candidate_db: Path,
+    work_dir: Path,
+    dbt_vars: dict[str, Any],
+    *,
+    full_refresh: bool = False,
+    command: str = "build",
+    select: list[str] | None = None,
+) -> DbtOutcome:
+    """Run one dbt command against `candidate_db`, console quiet (warnings only), full log in `work_dir`."""
+    from dbt.cli.main import dbtRunner
+
+    args = [
+        command,
+        "--project-dir", str(dbt_dir),
+        "--profiles-dir", str(dbt_dir),
+        "--target-path", str(work_dir / "target"),
+        "--log-path", str(work_dir / "logs"),
+        "--vars", json.dumps(dbt_vars),
+        "--log-level", "warn",
+        "--log-level-file", "info",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+    ]
+    if full_refresh and command in ("build", "run"):
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *select]
+    with _build_db_env(candidate_db):
+        try:
+            result = dbtRunner().invoke(args)
+        finally:
+            _release_duckdb()
+    outcome = DbtOutcome(success=bool(result.success))
+    if result.exception is not None:
+        text = str(result.exception)
+        if "lock" in text.lower():
+            raise WarehouseLocked(f"`file={candidate_db}` is locked: {text}")
+        outcome.errors.append(f"dbt {command}: {text}")
+        return outcome
+    for node_result in getattr(result.result, "results", None) or []:
+        node = node_result.node
+        status = str(getattr(node_result.status, "value", node_result.status))
+        key = f"{node.resource_type}:{status}"
+        outcome.counts[key] = outcome.counts.get(key, 0) + 1
+        label = f"{node.name} ({node_result.message or status})"
+        if status == "fail":
+            outcome.failed.append(label)
+        elif status == "error":
+            outcome.errors.append(label)
+        elif status == "warn":
+            outcome.warned.append(label)
+    return outcome
