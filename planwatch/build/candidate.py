@@ -1,12 +1,12 @@
 """Stage `dbt_build`: snapshot the ingest store into a candidate file and build the dbt project in it.
 
-The candidate (`warehouse/candidates/<run_id>.duckdb`) gets a copy of the raw tables, with statistics only
-for periods ending at or before the run's quarter (a year counts as ending in its Q4), and the audit
-tables' shape (publish copies their rows in, once, after the checks); then `dbt build` adds the `staging`, `intermediate` and `marts` schemas and runs every data and
-unit test. A failed test of severity error fails the stage: dbt's tests are part of the audit.
+The candidate (`warehouse/candidates/<run_id>.duckdb`) gets a copy of the raw tables (build/snapshot.py),
+with statistics only for periods ending at or before the run's quarter, and the audit tables' shape
+(publish copies their rows in, once, after the checks); then `dbt build` (build/dbt_runner.py) adds
+the `staging`, `intermediate` and `marts` schemas and runs every data and unit test. A failed test of severity error fails the stage: dbt's tests are part of the audit.
 
 Incremental builds: when the published build was for the same or an earlier quarter and its fingerprint
-(reference and plan tables, dbt code, vars other than the quarter) equals this build's, the candidate
+(build/fingerprint.py: reference and plan tables, dbt code, vars other than the quarter) equals this build's, the candidate
 starts as a copy of the published file, and dbt's incremental models (the statistics chain and the
 facts) rebuild only the series that new files touch. Otherwise the candidate starts empty and dbt
 builds everything (`--full-refresh`). Both paths give the same rows (tests/planwatch/test_transform.py);
