@@ -70,7 +70,7 @@ def _simulator_digest() -> str:
     """Recorded, not part of the cache key: simulator edits that keep its output need no new data
     (delete bench/data/r<N> to regenerate)."""
     digest = hashlib.sha256()
-    for name in ("simulate.py", "simulated_reference.py"):
+    for name in ("demo/simulate.py", "core/catalog_loader.py"):
         digest.update((REPO / "planwatch" / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -101,7 +101,7 @@ def prepare(regions: int, seed: int = SEED, data_dir: Path | None = None) -> dic
     """bench/data/r<regions>/home with reference, plans and simulated statistics; cached by input digest."""
     from planwatch.core.config import Settings
     from planwatch.demo.simulate import simulate
-    from planwatch.demo.simulated_reference import PLANS_DIRNAME, REFERENCE_DIRNAME, REGIONS_FILENAME
+    from planwatch.core.catalog_loader import PLANS_DIRNAME, REFERENCE_DIRNAME, REGIONS_FILENAME
 
     root = (data_dir or DATA) / f"r{regions}"
     manifest_path = root / "dataset.json"

@@ -10,7 +10,7 @@ value. The output is deterministic for a seed, byte for byte (the .xlsx file inc
 
 `--faults` injects what real submissions contain (see FAULTS below and `faults.json` in the
 output); `--regions N` adds N synthetic county regions with plans written to `_reference/` in the
-output folder (see planwatch.demo.simulated_reference). Every row carries `source = simulated`.
+output folder (see planwatch.core.catalog_loader). Every row carries `source = simulated`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from planwatch.core.catalog import Catalog, Indicator
 from planwatch.core.config import Settings
 from planwatch.core.normalize import NotANumber, format_number, normalize_unit, parse_value, ratio_scale
 from planwatch.core.periods import Quarter, quarters_between
-from planwatch.demo.simulated_reference import (PLANS_DIRNAME, REFERENCE_DIRNAME, REGION_COLUMNS,
+from planwatch.core.catalog_loader import (PLANS_DIRNAME, REFERENCE_DIRNAME, REGION_COLUMNS,
                                                 REGIONS_FILENAME)
 from planwatch.ingest.statistics_io import DATA_SUFFIXES
 
@@ -665,7 +665,7 @@ def simulate(settings: Settings, out_dir: Path, seed: int = DEFAULT_SEED, faults
     `through`, a quarter after the plans' last one: the synthetic counties continue under a simulated
     next plan (raw/reference/plan_periods.csv) up to it. The real cities get no next plan and no
     statistics after their plans end."""
-    from planwatch.demo.simulated_reference import load_catalog
+    from planwatch.core.catalog_loader import load_catalog
 
     started = time.perf_counter()
     catalog = load_catalog(settings)

@@ -20,7 +20,7 @@ from planwatch.core.errors import ConfigError
 from planwatch.core.normalize import format_number
 from planwatch.core.periods import Quarter
 from planwatch.run.scheduling import submission_deadline
-from planwatch.demo.simulated_reference import load_catalog
+from planwatch.core.catalog_loader import load_catalog
 from planwatch.ingest.submission_layout import FORM_SHEET
 
 FORM_ID = "planwatch-statistics-form"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from planwatch.core.catalog import Catalog
-from planwatch.demo.simulated_reference import load_catalog, simulated_plan_files, simulated_region_files
+from planwatch.core.catalog_loader import load_catalog, simulated_plan_files, simulated_region_files
 from planwatch.core.config import Settings
 from planwatch.core.db import connect, ensure_ingest_schema, table_exists
 from planwatch.core.errors import FileRefused

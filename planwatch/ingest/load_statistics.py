@@ -39,7 +39,7 @@ from planwatch.core.periods import (
     period_index_sql,
     quarter_ending_on,
 )
-from planwatch.demo.simulated_reference import load_catalog
+from planwatch.core.catalog_loader import load_catalog
 from planwatch.ingest.statistics_io import Submission, open_submission
 from planwatch.core.types import Metrics, RunContext
 

@@ -1,6 +1,7 @@
-"""Reference data that travels with a simulated submission set, outside the committed reference files.
+"""The catalog every stage loads (`load_catalog`): raw/reference, plus the reference data that travels
+with a simulated submission set, outside the committed reference files.
 
-The simulator's synthetic county regions need a regions row and a plan so that their statistics
+The simulator (planwatch.demo.simulate) writes that data; the stages read it here. The simulator's synthetic county regions need a regions row and a plan so that their statistics
 resolve. It writes them into a `_reference/` folder inside its output folder under
 `raw/statistics/`:
 
