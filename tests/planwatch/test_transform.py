@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import duckdb
 import pytest
 
 from planwatch.core.config import Settings
@@ -16,6 +17,7 @@ from planwatch.core.errors import TerminalError
 from planwatch.core.periods import Quarter
 from planwatch.build.candidate import build_candidate, build_from_ingest
 from planwatch.core.types import RunContext
+from planwatch.serve.serve import export_parquet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,6 +41,19 @@ def _rows(db: Path, table: str) -> list[tuple[Any, ...]]:
     """Every row of `table`, in a stable order (all columns), for comparing two builds."""
     with connect(db, read_only=True) as con:
         return con.execute(f"select * from {table} order by all").fetchall()
+
+
+def _tables(db: Path, schema: str) -> list[str]:
+    with connect(db, read_only=True) as con:
+        return [f"{schema}.{r[0]}" for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = ? order by 1", [schema]).fetchall()]
+
+
+def _parquet_rows(out_dir: Path, table: str) -> list[tuple[Any, ...]]:
+    whole, years = out_dir / f"{table}.parquet", out_dir / table
+    pattern = str(whole) if whole.exists() else str(years / "*" / "*.parquet")
+    with duckdb.connect() as con:
+        return con.execute("select * from read_parquet(?) order by all", [pattern]).fetchall()
 
 
 INCREMENTAL_TABLES = ("raw.stat_observations", "intermediate.int_observations_latest",
@@ -76,6 +91,22 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
     assert _facts(incremental) == _facts(tmp_path / "full.duckdb")
     for table in INCREMENTAL_TABLES:
         assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
+    # every mart, not only the incremental ones: what the incremental build copied from the
+    # published file and did not rebuild must be what a full build makes (#17)
+    marts = _tables(incremental, "marts")
+    assert marts == _tables(tmp_path / "full.duckdb", "marts")
+    assert len(marts) >= 10
+    for table in marts:
+        assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
+    # the Parquet export that follows an incremental publish (only changed years rewritten) holds
+    # the rows of an export of the full build
+    parquet = tmp_path / "parquet"
+    export_parquet(settings.published_db, parquet)  # the export of the 2023Q2 publish
+    export_parquet(incremental, parquet)
+    export_parquet(tmp_path / "full.duckdb", tmp_path / "parquet-full")
+    for table in marts:
+        name = table.split(".")[1]
+        assert _parquet_rows(parquet, name) == _parquet_rows(tmp_path / "parquet-full", name), name
 
     with connect(incremental, read_only=True) as con:
         revised = con.execute(
