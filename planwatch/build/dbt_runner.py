@@ -69,6 +69,7 @@ def run_dbt(
     full_refresh: bool = False,
     command: str = "build",
     select: list[str] | None = None,
+    exclude_resource_types: tuple[str, ...] = (),
 ) -> DbtOutcome:
     """Run one dbt command against `candidate_db`, console quiet (warnings only), full log in `work_dir`."""
     from dbt.cli.main import dbtRunner
@@ -89,6 +90,8 @@ def run_dbt(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
+    for resource_type in exclude_resource_types:
+        args += ["--exclude-resource-type", resource_type]
     with _build_db_env(candidate_db):
         try:
             result = dbtRunner().invoke(args)

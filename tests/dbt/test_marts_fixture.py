@@ -24,7 +24,9 @@ def built(tmp_path_factory: pytest.TempPathFactory, build_ingest: Callable[..., 
     tmp = tmp_path_factory.mktemp("marts")
     ingest = build_ingest(tmp / "ingest.duckdb")
     candidate = tmp / "candidate.duckdb"
-    metrics = build_from_ingest(ingest, candidate, Quarter.parse("2023Q4"), dbt_dir, work_dir=tmp / "work")
+    # with dbt's unit tests, which a pipeline run leaves out (planwatch.build.transform)
+    metrics = build_from_ingest(ingest, candidate, Quarter.parse("2023Q4"), dbt_dir, work_dir=tmp / "work",
+                                unit_tests=True)
     return candidate, metrics
 
 
@@ -48,6 +50,7 @@ def test_build_metrics(built: tuple[Path, dict[str, Any]]) -> None:
     assert metrics["tests_failed"] == 0
     assert metrics["models_built"] >= 20
     assert metrics["tests_passed"] > 50
+    assert metrics["unit_tests_passed"] >= 10
     # 22 fixture lines up to 2023Q4, minus 2 superseded versions (2022Q4 days, 2023Q4 share)
     assert metrics["fct_indicator_progress_rows"] == 21
 
