@@ -512,7 +512,7 @@ def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Cat
     """
     file_id, file_seq, rel = entry
     sub = open_submission(settings.raw_dir / rel, rel, {r.name_zh: r.code for r in catalog.regions.values()})
-    table = sub.table()
+    table = sub.table(con)
     if table.num_rows == 0:
         raise FileRefused(rel, "has a header but no data rows", "export the sheet again with its figures")
     loaded_at = datetime.now()
