@@ -726,6 +726,39 @@ def bench(regions: int, runs: int, pipeline_runs: int, scales: list[float], quic
     return 0
 
 
+def bench_pipeline_only(regions: int, runs: int) -> int:
+    """`--pipeline-only`: the full and the incremental refresh at `regions`, without the floor, the peer
+    and the scaling line: for scales where the references do not fit in memory (the peer needs
+    about 3 GiB per million rows, the floor 1 GiB: 4x national is 21 M rows on a 24 GiB machine).
+    Writes bench/results-r<regions>.json; the equality check is left to the default bench."""
+    started = time.perf_counter()
+    manifest = prepare(regions)
+    work = Workspace(DATA / f"r{regions}")
+    full_runs = [work.full_refresh(i) for i in range(runs)]
+    work.keep_published()
+    incr_runs = [work.incremental(i) for i in range(runs)]
+    results = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "commit": _commit(),
+        "machine": {"cpus": os.cpu_count(), "memory_gib": _memory_gib(), "python": platform.python_version(),
+                    "load_average_at_start": list(os.getloadavg())},
+        "settings": {"regions": regions, "runs": runs, "pipeline_only": True,
+                     "why": "floor and peer do not fit in memory at this scale; the pipeline alone"},
+        "input": {k: v for k, v in manifest.items() if k != "key"},
+        "full_refresh": _summarize_runs(full_runs),
+        "incremental": _summarize_runs(incr_runs),
+        "bench_wall_s": round(time.perf_counter() - started, 1),
+    }
+    out_path = Path(os.environ.get("PLANWATCH_BENCH_RESULTS", BENCH / f"results-r{regions}.json"))
+    out_path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    for kind in ("full_refresh", "incremental"):
+        g = results[kind]["groups_s"]
+        print(f"{kind}: " + ", ".join(f"{k} {v['median']:.1f} s" for k, v in g.items())
+              + f"; peak RSS {results[kind]['peak_rss_mib']['max']:.0f} MiB")
+    print(f"results written to {out_path}")
+    return 0
+
+
 def _commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
@@ -834,8 +867,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regions", type=int, default=2850, help="synthetic county regions at full scale")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 100 regions, 1 run, scales 0.5,1; results to bench/data/")
+    parser.add_argument("--pipeline-only", action="store_true",
+                        help="only the pipeline's full and incremental refresh at --regions (--runs each), "
+                             "for scales where the floor and the peer do not fit in memory; "
+                             "results to bench/results-r<regions>.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    if args.pipeline_only:
+        return bench_pipeline_only(args.regions, args.runs)
     if args.quick:
         args.regions, args.runs, args.pipeline_runs, args.scales = 100, 1, 1, "0.5,1"
     scales = [float(s) for s in args.scales.split(",") if s.strip()]
