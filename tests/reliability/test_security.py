@@ -70,6 +70,9 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/serve/serve.py", "str(path).replace(\"'\", \"''\")"): "an export path planwatch makes, quoted as a literal",
     ("planwatch/serve/serve.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
     ("planwatch/serve/serve.py", "int(year)"): "a partition's year as DuckDB computed it, an integer",
+    ("planwatch/ingest/statistics_io.py", "', '.join((f\"coalesce(parts[{i + 1}], '') as c{i}\" for i in range(width)))"):
+        "list positions and column names c<i> numbered from the header's width",
+    ("planwatch/ingest/statistics_io.py", "width"): "the header's width, an integer",
     ("planwatch/serve/publish.py", "table.replace('\"', '\"\"')"): "audit table names from DuckDB's catalog, quoted",
     ("planwatch/build/snapshot.py", "f' where {_PERIOD_INDEX_SQL} <= ?' if table == 'stat_observations' else ''"):
         "a constant expression with a bound parameter",
