@@ -35,7 +35,7 @@ def _stage(stage: str, **context: object) -> dict:
     from planwatch.core.errors import TerminalError
     from planwatch.run.locking import DAG_WAIT
     from planwatch.run.pipeline import run_stage
-    from planwatch.run.scheduling import quarter_for_run
+    from planwatch.core.scheduling import quarter_for_run
 
     params = context.get("params") or {}
     quarter = quarter_for_run(context.get("logical_date"), params.get("quarter"))  # type: ignore[union-attr]

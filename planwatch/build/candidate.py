@@ -29,7 +29,7 @@ from planwatch.core.db import connect
 from planwatch.core.errors import ConfigError, TerminalError
 from planwatch.core.periods import Quarter
 from planwatch.core.types import Metrics, RunContext
-from planwatch.demo.faults import crash_point
+from planwatch.core.faults import crash_point
 from planwatch.serve.serve import create_bi_views
 
 log = logging.getLogger(__name__)

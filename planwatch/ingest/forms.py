@@ -19,7 +19,7 @@ from planwatch.core.db import connect, table_exists
 from planwatch.core.errors import ConfigError
 from planwatch.core.normalize import format_number
 from planwatch.core.periods import Quarter
-from planwatch.run.scheduling import submission_deadline
+from planwatch.core.scheduling import submission_deadline
 from planwatch.core.catalog_loader import load_catalog
 from planwatch.ingest.submission_layout import FORM_SHEET
 

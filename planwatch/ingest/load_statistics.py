@@ -21,7 +21,7 @@ from planwatch.core.catalog import Catalog
 from planwatch.core.config import Settings
 from planwatch.core.db import connect, ensure_ingest_schema
 from planwatch.core.errors import FileRefused, TerminalError
-from planwatch.demo.faults import crash_point
+from planwatch.core.faults import crash_point
 from planwatch.core.normalize import (
     NotANumber,
     normalize_breakdown,

@@ -22,6 +22,7 @@ from planwatch.core.normalize import format_number
 if TYPE_CHECKING:
     import duckdb
 
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "receipt.html.j2"
 
 # reason_code -> (plain words in Chinese, what to change in Chinese, what to change in English)
@@ -138,8 +139,6 @@ def write_receipt(receipt: Receipt, out_dir: Path) -> tuple[Path, Path]:
 def render(receipt: Receipt) -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    from planwatch.serve.report import TEMPLATES_DIR
-
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"]))
     env.filters["num"] = lambda v: "" if v is None else format_number(float(v), 4)
     return env.get_template(TEMPLATE).render(r=receipt)
@@ -187,7 +186,7 @@ def _write_xlsx(receipt: Receipt, path: Path) -> None:
 
 def jump_factor(settings: Settings) -> float:
     """The raw suite's threshold for a stock moving between quarters (expectations/thresholds.yml)."""
-    from planwatch.quality.validate import load_suites
+    from planwatch.core.suites import load_suites
 
     suites = load_suites(settings)
     return float(suites.Thresholds.load(settings.expectations_dir / "thresholds.yml").jump_factor)

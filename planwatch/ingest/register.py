@@ -16,7 +16,7 @@ from typing import Literal
 
 from planwatch.core.config import Settings
 from planwatch.core.db import connect, ensure_ingest_schema
-from planwatch.demo.faults import crash_point
+from planwatch.core.faults import crash_point
 from planwatch.core.catalog_loader import REFERENCE_DIRNAME
 from planwatch.ingest.statistics_io import DATA_SUFFIXES
 from planwatch.core.types import Metrics, RunContext

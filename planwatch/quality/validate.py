@@ -16,28 +16,25 @@ from __future__ import annotations
 
 import gc
 import importlib
-import importlib.util
 import json
 import logging
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from planwatch.quality import gx_duckdb
 from planwatch.core.config import Settings
 from planwatch.core.db import connect, ensure_ingest_schema, table_exists
 from planwatch.core.errors import ConfigError
-from planwatch.demo.faults import crash_point
+from planwatch.core.faults import crash_point
+from planwatch.core.suites import SUITES_PACKAGE, load_suites
 from planwatch.core.types import Metrics, RunContext
 
 log = logging.getLogger(__name__)
 
-SUITES_PACKAGE = "planwatch_expectation_suites"
 NOISY_LOGGERS = ("great_expectations", "sqlalchemy", "duckdb_engine", "urllib3", "matplotlib",
                  "altair", "numexpr", "tzlocal", "posthog")
 DOCS_SITE = "planwatch"
@@ -63,26 +60,6 @@ def quiet_logging() -> None:
 # Before anything imports GX: its import alone logs hundreds of INFO lines ("Skipping registering
 # function ..."). Setting levels is cheap and imports nothing.
 quiet_logging()
-
-
-def load_suites(settings: Settings) -> ModuleType:
-    """Import `expectations/suites` (code kept beside dbt/, not inside the planwatch package)."""
-    if SUITES_PACKAGE in sys.modules:
-        module = sys.modules[SUITES_PACKAGE]
-        if Path(module.__file__ or "").parent == settings.expectations_dir / "suites":
-            return module
-        for name in [n for n in sys.modules if n == SUITES_PACKAGE or n.startswith(SUITES_PACKAGE + ".")]:
-            del sys.modules[name]
-    init = settings.expectations_dir / "suites" / "__init__.py"
-    if not init.exists():
-        raise ConfigError(f"`file={init}` is missing: the data-quality suites live in expectations/suites/")
-    spec = importlib.util.spec_from_file_location(SUITES_PACKAGE, init,
-                                                  submodule_search_locations=[str(init.parent)])
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[SUITES_PACKAGE] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _params(settings: Settings, run: RunContext, previous_row_counts: dict[str, int]) -> Any:

@@ -21,12 +21,12 @@ log = logging.getLogger("planwatch")
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run every stage for one quarter without Airflow."""
     from planwatch.run.pipeline import run_all
-    from planwatch.run.scheduling import quarter_for_run
+    from planwatch.core.scheduling import quarter_for_run
 
     quarter = quarter_for_run(None, args.quarter)
     run_id = args.run_id or f"manual__{quarter}__{datetime.now():%Y%m%dT%H%M%S}"
     run_all(quarter, run_id, settings)
-    from planwatch.serve.summary import print_summary
+    from planwatch.run.summary import print_summary
 
     print_summary(settings)
     return 0
@@ -53,7 +53,7 @@ def _cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_logical_date(args: argparse.Namespace, settings: Settings) -> int:
     """The logical date of the scheduled run that publishes the latest complete quarter."""
     from planwatch.core.periods import last_closed_quarter
-    from planwatch.run.scheduling import TIMEZONE, submission_deadline
+    from planwatch.core.scheduling import TIMEZONE, submission_deadline
 
     now = datetime.now(TIMEZONE)
     quarter = last_closed_quarter(now)
@@ -63,13 +63,13 @@ def _cmd_logical_date(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
-    from planwatch.serve.summary import print_summary
+    from planwatch.run.summary import print_summary
 
     return print_summary(settings)
 
 
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from planwatch.serve.summary import print_status
+    from planwatch.run.summary import print_status
 
     return print_status(settings, limit=args.limit)
 
@@ -91,7 +91,7 @@ def _cmd_form(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
     """Send the digest of overdue regions now (the report stage sends it after every publish)."""
-    from planwatch.ingest.submissions import send_overdue_digest
+    from planwatch.serve.submissions import send_overdue_digest
 
     regions = send_overdue_digest(settings)
     print(f"{regions} region(s) overdue" + ("; digest sent" if regions else ""))

@@ -33,7 +33,7 @@ from pathlib import Path
 from planwatch.core.config import Settings
 from planwatch.core.db import connect, storage_version_number, table_exists
 from planwatch.core.errors import ChecksFailed, ConfigError, TerminalError
-from planwatch.demo.faults import crash_point
+from planwatch.core.faults import crash_point
 from planwatch.core.periods import Quarter
 from planwatch.serve.serve import export_parquet, parquet_files
 from planwatch.core.types import Metrics, RunContext

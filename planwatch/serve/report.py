@@ -158,8 +158,8 @@ def write_report(settings: Settings, run: RunContext) -> Metrics:
     html = render(page)
     _write_atomic(path, html)
     from planwatch.core.periods import last_closed_quarter
-    from planwatch.run.scheduling import TIMEZONE
-    from planwatch.ingest.submissions import send_overdue_digest
+    from planwatch.core.scheduling import TIMEZONE
+    from planwatch.serve.submissions import send_overdue_digest
 
     # The run of the quarter just closed (on its deadline day) sends the digest; a backfill of
     # earlier quarters does not repeat it (`python -m planwatch remind` sends it by hand).
@@ -200,7 +200,7 @@ def build_page(con: "duckdb.DuckDBPyConnection", run: RunContext, db_path: Path)
     status_order = _records(con, "select status, sort_order, status_zh, status_en from marts.dim_status "
                                  "order by sort_order")
     simulated_regions = [r.region_name for r in ordered if r.simulated_region]
-    from planwatch.ingest.submissions import region_summary
+    from planwatch.serve.submissions import region_summary
 
     submissions = region_summary(con)
     return {

@@ -85,7 +85,7 @@ def test_importing_dag_file_does_not_import_heavy_libraries() -> None:
 def test_run_publishes_the_quarter_that_closed(logical: str, quarter: str) -> None:
     from datetime import datetime
 
-    from planwatch.run.scheduling import quarter_for_run
+    from planwatch.core.scheduling import quarter_for_run
 
     assert quarter_for_run(datetime.fromisoformat(logical)) == quarter
     assert quarter_for_run(datetime.fromisoformat(logical), "2023Q2") == "2023Q2"

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from planwatch.run.scheduling import quarter_for_run
+from planwatch.core.scheduling import quarter_for_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from native import Services, running, wait_until  # noqa: E402

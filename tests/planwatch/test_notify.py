@@ -183,7 +183,7 @@ def test_overdue_digest_names_regions_and_missing_indicators(webhook: Webhook, s
 
     from planwatch.core.config import Settings
     from planwatch.serve.serve import create_bi_views
-    from planwatch.ingest.submissions import send_overdue_digest
+    from planwatch.serve.submissions import send_overdue_digest
 
     settings = Settings(home=tmp_path)
     settings.published_db.parent.mkdir(parents=True)

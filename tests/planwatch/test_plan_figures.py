@@ -131,7 +131,7 @@ def test_the_five_figures_lost_to_units_are_read_as_the_reviewer_reads_them(demo
 
 
 def test_report_and_summary_count_the_same_series(demo: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    from planwatch.serve.summary import print_summary
+    from planwatch.run.summary import print_summary
 
     settings = demo["settings"]
     facts = _query(settings, "select count(distinct series_id) as n from marts.fct_indicator_progress")[0]["n"]

@@ -124,7 +124,7 @@ def test_regions_without_a_15th_plan_are_listed_and_their_statistics_queryable(p
 
 def test_summary_status_and_report_say_which_regions_lack_a_plan(published: Settings,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from planwatch.serve.summary import print_status, print_summary
+    from planwatch.run.summary import print_status, print_summary
 
     print_summary(published)
     print_status(published)

@@ -3,7 +3,7 @@
 After each kill the published warehouse must be the one before the run (same bytes, same file),
 open and pass its own checks; the ledger must say which files are in; rerunning the same quarter
 must complete and give what an uninterrupted run gives (`reference`). A kill is a named crash
-point (planwatch.demo.faults, `PLANWATCH_CRASH_AT`) in a child process, or a SIGKILL sent from here.
+point (planwatch.core.faults, `PLANWATCH_CRASH_AT`) in a child process, or a SIGKILL sent from here.
 The kills that need a whole rerun of dbt are marked slow (`make test-all`).
 """
 

@@ -175,7 +175,7 @@ def test_the_receipt_lists_exactly_the_quarantined_rows(loaded: tuple[Settings, 
 
 
 def test_submission_status_report_and_digest_name_what_was_left_empty(loaded: tuple[Settings, Settings]) -> None:
-    from planwatch.ingest.submissions import overdue_digest
+    from planwatch.serve.submissions import overdue_digest
 
     settings = loaded[0]
     run_stages(settings, QUARTER, RUN, tuple(s for s in STAGES if s not in ("register_files", "load_plans",

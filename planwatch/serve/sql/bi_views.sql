@@ -109,7 +109,7 @@ WHERE NOT is_used;
 -- Grain: one row per region, quarter and plan indicator (and printed breakdown) with a printed
 -- target, for every quarter of the plan's years up to the run's quarter: whether the figure was
 -- received, when, from which file, and whether it is overdue: still missing on the deadline,
--- SUBMISSION_DEADLINE_DAYS = 15 days after the quarter closes (planwatch/run/scheduling.py; the DAG
+-- SUBMISSION_DEADLINE_DAYS = 15 days after the quarter closes (planwatch/core/scheduling.py; the DAG
 -- runs that day, and the forms ask for the figures before it). A series a region reports only yearly is expected in Q4 (the year's figure).
 CREATE OR REPLACE VIEW bi.submission_status AS
 WITH plan_indicators AS (

@@ -189,7 +189,7 @@ def print_status(settings: Settings, limit: int = 10) -> int:
 
 def _print_submissions(con: "duckdb.DuckDBPyConnection", limit: int = 30) -> None:
     """Per region: figures of the latest quarter expected, received, overdue, and which are missing."""
-    from planwatch.ingest.submissions import region_summary
+    from planwatch.serve.submissions import region_summary
 
     rows = region_summary(con)
     if not rows:
