@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
+from planwatch.core.normalize import TRUE_TEXTS
+
 TSeverity = Literal["error", "warn"]
 TTarget = Literal["ingest", "candidate"]
 
@@ -119,8 +121,11 @@ class Suite:
 
 
 def truthy(column: str) -> str:
-    """SQL: the catalog's boolean column as a boolean, whether loaded as BOOLEAN or as text."""
-    return f"coalesce(lower(trim(cast({column} as varchar))) in ('true', '1', 'yes', 'y'), false)"
+    """SQL: the catalog's boolean column as a boolean, whether loaded as BOOLEAN or as text.
+
+    The true texts are planwatch.core.normalize.TRUE_TEXTS, the catalog loader's."""
+    texts = ", ".join(f"'{t}'" for t in TRUE_TEXTS)
+    return f"coalesce(lower(trim(cast({column} as varchar))) in ({texts}), false)"
 
 
 def num(column: str) -> str:

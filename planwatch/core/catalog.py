@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planwatch.core.errors import ConfigError
+from planwatch.core.normalize import parse_bool, ratio_scale
 
 REFERENCE_FILES = ("indicators.csv", "indicator_aliases.csv", "units.csv", "regions.csv")
 
@@ -49,10 +50,6 @@ class Region:
     is_simulated: bool
 
 
-def _bool(text: str | None) -> bool:
-    return (text or "").strip().lower() in ("true", "1", "yes", "y")
-
-
 def _float(text: str | None) -> float | None:
     t = (text or "").strip()
     return float(t) if t else None
@@ -86,8 +83,8 @@ class Catalog:
                 code=r["indicator_code"], name_zh=r["name_zh"], name_en=r["name_en"],
                 domain=r.get("domain", ""), unit=r["unit"], kind=r["kind"], measure=r["measure"],
                 direction=r["direction"], lower_bound=_float(r.get("lower_bound")),
-                upper_bound=_float(r.get("upper_bound")), is_integral=_bool(r.get("is_integral")),
-                has_components=_bool(r.get("has_components")),
+                upper_bound=_float(r.get("upper_bound")), is_integral=parse_bool(r.get("is_integral")),
+                has_components=parse_bool(r.get("has_components")),
             )
         aliases: dict[tuple[str, str], str] = {}
         for r in _read(reference_dir / "indicator_aliases.csv"):
@@ -102,7 +99,7 @@ class Catalog:
             r["region_code"]: Region(
                 code=r["region_code"], name_zh=r["region_name_zh"], name_en=r["region_name_en"],
                 level=r.get("level", ""), parent_code=r.get("parent_code", ""),
-                is_simulated=_bool(r.get("is_simulated")),
+                is_simulated=parse_bool(r.get("is_simulated")),
             )
             for r in _read(reference_dir / "regions.csv")
         }
@@ -129,15 +126,27 @@ class Catalog:
         The raw checks apply the same rule in SQL (`BOUNDS` in expectations/suites/_common.py).
         """
         ind = self.indicators[code]
-        unit = self.units.get(ind.unit)
-        share = unit is not None and unit.dimension == "share"
+        share_scale = self.share_scale(code)
         lower = ind.lower_bound
-        if lower is None and (share or ind.kind in ("count", "amount")):
+        if lower is None and (share_scale is not None or ind.kind in ("count", "amount")):
             lower = 0.0
         upper = ind.upper_bound
-        if upper is None and share and unit is not None:
-            upper = 100.0 / unit.factor
+        if upper is None and share_scale is not None:
+            upper = share_scale  # a share is at most the whole: numerator / denominator = 1
         return lower, upper
+
+    def share_scale(self, code: str) -> float | None:
+        """What numerator / denominator is multiplied by to give indicator `code`'s share in its unit
+        (`%` 100, `‰` 1000); None when its unit is not a share (dimension `share` in units.csv).
+
+        The factor is normalize.ratio_scale, the loader's, so a share is scaled one way everywhere;
+        tests/planwatch/core/test_catalog.py pins it to 100 / factor of every share unit.
+        """
+        ind = self.indicators[code]
+        unit = self.units.get(ind.unit)
+        if unit is None or unit.dimension != "share":
+            return None
+        return ratio_scale(ind.unit)
 
     def bound_violation(self, code: str, value: float) -> str | None:
         """Why `value` is implausible for indicator `code`, or None when it is within its bounds."""

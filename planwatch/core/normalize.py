@@ -30,6 +30,11 @@ _NUMBER = re.compile(
 _DIGIT = re.compile(r"\d")
 _DATE_FORMS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
+# The texts that mean true in a catalog's yes/no column (is_integral, has_components, is_simulated);
+# anything else, the empty cell included, is false. The GX suites build their SQL from this tuple
+# (expectations/suites/_common.truthy); dbt's as_boolean macro is pinned to it by a test.
+TRUE_TEXTS = ("true", "1", "yes", "y", "t")
+
 BREAKDOWNS = {
     "": "", "total": "", "合计": "", "全部": "", "总计": "",
     "urban": "urban", "城镇": "urban", "城市": "urban",
@@ -123,6 +128,11 @@ def parse_reported_on(text: str | None) -> date | None:
         except ValueError:
             continue
     raise ValueError(f"reported_on '{text}' is not a date (write YYYY-MM-DD, e.g. 2023-07-20)")
+
+
+def parse_bool(text: str | None) -> bool:
+    """A yes/no cell of the catalog as a boolean: one of TRUE_TEXTS (any case, trimmed) is true."""
+    return (text or "").strip().lower() in TRUE_TEXTS
 
 
 def ratio_scale(unit: str) -> float:

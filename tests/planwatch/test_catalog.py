@@ -43,3 +43,18 @@ def test_an_empty_bound_falls_back_to_what_the_unit_allows(catalog: Catalog) -> 
     code = "ELD_NURSING_BED_SHARE"
     catalog.indicators[code] = replace(catalog.indicators[code], lower_bound=None, upper_bound=None)
     assert catalog.effective_bounds(code) == (0.0, 100.0)
+
+
+def test_a_share_is_scaled_by_the_loaders_ratio_scale_which_is_100_over_its_units_factor(
+        catalog: Catalog) -> None:
+    from planwatch.core.normalize import ratio_scale
+
+    shares = {u.unit: u for u in catalog.units.values() if u.dimension == "share"}
+    assert set(shares) == {"%", "％", "‰"}
+    for unit in shares.values():  # the checks' SQL derives the same scale as 100 / factor
+        assert ratio_scale(unit.unit) == pytest.approx(100.0 / unit.factor), unit.unit
+    assert catalog.share_scale("ELD_NURSING_BED_SHARE") == 100.0
+    assert catalog.share_scale("ORG_SOCIAL_WORKER_POP_SHARE") == 1000.0
+    beds_per_thousand = next(c for c, i in catalog.indicators.items() if i.unit == "张/千名老人")
+    assert catalog.share_scale(beds_per_thousand) is None  # a rate per thousand elderly, not a share
+    assert ratio_scale("张/千名老人") == 1000.0            # the loader still scales its ratio

@@ -114,3 +114,40 @@ def test_format_number_has_no_exponent_or_trailing_zeros() -> None:
     assert format_number(12.0) == "12"
     assert format_number(0.125, 6) == "0.125"
     assert format_number(-0.001) == "0"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("true", True), (" TRUE ", True), ("1", True), ("yes", True), ("Y", True), ("t", True),
+    ("false", False), ("0", False), ("no", False), ("", False), (None, False), ("是", False),
+])
+def test_parse_bool(text: str | None, expected: bool) -> None:
+    from planwatch.core.normalize import parse_bool
+
+    assert parse_bool(text) is expected
+
+
+def test_sql_booleans_read_the_same_texts_as_parse_bool() -> None:
+    """The GX suites' SQL is built from TRUE_TEXTS; dbt's as_boolean macro keeps a copy, pinned here."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    import duckdb
+
+    from planwatch.core.config import Settings
+    from planwatch.core.normalize import TRUE_TEXTS, parse_bool
+    from planwatch.core.suites import SUITES_PACKAGE, load_suites
+
+    repo = Path(__file__).resolve().parents[2]
+    macro = (repo / "dbt" / "macros" / "casts.sql").read_text(encoding="utf-8")
+    body = macro[macro.index("macro as_boolean"):].split("endmacro")[0]
+    listed = re.search(r"\) in \(([^)]*)\)", body)
+    assert listed is not None, "as_boolean no longer lists its true texts as `in (...)`"
+    assert tuple(t.strip().strip("'") for t in listed.group(1).split(",")) == TRUE_TEXTS
+
+    load_suites(Settings(home=repo))
+    truthy = importlib.import_module(SUITES_PACKAGE + "._common").truthy
+    samples = ["true", " Yes ", "T", "1", "false", "no", "", "是"]
+    con = duckdb.connect()
+    got = [con.execute(f"select {truthy('x')} from (select ?::varchar as x)", [s]).fetchone()[0] for s in samples]
+    assert got == [parse_bool(s) for s in samples] == [True, True, True, True, False, False, False, False]
