@@ -43,6 +43,10 @@
     double precision
 {%- endmacro %}
 
+{% macro spark__type_double() -%}
+    double
+{%- endmacro %}
+
 {% macro optional_text(relation, column) -%}
     {#- as_text(column) when the raw table has it, else a null string: the review columns
         (unit_as_read, unit_note, target_kind) are optional at the end of a plan file -#}

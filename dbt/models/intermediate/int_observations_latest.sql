@@ -3,14 +3,7 @@
     null value) is not a figure: it neither becomes a fact nor withdraws an earlier figure. -#}
 {#- Incremental: a build recomputes only the keys that have a version newer than this table (from a
     file with a higher file_seq, or for a period after its last), over all their versions. -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key=['region_code', 'indicator_code', 'breakdown', 'period'],
-        incremental_strategy='delete+insert',
-        on_schema_change='fail'
-    )
-}}
+{{ config(**incremental_by_key(['region_code', 'indicator_code', 'breakdown', 'period'])) }}
 
 with
 

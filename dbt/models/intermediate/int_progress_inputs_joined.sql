@@ -9,14 +9,7 @@
     this table (as int_observations_latest decides) and recomputes the series from that period on.
     The rows before it stay, and the last of them seeds the count and the first observation, so a
     new quarter costs one row per series instead of every series' whole history. -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key=['region_code', 'indicator_code', 'breakdown', 'period'],
-        incremental_strategy='delete+insert',
-        on_schema_change='fail'
-    )
-}}
+{{ config(**incremental_by_key(['region_code', 'indicator_code', 'breakdown', 'period'])) }}
 
 {%- set first_observation_columns = {
     'first_observation_value': 'value',
@@ -66,7 +59,7 @@ indicators as (
 
 numbers as (
 
-    {{ dbt.generate_series(60) }}
+    {{ integer_series(60) }}
 
 ),
 

@@ -36,7 +36,7 @@ names_listed as (
     select
         indicator_code,
         count(*) as printed_name_count,
-        {{ dbt.listagg('printed_name', "' / '", 'order by printed_name') }} as printed_names
+        {{ sorted_listagg('printed_name', "' / '") }} as printed_names
 
     from printed_names
     group by indicator_code

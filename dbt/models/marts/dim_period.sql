@@ -12,7 +12,7 @@ plan_years as (
 
 numbers as (
 
-    {{ dbt.generate_series(60) }}
+    {{ integer_series(60) }}
 
 ),
 

@@ -5,14 +5,7 @@
     after its last one. Plan, catalog or code changes need --full-refresh: planwatch/build/fingerprint.py decides
     that by fingerprint (dbt/README.md). -#}
 -- depends_on: {{ ref('int_progress_inputs_joined') }}
-{{
-    config(
-        materialized='incremental',
-        unique_key='progress_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail'
-    )
-}}
+{{ config(**incremental_by_key('progress_id')) }}
 
 with
 

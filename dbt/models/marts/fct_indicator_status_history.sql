@@ -5,14 +5,7 @@
     Incremental like fct_indicator_progress: per series, from the earliest period with a newer
     fact on. The kept row just before it is the first recomputed row's previous one, and is
     written again as no longer the latest. -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key='status_history_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail'
-    )
-}}
+{{ config(**incremental_by_key('status_history_id')) }}
 
 with
 
@@ -108,7 +101,8 @@ sequenced as (
         lag(status) over by_period as previous_status,
         lag(period) over by_period as previous_period,
         row_number() over by_period as period_position,
-        count(*) over (by_period rows between unbounded preceding and unbounded following) as period_count
+        -- (the whole series: a named window cannot take a frame on Spark)
+        count(*) over (partition by series_id) as period_count
 
     from one_per_quarter_end
     where period_rank = 1

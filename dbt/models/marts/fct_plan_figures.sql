@@ -202,7 +202,7 @@ judged as (
             when all_figures.review_status = 'draft' then 'a draft row nobody has reviewed'
             when all_figures.plan_table = 'plan_prose_targets' and not all_figures.row_is_kept
                 and all_figures.has_table_row
-                then 'the plan''s table gives this indicator another figure; the table row is used'
+                then {{ sql_string("the plan's table gives this indicator another figure; the table row is used") }}
             when not all_figures.row_is_kept and all_figures.printed_indicator_code is not null
                 and known.indicator_code is null
                 then {{ dbt.concat(["'indicator_code '", "all_figures.printed_indicator_code", "' is not in the catalog'"]) }}
