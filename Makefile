@@ -18,7 +18,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: venv run test test-all test-deploy bench airflow-db clean lint
+.PHONY: venv run test test-all test-deploy test-spark spark-venv bench airflow-db clean lint
 
 venv: $(STAMP)
 
@@ -51,7 +51,7 @@ test: $(STAMP)
 # Slow reliability tests (SIGKILL during every stage, a 200 MB file) are behind a marker.
 test-all: $(STAMP)
 	@bash scripts/ensure_chromium.sh || true
-	$(PY) -m pytest -q -m "not deploy"
+	$(PY) -m pytest -q -m "not deploy and not spark"
 
 # The deployment for real (tests/deploy/test_native_deploy.py): PostgreSQL and Redis from Debian
 # (scripts/deploy_setup.sh installs them if missing), Airflow's services as docker-compose.yml
@@ -82,6 +82,27 @@ test-deploy: $(DEPLOY_STAMP) $(SUPERSET_STAMP)
 	@bash scripts/deploy_setup.sh
 	@bash scripts/ensure_chromium.sh || true
 	$(DEPLOY_VENV)/bin/python -m pytest -q -m deploy -s tests/deploy/test_native_deploy.py tests/deploy/test_superset.py
+
+# The dbt project on Apache Spark (tests/spark/): pyspark in local mode (local[2]) with dbt-spark's
+# `session` method, in .venv-spark (requirements.lock + requirements-spark.lock); a Java runtime from
+# Debian (scripts/spark_setup.sh installs it if missing). Builds the fixture warehouse on both engines
+# and compares every mart; reads the published Parquet export with both.
+SPARK_VENV := .venv-spark
+SPARK_STAMP := $(SPARK_VENV)/.planwatch-installed
+
+$(SPARK_STAMP): requirements.lock requirements-spark.lock
+	@test -x $(SPARK_VENV)/bin/python || $(PYTHON) -m venv $(SPARK_VENV)
+	@echo "installing requirements.lock + requirements-spark.lock into $(SPARK_VENV) (pyspark is 400 MB)"
+	@set -o pipefail; $(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -r requirements.lock -r requirements-spark.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@echo "$(CURDIR)" > "$$($(SPARK_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/planwatch-repo.pth"
+	@touch $(SPARK_STAMP)
+
+spark-venv: $(SPARK_STAMP)
+	@bash scripts/spark_setup.sh
+
+test-spark: spark-venv
+	$(SPARK_VENV)/bin/python -m pytest -q -m spark tests/spark
 
 bench: $(STAMP)
 	$(PY) -m bench.run
