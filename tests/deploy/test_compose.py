@@ -269,3 +269,34 @@ def test_dockerfile_installs_the_lock_file_make_run_uses() -> None:
     base, deploy = _lock(REPO / "requirements.lock"), _lock(REPO / "docker" / "requirements-deploy.lock")
     assert {"apache-airflow-providers-postgres", "psycopg2-binary", "apache-airflow-providers-celery"} <= set(deploy)
     assert set(base) & set(deploy) == set()  # the deploy lock only adds; it never re-pins
+
+
+def test_spark_profile_is_a_cluster_with_a_thrift_server_for_dbt(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    spark = {name for name, s in services.items() if s.get("profiles") == ["spark"]}
+    assert spark == {"spark-master", "spark-worker", "spark-thrift"}
+    # the official Apache Spark image at the Spark version the tests run (pyspark in the lock)
+    pyspark = _lock(REPO / "requirements-spark.lock")["pyspark"]
+    for name in spark:
+        assert services[name]["image"] == f"apache/spark:{pyspark}", name
+    master = services["spark-master"]["command"]
+    assert master[:2] == ["/opt/spark/bin/spark-class", "org.apache.spark.deploy.master.Master"]
+    assert services["spark-worker"]["command"][-1] == "spark://spark-master:7077"
+    thrift = services["spark-thrift"]
+    assert thrift["command"][0] == "/opt/spark/sbin/start-thriftserver.sh"
+    assert thrift["command"][thrift["command"].index("--master") + 1] == "spark://spark-master:7077"
+    assert thrift["environment"]["SPARK_NO_DAEMONIZE"] == "true"
+    assert "127.0.0.1:10000:10000" in thrift["ports"]
+    # driver (thrift) and executors (worker) see the raw Parquet and the tables at the same path
+    shared = ("./warehouse/spark", "/opt/planwatch/warehouse/spark", "rw")
+    assert shared in _binds(thrift) and shared in _binds(services["spark-worker"])
+    assert "/opt/planwatch/warehouse" in {t for _, t, _ in _binds(services["airflow-scheduler"])}
+    # dbt's thrift target reaches that server with what the Airflow containers are given
+    profiles = yaml.safe_load((REPO / "dbt" / "profiles.yml").read_text(encoding="utf-8"))["planwatch"]
+    target = profiles["outputs"]["spark_thrift"]
+    assert (target["type"], target["method"]) == ("spark", "thrift")
+    assert "PLANWATCH_SPARK_THRIFT_HOST" in target["host"] and "PLANWATCH_SPARK_THRIFT_PORT" in target["port"]
+    env = services["airflow-scheduler"]["environment"]
+    assert (env["PLANWATCH_SPARK_THRIFT_HOST"], env["PLANWATCH_SPARK_THRIFT_PORT"]) == ("spark-thrift", "10000")
+    assert env["PLANWATCH_DBT_TARGET"] == "candidate"  # the pipeline stays on DuckDB unless told
+    assert "PLANWATCH_DBT_TARGET" in profiles["target"]
