@@ -9,7 +9,7 @@ Incremental builds: when the published build was for the same or an earlier quar
 (build/fingerprint.py: reference and plan tables, dbt code, vars other than the quarter) equals this build's, the candidate
 starts as a copy of the published file, and dbt's incremental models (the statistics chain and the
 facts) rebuild only the series that new files touch. Otherwise the candidate starts empty and dbt
-builds everything (`--full-refresh`). Both paths give the same rows (tests/planwatch/test_transform.py);
+builds everything (`--full-refresh`). Both paths give the same rows (tests/planwatch/build/test_candidate.py);
 dbt/README.md states the rule.
 """
 

@@ -85,7 +85,7 @@ def _extend_observations(con: "duckdb.DuckDBPyConnection", quarter: Quarter, ext
     stamps the file's ledger row; so the rows to replace are those of files whose ledger row differs
     from the copy's (or exists on one side only), and the rows to add are, besides, the periods in
     (`extends`, `quarter`] that the earlier snapshot left out. Same rows as a full copy
-    (tests/planwatch/test_transform.py), without copying 5 M rows again (4.4 s at 2,850 regions).
+    (tests/planwatch/build/test_candidate.py), without copying 5 M rows again (4.4 s at 2,850 regions).
     Returns False, changing nothing, when the copy's columns are not the ingest store's.
     """
     columns = [

@@ -61,7 +61,7 @@ def period_index(period: str) -> int:
 def period_index_sql(column: str) -> str:
     """SQL: `period_index` of a canonical period column (`YYYYQn` or `YYYY`), for the loader and the
     ingest store's migration. dbt keeps its own copy (dbt/macros/periods.sql); tests pin both to
-    `period_index` (tests/planwatch/test_periods.py, dbt/tests/assert_period_index_matches_loader.sql)."""
+    `period_index` (tests/planwatch/core/test_periods.py, dbt/tests/assert_period_index_matches_loader.sql)."""
     return (f"(cast(substr({column}, 1, 4) as integer) * 4"
             f" + case when length({column}) = 6 then cast(substr({column}, 6, 1) as integer) else 4 end - 1)")
 

@@ -148,7 +148,7 @@ def _plain_csv_sql(width: int) -> str:
 def _read_plain_csv(path: Path, text: str, width: int,
                     con: "duckdb.DuckDBPyConnection | None" = None) -> "pa.Table | None":
     """A plain UTF-8 CSV with line feeds only, read by DuckDB's parallel CSV reader: the same table as
-    `_split_plain_csv` (tests/planwatch/test_statistics_io.py), in about half its time
+    `_split_plain_csv` (tests/planwatch/ingest/test_statistics_io.py), in about half its time
     (bench/README.md). None when the text has what the reader would count differently (a carriage
     return, the \\x01 it uses as delimiter), when `con` may reorder rows, or when the reader fails:
     the caller splits in Arrow then."""

@@ -104,7 +104,7 @@ def test_contradictory_values_block_the_publish_and_a_correction_publishes_the_g
                              "and not success", [RUN])
     assert {f[0] for f in failed} == blocked
     assert all("line_no" in f[1] and "file_id" in f[1] for f in failed), "the finding must name file and line"
-    # publish refuses a run with failed error-severity findings (tests/planwatch/test_publish.py proves the
+    # publish refuses a run with failed error-severity findings (tests/planwatch/serve/test_publish.py proves the
     # gate); here the run is closed as the gate would close it, to keep this test to one dbt build.
     from planwatch.run import runlog
     from planwatch.core.periods import Quarter

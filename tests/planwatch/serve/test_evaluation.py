@@ -14,7 +14,7 @@ import pytest
 from planwatch.core.config import Settings
 from planwatch.core.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 REAL_CITIES = ("320583", "321200", "350582", "520300")  # the four with a 14th-plan indicator table
 
 

@@ -19,7 +19,7 @@ from planwatch.build.candidate import build_candidate, build_from_ingest
 from planwatch.core.types import RunContext
 from planwatch.serve.serve import export_parquet
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _fixture_builder() -> ModuleType:

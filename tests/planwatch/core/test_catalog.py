@@ -8,7 +8,7 @@ import pytest
 
 from planwatch.core.catalog import Catalog
 
-REFERENCE = Path(__file__).resolve().parents[2] / "raw" / "reference"
+REFERENCE = Path(__file__).resolve().parents[3] / "raw" / "reference"
 
 
 @pytest.fixture(scope="module")

@@ -189,7 +189,7 @@ def test_overdue_digest_names_regions_and_missing_indicators(webhook: Webhook, s
     settings.published_db.parent.mkdir(parents=True)
     with duckdb.connect(str(settings.published_db)) as con:
         con.execute("SET VARIABLE n_regions = 5; SET VARIABLE as_of = '2025Q2';")
-        con.execute((Path(__file__).resolve().parents[1] / "fixtures" / "warehouse" / "published.sql")
+        con.execute((Path(__file__).resolve().parents[2] / "fixtures" / "warehouse" / "published.sql")
                     .read_text(encoding="utf-8"))
         # 350582 sent the missing figure after all: it drops out of the digest
         con.execute("insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type, "

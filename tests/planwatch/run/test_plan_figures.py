@@ -18,7 +18,7 @@ from planwatch.run.pipeline import run_all
 from planwatch.serve.report import chart_spec
 from planwatch.demo.simulate import ensure_demo_statistics
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 QUARTER = "2025Q4"
 # column -> figure name in marts.fct_plan_figures, per reviewed folder
 FIGURE_COLUMNS = {

@@ -22,7 +22,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from planwatch.run.pipeline import run_all
     from planwatch.demo.simulate import simulate
 
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     home = tmp_path_factory.mktemp("next_plan") / "home"
     for sub in ("reference", "plan_indicators", "plan_completion", "plan_prose_targets"):
         shutil.copytree(repo / "raw" / sub, home / "raw" / sub)

@@ -13,7 +13,7 @@ from planwatch.core.catalog import Catalog
 from planwatch.ingest.extract import extract_document
 from planwatch.ingest.extract.__main__ import main
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "plans"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "plans"
 OTHER = FIXTURES / "other_periods"
 
 

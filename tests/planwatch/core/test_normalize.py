@@ -138,7 +138,7 @@ def test_sql_booleans_read_the_same_texts_as_parse_bool() -> None:
     from planwatch.core.normalize import TRUE_TEXTS, parse_bool
     from planwatch.core.suites import SUITES_PACKAGE, load_suites
 
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     macro = (repo / "dbt" / "macros" / "casts.sql").read_text(encoding="utf-8")
     body = macro[macro.index("macro as_boolean"):].split("endmacro")[0]
     listed = re.search(r"\) in \(([^)]*)\)", body)

@@ -16,7 +16,7 @@ from planwatch.ingest.extract.detect import detect_layout
 from planwatch.ingest.extract.glued import ValueRules, split
 from planwatch.ingest.extract.header import parse_header
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "plans"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "plans"
 
 
 @pytest.fixture(scope="module")

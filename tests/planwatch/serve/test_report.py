@@ -17,7 +17,7 @@ from planwatch.serve.report import MAX_DETAIL_REGIONS, write_report
 from planwatch.serve.serve import create_bi_views
 from planwatch.core.types import RunContext
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"
 RUN = RunContext("scheduled__2025-07-15T02:00:00+08:00", Quarter.parse("2025Q2"))
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

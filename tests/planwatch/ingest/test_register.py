@@ -12,7 +12,7 @@ from planwatch.core.periods import Quarter
 from planwatch.ingest.register import register_files
 from planwatch.core.types import RunContext
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "statistics"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "statistics"
 RUN = RunContext("test", Quarter(2025, 4))
 
 

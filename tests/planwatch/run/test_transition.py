@@ -19,7 +19,7 @@ import pytest
 
 from planwatch.core.config import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 TRANSITION = REPO_ROOT / "tests" / "fixtures" / "transition"
 sys.path.insert(0, str(REPO_ROOT / "tests" / "reliability"))
 

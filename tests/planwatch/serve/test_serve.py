@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from planwatch.serve.serve import BI_VIEWS, create_bi_views, export_parquet
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"
 
 

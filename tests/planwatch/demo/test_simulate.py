@@ -175,7 +175,7 @@ def test_command_line(settings: Settings, tmp_path: Path, monkeypatch: pytest.Mo
     assert (tmp_path / "cli" / "_reference" / "regions_simulated.csv").exists()
 
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FLOW_CODES = {row["indicator_code"] for row in csv.DictReader(
     (REPO / "raw" / "reference" / "indicators.csv").open(encoding="utf-8")) if row["measure"] == "flow"}
 

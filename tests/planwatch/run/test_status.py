@@ -14,7 +14,7 @@ from planwatch.core.periods import Quarter
 from planwatch.serve.serve import create_bi_views
 from planwatch.core.types import RunContext
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"
 
 

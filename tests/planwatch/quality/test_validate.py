@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "dq"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "dq"))
 import dqdata  # noqa: E402
 
 from planwatch.serve import publish as publish_mod  # noqa: E402
