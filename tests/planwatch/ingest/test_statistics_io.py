@@ -49,3 +49,67 @@ def test_what_the_reader_would_count_differently_goes_to_arrow(tmp_path: Path) -
     with duckdb.connect() as con:
         con.execute("SET preserve_insertion_order = false")
         assert _read_plain_csv(path, crlf.replace("\r", ""), 5, con) is None  # rows could come in any order
+
+
+# open_submission: what a submitter's file turns into, or why it is refused (with the file's name).
+
+def test_a_gb18030_export_is_decoded_and_its_rows_read(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(f"{HEADER}\n320583,2024Q1,人口,1.5,万人\n".encode("gb18030"))
+    sub = open_submission(path, "raw/statistics/gbk.csv")
+    assert sub.encoding == "gb18030"
+    assert sub.header[:sub.data_width] == ["region_code", "period", "indicator_code", "value", "unit"]
+    assert [cells for _, cells in sub.rows()] == [["320583", "2024Q1", "人口", "1.5", "万人"]]
+
+
+def test_chinese_column_names_are_read_as_the_canonical_ones(tmp_path: Path) -> None:
+    path = tmp_path / "zh.csv"
+    path.write_text("地区代码,报告期,指标名称,数值,计量单位\n320583,2024Q1,养老床位数,120,张\n", encoding="utf-8")
+    sub = open_submission(path, "zh.csv")
+    assert sub.header[:5] == ["region_code", "period", "indicator_name", "value", "unit"]
+    assert sub.table().column("c4").to_pylist() == ["张"]
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "is empty"),
+    ("region_code,period,value,unit\n1,2024Q1,3,%\n".encode(), "lacks indicator_code or indicator_name"),
+    ("\ufeffregion_code,period,value".encode("utf-16"), "is UTF-16 text"),
+    ("region_code,period,indicator_name,value,unit\n".encode() + "1,2024Q1,人口,1,万人\n".encode("gb18030")
+     + "2,2024Q1,人口,1,万人\n".encode("utf-8"), "mixes text encodings: line 3 is UTF-8 but line 2"),
+    ("region_code,period,indicator_code,单位,计量单位,value\n".encode(), "more than once"),
+])
+def test_an_unreadable_file_is_refused_naming_the_file_and_the_reason(
+        tmp_path: Path, content: bytes, reason: str) -> None:
+    from planwatch.core.errors import FileRefused
+
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(FileRefused, match=reason) as info:
+        open_submission(path, "raw/statistics/320583/bad.csv")
+    assert str(info.value).startswith("`file=raw/statistics/320583/bad.csv`: ")
+
+
+def test_an_old_xls_workbook_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    from planwatch.core.errors import FileRefused
+
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(FileRefused, match=r"old-style \.xls workbook \(open it in a spreadsheet program and save it as "
+                                          r"\.xlsx or CSV\)"):
+        open_submission(path, "old.xls")
+
+
+def test_an_xlsx_sheet_is_read_like_the_csv(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["region_code", "period", "indicator_code", "value", "unit"])
+    sheet.append(["320583", "2024Q1", "ELD_NURSING_BED_SHARE", 55.5, "%"])
+    sheet.append([320583, 2024, "ELD_BEDS", 1200, "张"])  # numbers typed as numbers stay plain text
+    book.save(tmp_path / "f.xlsx")
+    sub = open_submission(tmp_path / "f.xlsx", "f.xlsx")
+    rows = [cells for _, cells in sub.rows()]
+    assert rows == [["320583", "2024Q1", "ELD_NURSING_BED_SHARE", "55.5", "%"],
+                    ["320583", "2024", "ELD_BEDS", "1200", "张"]]
+    assert sub.raw_text(3) == "320583,2024,ELD_BEDS,1200,张"
