@@ -1,6 +1,6 @@
 """Time the suites at benchmark scale: ~2850 regions × 25 indicators × 20 quarters ≈ 1.4M rows.
 
-    .venv/bin/python expectations/benchmark.py [WORKDIR]
+    .venv/bin/python bench/checks_timing.py [WORKDIR]
 
 Builds a synthetic ingest store and candidate in WORKDIR (default: a temporary folder; about
 60 MB), runs planwatch.quality.validate.validate_raw and validate_marts on them and prints the seconds.
