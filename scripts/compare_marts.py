@@ -24,8 +24,11 @@ from typing import Any
 
 import duckdb
 
-REL_TOL = 1e-9
-ABS_TOL = 1e-12
+# The tolerance and the scalar rule are the engine comparison's (make test-spark): one definition
+# of "the same value" for both.
+from planwatch.build.engine_compare import ABS_TOL, REL_TOL
+from planwatch.build.engine_compare import _same as same_scalar
+
 SIGNIFICANT = 9  # doubles are sorted by this many significant digits, then compared within REL_TOL
 
 
@@ -45,18 +48,13 @@ class Outcome:
 
 def values_agree(a: Any, b: Any) -> bool:
     """Equal, doubles within the tolerance (NaN equals NaN), lists and structs element by element."""
-    if isinstance(a, float) or isinstance(b, float):
-        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
-        if not numbers:
-            return False
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(values_agree(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(values_agree(a[k], b[k]) for k in a)
-    return bool(a == b)
+    if isinstance(a, (str, bool)) != isinstance(b, (str, bool)):
+        return False  # '1' is not 1.0, true is not 1
+    return same_scalar(a, b, REL_TOL, ABS_TOL)
 
 
 def _sort_key(value: Any) -> tuple[Any, ...]:
