@@ -6,8 +6,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from planwatch.core.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = Path(os.environ.get("PLANWATCH_SEEDS_DIR", REPO_ROOT.parent / "shared" / "seeds"))
@@ -39,6 +43,19 @@ def planwatch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (raw / "plans").mkdir(parents=True)
     monkeypatch.setenv("PLANWATCH_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def ingest_settings(tmp_path: Path) -> "Settings":
+    """Settings of an empty home in tmp_path whose ingest store has its schema (no rows)."""
+    from planwatch.core.config import Settings
+    from planwatch.core.db import connect, ensure_ingest_schema
+
+    settings = Settings(home=tmp_path)
+    settings.ensure_dirs()
+    with connect(settings.ingest_db) as con:
+        ensure_ingest_schema(con)
+    return settings
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

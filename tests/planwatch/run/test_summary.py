@@ -4,12 +4,10 @@ the ingest ledger and the simulator's fault manifest (no published warehouse nee
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from planwatch.core.config import Settings
-from planwatch.core.db import connect, ensure_ingest_schema
 from planwatch.core.periods import Quarter
 from planwatch.core.types import RunContext
 from planwatch.demo.simulate import FAULTS_FILENAME
@@ -18,12 +16,8 @@ from planwatch.run.summary import print_status, print_summary
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    s = Settings(home=tmp_path)
-    s.ensure_dirs()
-    with connect(s.ingest_db) as con:
-        ensure_ingest_schema(con)
-    return s
+def settings(ingest_settings: Settings) -> Settings:
+    return ingest_settings
 
 
 def test_without_runs_the_summary_says_what_to_do(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:

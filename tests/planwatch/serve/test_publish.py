@@ -15,7 +15,7 @@ import pytest
 from planwatch.serve import publish as publish_mod
 from planwatch.run import pipeline, runlog
 from planwatch.core.config import Settings
-from planwatch.core.db import connect, ensure_ingest_schema
+from planwatch.core.db import connect
 from planwatch.core.errors import ChecksFailed, ConfigError
 from planwatch.core.periods import Quarter
 from planwatch.core.types import RunContext
@@ -73,12 +73,8 @@ def _publish_stage(settings: Settings, run: RunContext) -> dict:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    s = Settings(home=tmp_path)
-    s.ensure_dirs()
-    with connect(s.ingest_db) as con:
-        ensure_ingest_schema(con)
-    return s
+def settings(ingest_settings: Settings) -> Settings:
+    return ingest_settings
 
 
 def test_publish_swaps_in_the_candidate_with_its_audit(settings: Settings) -> None:
