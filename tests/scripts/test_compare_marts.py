@@ -79,6 +79,9 @@ def test_run_specific_columns_can_be_left_out_and_are_named(tmp_path: Path) -> N
     assert _run(a, b).returncode == 1
     done = _run(a, b, "--ignore-column", "checked_at")
     assert done.returncode == 0 and "columns left out: checked_at" in done.stdout
+    # a relation with every column left out still compares its row counts
+    done = _run(a, b, "--ignore-column", "checked_at", "--ignore-column", "run_id", "--ignore-column", "n")
+    assert done.returncode == 0 and "bi.dq_last_run                       1         1  same" in done.stdout
 
 
 def test_a_missing_file_is_named_with_exit_2(tmp_path: Path) -> None:
