@@ -8,7 +8,7 @@ import duckdb
 
 from planwatch.build.engine_compare import compare_mart, compare_rows, mart_keys
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _warehouse(tmp_path: Path) -> Path:
