@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from planwatch.core.normalize import TRUE_TEXTS
 
 TSeverity = Literal["error", "warn"]
 TTarget = Literal["ingest", "candidate"]
@@ -120,34 +119,21 @@ class Suite:
     materialize: bool = False
 
 
-def truthy(column: str) -> str:
-    """SQL: the catalog's boolean column as a boolean, whether loaded as BOOLEAN or as text.
-
-    The true texts are planwatch.core.normalize.TRUE_TEXTS, the catalog loader's."""
-    texts = ", ".join(f"'{t}'" for t in TRUE_TEXTS)
-    return f"coalesce(lower(trim(cast({column} as varchar))) in ({texts}), false)"
-
-
 def num(column: str) -> str:
     """SQL: a plan value (decimal string as printed, or a number) as DOUBLE; '', '--', '*' are NULL."""
     return f"try_cast(nullif(trim(cast({column} as varchar)), '') as double)"
 
 
-# The bounds of every indicator, in its canonical unit. The catalog is the only source:
-# `lower_bound`/`upper_bound` of raw.indicators where given; where a side is empty, what the unit
-# itself allows: a share (dimension `share` in raw.units) lies in [0, 100 / factor], i.e. [0, 100]
-# for `%` and [0, 1000] for `‰`; counts and amounts are not negative. `share_scale` is what
-# numerator / denominator is multiplied by to give a share in that unit.
-BOUNDS = f"""
+# The bounds of every indicator, in its canonical unit, as planwatch.core.catalog derives them once
+# (`Catalog.rule_rows`, written by the plan loader to raw.indicator_rules): the catalog's
+# `lower_bound`/`upper_bound` where given, else what the unit allows (a share in [0, 100 / factor],
+# counts and amounts not negative). `share_scale` is what numerator / denominator is multiplied by
+# to give a share in that unit.
+BOUNDS = """
     select i.indicator_code, i.unit, i.kind, i.measure, i.direction,
-           coalesce({num('i.lower_bound')},
-                    case when u.dimension = 'share' or i.kind in ('count', 'amount') then 0.0 end) as lo,
-           coalesce({num('i.upper_bound')},
-                    case when u.dimension = 'share' then 100.0 / {num('u.factor')} end) as hi,
-           {truthy('i.is_integral')} as integral,
-           case when u.dimension = 'share' then 100.0 / {num('u.factor')} end as share_scale
+           r.lower_bound as lo, r.upper_bound as hi, coalesce(r.is_integral, false) as integral, r.share_scale
     from raw.indicators i
-    left join raw.units u on u.unit = i.unit
+    left join raw.indicator_rules r on r.indicator_code = i.indicator_code
 """
 
 

@@ -3,7 +3,7 @@
 Batch: raw.plan_indicators without drafts (`review_status = 'draft'` rows are extracted from new
 plan documents and wait for a person; they are not published, so they do not gate publishing).
 Plan values are decimal strings as printed, in the printed unit; they are converted to the
-indicator's canonical unit through raw.units (same dimension: v × factor_printed / factor_canonical)
+indicator's canonical unit through raw.unit_conversions (same dimension: v × factor_printed / factor_canonical)
 before they are compared with the catalog bounds.
 """
 
@@ -20,12 +20,11 @@ BATCH_SQL = """
 
 KEYS = "p.region_code, p.plan, p.indicator_code, p.indicator_name, p.breakdown, p.source_doc, p.source_line"
 
-# The printed unit's factor to the canonical unit (NULL when it cannot be converted: the loader
-# refuses those rows, so they are not judged here).
-TO_CANONICAL = f"""
-    case when p.unit = k.unit then 1.0
-         when pu.dimension = cu.dimension then {num('pu.factor')} / {num('cu.factor')} end
-"""
+# The printed unit's factor to the canonical unit, from raw.unit_conversions (derived once by
+# planwatch.core.catalog, `Catalog.conversion_rows`); NULL when it cannot be converted: the loader refuses
+# those rows, so they are not judged here. `CONVERSION` joins it, ROW replaced by the row's alias.
+TO_CANONICAL = "uc.factor"
+CONVERSION = "left join raw.unit_conversions uc on uc.from_unit = ROW.unit and uc.to_unit = k.unit"
 
 # A plan file's annual targets are its `target_YYYY` columns, whatever years they name
 # (raw/reference/plan_periods.csv holds the periods); the loader keeps every such column.
@@ -117,16 +116,14 @@ def build(params: SuiteParams) -> Suite:
                           select {KEYS}, try_cast(p.baseline_year as integer) as baseline_year,
                                  {num('p.baseline_value')} * ({TO_CANONICAL}) as baseline
                           from batch_rows p join k on k.indicator_code = p.indicator_code
-                          left join raw.units pu on pu.unit = p.unit left join raw.units cu on cu.unit = k.unit
+                          {CONVERSION.replace('ROW', 'p')}
                           where coalesce(p.breakdown, '') = ''),
                       previous_plan as (
                           select c.region_code, c.indicator_code, c.plan,
-                                 try_cast(period.last_year as integer) as last_year, {num('c.actual_value')} * (
-                                 case when c.unit = k.unit then 1.0
-                                      when pu.dimension = cu.dimension then {num('pu.factor')} / {num('cu.factor')} end) as actual
+                                 try_cast(period.last_year as integer) as last_year, {num('c.actual_value')} * {TO_CANONICAL} as actual
                           from raw.plan_completion c join k on k.indicator_code = c.indicator_code
                           join raw.plan_periods period on lower(period.plan) = lower(c.plan)
-                          left join raw.units pu on pu.unit = c.unit left join raw.units cu on cu.unit = k.unit)
+                          {CONVERSION.replace('ROW', 'c')})
                       select next_plan.region_code, next_plan.indicator_code, next_plan.source_doc, next_plan.source_line,
                              previous_plan.plan as previous_plan, previous_plan.actual as previous_plan_actual,
                              next_plan.plan, next_plan.baseline
@@ -151,13 +148,13 @@ def build(params: SuiteParams) -> Suite:
                                  unnest({_list([repr(c) for c in value_columns])}) as field,
                                  unnest({_list([num('p.' + c) + ' * (' + TO_CANONICAL + ')' for c in value_columns])}) as value
                           from numbered p join k on k.indicator_code = p.indicator_code
-                          left join raw.units pu on pu.unit = p.unit left join raw.units cu on cu.unit = k.unit
+                          {CONVERSION.replace('ROW', 'p')}
                           union all
                           select {KEYS}, k.lo, k.hi, a.annual_column as field,
                                  {num('a.annual_value')} * ({TO_CANONICAL}) as value
                           from numbered p join annual a on a.rid = p.rid
                           join k on k.indicator_code = p.indicator_code
-                          left join raw.units pu on pu.unit = p.unit left join raw.units cu on cu.unit = k.unit)
+                          {CONVERSION.replace('ROW', 'p')})
                       select region_code, plan, indicator_code, indicator_name, breakdown, source_doc, source_line,
                              field, value, lo, hi
                       from v k where {outside_bounds('k.value')}""",

@@ -18,7 +18,9 @@ from planwatch.core.periods import Quarter
 if TYPE_CHECKING:
     import duckdb
 
-REFERENCE_TABLES = ("regions", "indicators", "indicator_aliases", "units", "plan_periods")
+# indicator_rules and unit_conversions: derived from the catalog by the plan loader (load_plans.RULE_TABLES)
+REFERENCE_TABLES = ("regions", "indicators", "indicator_aliases", "units", "plan_periods",
+                    "indicator_rules", "unit_conversions")
 PLAN_TABLES = ("plan_indicators", "plan_completion", "plan_prose_targets")
 STAT_TABLES = ("file_ledger", "stat_observations", "stat_quarantine")
 RAW_TABLES = REFERENCE_TABLES + PLAN_TABLES + STAT_TABLES

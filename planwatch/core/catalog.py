@@ -123,7 +123,7 @@ class Catalog:
         """The catalog's bounds of `code`; where one is empty, the unit decides: a share lies in
         [0, 100] percent (0–1000 per mille), counts and amounts are never negative.
 
-        The raw checks apply the same rule in SQL (`BOUNDS` in expectations/suites/_common.py).
+        The loader writes them to raw.indicator_rules (`rule_rows`), where dbt and the checks read them.
         """
         ind = self.indicators[code]
         share_scale = self.share_scale(code)
@@ -147,6 +147,31 @@ class Catalog:
         if unit is None or unit.dimension != "share":
             return None
         return ratio_scale(ind.unit)
+
+    def rule_rows(self) -> list[dict[str, object]]:
+        """raw.indicator_rules: per indicator, what a value must satisfy, derived here once for dbt,
+        the checks and the loader: effective bounds, whether whole, the share scale of its unit."""
+        rows: list[dict[str, object]] = []
+        for code in sorted(self.indicators):
+            ind = self.indicators[code]
+            lower, upper = self.effective_bounds(code)
+            rows.append({"indicator_code": code, "unit": ind.unit, "lower_bound": lower, "upper_bound": upper,
+                         "is_integral": ind.is_integral, "share_scale": self.share_scale(code)})
+        return rows
+
+    def conversion_rows(self) -> list[dict[str, object]]:
+        """raw.unit_conversions: v_to = v_from × factor for every pair of units `convert` can convert
+        (one dimension), each unit to itself included (also an indicator's unit missing from units.csv)."""
+        rows: list[dict[str, object]] = []
+        for a in sorted(self.units.values(), key=lambda u: u.unit):
+            for b in sorted(self.units.values(), key=lambda u: u.unit):
+                if a.dimension == b.dimension:
+                    # the ratio of the factors, as SQL computed it from the same two numbers
+                    factor = 1.0 if a.unit == b.unit else a.factor / b.factor
+                    rows.append({"from_unit": a.unit, "to_unit": b.unit, "factor": factor})
+        for unit in sorted({ind.unit for ind in self.indicators.values()} - set(self.units)):
+            rows.append({"from_unit": unit, "to_unit": unit, "factor": 1.0})
+        return rows
 
     def bound_violation(self, code: str, value: float) -> str | None:
         """Why `value` is implausible for indicator `code`, or None when it is within its bounds."""

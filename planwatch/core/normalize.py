@@ -31,8 +31,8 @@ _DIGIT = re.compile(r"\d")
 _DATE_FORMS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
 # The texts that mean true in a catalog's yes/no column (is_integral, has_components, is_simulated);
-# anything else, the empty cell included, is false. The GX suites build their SQL from this tuple
-# (expectations/suites/_common.truthy); dbt's as_boolean macro is pinned to it by a test.
+# anything else, the empty cell included, is false. The GX suites read is_integral as the catalog
+# derived it (raw.indicator_rules); dbt's as_boolean macro is pinned to this tuple by a test.
 TRUE_TEXTS = ("true", "1", "yes", "y", "t")
 
 BREAKDOWNS = {

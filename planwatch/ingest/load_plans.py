@@ -54,6 +54,13 @@ REFERENCE_TABLES = {
     "units": "units.csv",
     "plan_periods": PLAN_PERIODS_FILE,
 }
+# Rules derived from the catalog by planwatch.catalog, written beside the files they come from so
+# that dbt, the checks and the loader read one derivation: (table, typed columns).
+RULE_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "indicator_rules": (("indicator_code", "string"), ("unit", "string"), ("lower_bound", "float64"),
+                        ("upper_bound", "float64"), ("is_integral", "bool_"), ("share_scale", "float64")),
+    "unit_conversions": (("from_unit", "string"), ("to_unit", "string"), ("factor", "float64")),
+}
 
 
 def _read_rows(path: Path, required: list[str]) -> list[dict[str, str]]:
@@ -97,6 +104,24 @@ def _replace_table(con: "duckdb.DuckDBPyConnection", table: str, columns: list[s
             con.execute(f"INSERT INTO raw.{table} SELECT * FROM _plan_rows")
         finally:
             con.unregister("_plan_rows")
+
+
+def write_catalog_rules(con: "duckdb.DuckDBPyConnection", catalog: Catalog) -> dict[str, int]:
+    """Replace raw.indicator_rules and raw.unit_conversions by what `catalog` derives; rows per table."""
+    import pyarrow as pa
+
+    counts = {}
+    for table, rows in (("indicator_rules", catalog.rule_rows()), ("unit_conversions", catalog.conversion_rows())):
+        columns = RULE_TABLES[table]
+        batch = pa.table({name: pa.array([row[name] for row in rows], type=getattr(pa, kind)())
+                          for name, kind in columns})
+        con.register("_rule_rows", batch)
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE raw.{table} AS SELECT * FROM _rule_rows")
+        finally:
+            con.unregister("_rule_rows")
+        counts[table] = len(rows)
+    return counts
 
 
 def _csv_files(folder: Path) -> list[Path]:
@@ -154,6 +179,8 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
                     rows.extend(_read_rows(sim_path, ["region_code"]))
             _replace_table(con, table, columns, rows)
             metrics[f"{table}_rows"] = len(rows)
+        for table, count in write_catalog_rules(con, catalog).items():
+            metrics[f"{table}_rows"] = count
         unresolved = 0
         for table, folder_attr, columns, review_columns in PLAN_TABLES:
             folder: Path = getattr(settings, folder_attr)
@@ -201,7 +228,8 @@ def input_digest(settings: Settings) -> str:
     if settings.plans_dir.exists():
         paths += sorted(settings.plans_dir.glob("*.txt"))
     ingest = Path(__file__).parent
-    code = [ingest / "load_plans.py", ingest.parent / "core" / "plan_periods.py",
+    # core/catalog.py derives raw.indicator_rules and raw.unit_conversions
+    code = [ingest / "load_plans.py", ingest.parent / "core" / "plan_periods.py", ingest.parent / "core" / "catalog.py",
             *sorted((ingest / "extract").glob("*.py"))]
     digest = hashlib.sha256()
     for path in paths + code:
@@ -212,7 +240,7 @@ def input_digest(settings: Settings) -> str:
 
 def _unchanged_metrics(con: "duckdb.DuckDBPyConnection", digest: str) -> Metrics | None:
     """The last load's metrics when it read exactly these inputs and its tables are all there."""
-    if not all(table_exists(con, "raw", t) for t in [*REFERENCE_TABLES, *(t for t, _, _, _ in PLAN_TABLES)]):
+    if not all(table_exists(con, "raw", t) for t in [*REFERENCE_TABLES, *RULE_TABLES, *(t for t, _, _, _ in PLAN_TABLES)]):
         return None
     row = con.execute("select metrics from audit.load_state where stage = 'load_plans' and input_digest = ?",
                       [digest]).fetchone()

@@ -134,6 +134,7 @@ expected as (
         (
             base_value > 0 and comparable_value > 0 and target_value > 0
         ) as uses_compound_growth,
+        -- the effective bound in the direction of travel (raw.indicator_rules, planwatch.core.catalog)
         case
             when effective_sign = 1 then upper_bound
             when effective_sign = -1 then lower_bound

@@ -57,6 +57,13 @@ indicators as (
 
 ),
 
+indicator_rules as (
+
+    -- the effective bounds, derived once by planwatch.core.catalog: the natural limits
+    select * from {{ ref('stg_reference__indicator_rules') }}
+
+),
+
 numbers as (
 
     {{ integer_series(60) }}
@@ -275,8 +282,8 @@ joined as (
         indicators.kind,
         indicators.measure,
         indicators.direction,
-        indicators.lower_bound,
-        indicators.upper_bound,
+        indicator_rules.lower_bound,
+        indicator_rules.upper_bound,
         series.observations_to_date,
         series.first_observation_value,
         series.first_observation_period_type,
@@ -286,6 +293,8 @@ joined as (
     from series
     inner join indicators
         on indicators.indicator_code = series.indicator_code
+    left join indicator_rules
+        on indicator_rules.indicator_code = series.indicator_code
     left join annual_targets as this_year
         on this_year.plan_target_id = series.plan_target_id
         and this_year.target_year = series.period_year

@@ -28,6 +28,13 @@ indicators as (
 
 ),
 
+indicator_rules as (
+
+    -- the effective bounds, derived once by planwatch.core.catalog: the natural limits
+    select * from {{ ref('stg_reference__indicator_rules') }}
+
+),
+
 bases as (
 
     select * from {{ ref('int_plan_bases_chained') }}
@@ -104,8 +111,8 @@ with_actual as (
         evaluations.*,
         indicators.indicator_name_zh,
         indicators.direction,
-        indicators.lower_bound,
-        indicators.upper_bound,
+        indicator_rules.lower_bound,
+        indicator_rules.upper_bound,
         annual_targets.annual_target_value as annual_target_at_evaluation,
         case
             when year_figures.value is null then null
@@ -120,6 +127,8 @@ with_actual as (
     from evaluations
     left join indicators
         on indicators.indicator_code = evaluations.indicator_code
+    left join indicator_rules
+        on indicator_rules.indicator_code = evaluations.indicator_code
     left join annual_targets
         on annual_targets.plan_target_id = evaluations.plan_target_id
         and annual_targets.target_year = evaluations.evaluation_year

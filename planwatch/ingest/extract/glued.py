@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from planwatch.core.catalog import Catalog
 from planwatch.ingest.extract.values import WELL_FORMED_RE
 
+# An indicator the catalog does not know (or no catalog: the extractor run by hand on a bare
+# document): the share units are all there is to go by.
 UNIT_BOUNDS = {"%": (0.0, 100.0), "‰": (0.0, 1000.0)}
 
 
@@ -30,13 +32,14 @@ class ValueRules:
 
 
 def rules_for(catalog: Catalog | None, code: str, unit: str) -> ValueRules:
-    """Bounds in the printed unit: the catalog's when the indicator is known, else the unit's."""
+    """Bounds in the printed unit: the catalog's effective bounds when the indicator is known, else the unit's."""
     if catalog is not None and code and code in catalog.indicators:
         ind = catalog.indicators[code]
         factor = catalog.convert(1.0, ind.unit, unit) if unit else 1.0
         if factor is not None:
-            lo = ind.lower_bound * factor if ind.lower_bound is not None else None
-            hi = ind.upper_bound * factor if ind.upper_bound is not None else None
+            lower, upper = catalog.effective_bounds(code)
+            lo = lower * factor if lower is not None else None
+            hi = upper * factor if upper is not None else None
             integral = ind.is_integral and factor == 1.0
             return ValueRules(lo, hi, integral, ind.direction, f"catalog {code}")
         return ValueRules(None, None, False, ind.direction, f"catalog {code} (unit not convertible)")
