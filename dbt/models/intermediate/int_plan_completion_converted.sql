@@ -1,6 +1,7 @@
 {#- Completion rows (a plan's results for its own period, as the next plan prints them) in the
-    catalog's unit, one per region × plan × indicator × breakdown, same unit rule as
-    int_plan_targets_converted. A row without a target year takes its period's last year. -#}
+    catalog's unit, one per region × plan × indicator × breakdown; the indicator and the factor to
+    the catalog's unit come from int_plan_rows_resolved, as for int_plan_targets_converted. A row
+    without a target year takes its period's last year. -#}
 with
 
 completion as (
@@ -9,75 +10,33 @@ completion as (
 
 ),
 
-aliases as (
+plan_rows_resolved as (
 
-    select * from {{ ref('stg_reference__indicator_aliases') }}
-
-),
-
-indicators as (
-
-    select * from {{ ref('stg_reference__indicators') }}
-
-),
-
-units as (
-
-    select * from {{ ref('stg_reference__units') }}
-
-),
-
-plan_periods as (
-
-    select * from {{ ref('stg_reference__plan_periods') }}
+    select * from {{ ref('int_plan_rows_resolved') }}
 
 ),
 
 resolved as (
 
+    -- the printed row's indicator and unit, resolved once (int_plan_rows_resolved)
     select
         completion.*,
-        coalesce(
-            completion.indicator_code,
-            region_aliases.indicator_code,
-            shared_aliases.indicator_code
-        ) as resolved_indicator_code
+        plan_rows_resolved.resolved_indicator_code,
+        plan_rows_resolved.unit_read,
+        plan_rows_resolved.catalog_unit,
+        plan_rows_resolved.catalog_direction as direction,
+        plan_rows_resolved.unit_conversion_status,
+        plan_rows_resolved.conversion_factor,
+        plan_rows_resolved.period_last_year
 
     from completion
-    left join aliases as region_aliases
-        on region_aliases.alias = completion.indicator_name
-        and region_aliases.alias_region_code = completion.region_code
-    left join aliases as shared_aliases
-        on shared_aliases.alias = completion.indicator_name
-        and shared_aliases.alias_region_code = ''
-
-),
-
-with_units as (
-
-    select
-        resolved.*,
-        indicators.unit as catalog_unit,
-        indicators.direction,
-        -- the reviewer's reading of the unit, where the file records one, stands for the printed unit
-        coalesce(resolved.unit_as_read, resolved.unit) as unit_read,
-        {{ unit_conversion_status(
-            'coalesce(resolved.unit_as_read, resolved.unit)', 'indicators.unit', 'printed_units.dimension',
-            'catalog_units.dimension'
-        ) }} as unit_conversion_status,
-        printed_units.factor as printed_factor,
-        catalog_units.factor as catalog_factor,
-        plan_periods.last_year as period_last_year
-
-    from resolved
-    left join indicators
-        on indicators.indicator_code = resolved.resolved_indicator_code
-    left join units as printed_units
-        on printed_units.unit = coalesce(resolved.unit_as_read, resolved.unit)
-    left join units as catalog_units
-        on catalog_units.unit = indicators.unit
-    left join plan_periods
-        on plan_periods.plan = resolved.plan
+    left join plan_rows_resolved
+        on plan_rows_resolved.region_code is not distinct from completion.region_code
+        and plan_rows_resolved.plan is not distinct from completion.plan
+        and plan_rows_resolved.printed_indicator_code is not distinct from completion.indicator_code
+        and plan_rows_resolved.indicator_name is not distinct from completion.indicator_name
+        and plan_rows_resolved.printed_unit is not distinct from completion.unit
+        and plan_rows_resolved.unit_as_read is not distinct from completion.unit_as_read
 
 ),
 
@@ -103,20 +62,17 @@ converted as (
         catalog_unit as unit,
         unit_conversion_status,
         coalesce(target_year, period_last_year) as target_year,
-        target_value * {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}
-            as target_value,
-        actual_value * {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}
-            as actual_value,
+        target_value * conversion_factor as target_value,
+        actual_value * conversion_factor as actual_value,
         baseline_year,
-        baseline_value * {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}
-            as baseline_value,
+        baseline_value * conversion_factor as baseline_value,
         source_doc,
         source_line,
         row_number() over (
             partition by region_code, plan, resolved_indicator_code, breakdown order by seq, completion_row_id
         ) as row_rank
 
-    from with_units
+    from resolved
     where resolved_indicator_code is not null
 
 )

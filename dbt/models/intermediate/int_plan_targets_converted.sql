@@ -1,6 +1,6 @@
 {#- Plan rows in the catalog's unit, one per region × plan × indicator × breakdown.
     Plans print values in their own unit (亿元 where the catalog keeps 万元, ‰ where it keeps %);
-    the unit rule is macros/units.sql (one dimension, printed factor / catalog factor). A target
+    the indicator and the factor to the catalog's unit come from int_plan_rows_resolved. A target
     stated only in the plan's text (prose) fills in where the table has no row. Drafts are left
     out: a value nobody reviewed does not decide a status (plans of synthetic, simulated regions
     are kept: they exist only to be measured). -#}
@@ -20,27 +20,9 @@ prose_targets as (
 
 ),
 
-aliases as (
+plan_rows_resolved as (
 
-    select * from {{ ref('stg_reference__indicator_aliases') }}
-
-),
-
-indicators as (
-
-    select * from {{ ref('stg_reference__indicators') }}
-
-),
-
-units as (
-
-    select * from {{ ref('stg_reference__units') }}
-
-),
-
-plan_periods as (
-
-    select * from {{ ref('stg_reference__plan_periods') }}
+    select * from {{ ref('int_plan_rows_resolved') }}
 
 ),
 
@@ -124,72 +106,26 @@ all_targets as (
 
 resolved as (
 
-    -- the code printed in the reviewed CSV wins; otherwise the region's alias, then a shared one
+    -- the printed row's indicator and unit, resolved once (int_plan_rows_resolved)
     select
         all_targets.*,
-        coalesce(
-            all_targets.indicator_code,
-            region_aliases.indicator_code,
-            shared_aliases.indicator_code
-        ) as resolved_indicator_code
+        plan_rows_resolved.resolved_indicator_code,
+        plan_rows_resolved.unit_read,
+        plan_rows_resolved.catalog_unit,
+        plan_rows_resolved.catalog_measure,
+        plan_rows_resolved.unit_conversion_status,
+        plan_rows_resolved.conversion_factor,
+        plan_rows_resolved.period_first_year,
+        plan_rows_resolved.period_last_year
 
     from all_targets
-    left join aliases as region_aliases
-        on region_aliases.alias = all_targets.indicator_name
-        and region_aliases.alias_region_code = all_targets.region_code
-    left join aliases as shared_aliases
-        on shared_aliases.alias = all_targets.indicator_name
-        and shared_aliases.alias_region_code = ''
-
-),
-
-with_units as (
-
-    select
-        resolved.*,
-        indicators.unit as catalog_unit,
-        indicators.measure as catalog_measure,
-        printed_units.dimension as printed_dimension,
-        printed_units.factor as printed_factor,
-        catalog_units.dimension as catalog_dimension,
-        catalog_units.factor as catalog_factor,
-        plan_periods.first_year as period_first_year,
-        plan_periods.last_year as period_last_year
-
-    from resolved
-    left join indicators
-        on indicators.indicator_code = resolved.resolved_indicator_code
-    left join units as printed_units
-        on printed_units.unit = coalesce(resolved.unit_as_read, resolved.printed_unit)
-    left join units as catalog_units
-        on catalog_units.unit = indicators.unit
-    left join plan_periods
-        on plan_periods.plan = resolved.plan
-
-),
-
-conversion as (
-
-    -- the reviewer's reading of the unit, where the file records one, stands for the printed unit
-    select
-        with_units.*,
-        coalesce(unit_as_read, printed_unit) as unit_read,
-        {{ unit_conversion_status(
-            'coalesce(unit_as_read, printed_unit)', 'catalog_unit', 'printed_dimension', 'catalog_dimension'
-        ) }} as unit_conversion_status
-
-    from with_units
-
-),
-
-factors as (
-
-    select
-        conversion.*,
-        {{ unit_conversion_factor('unit_conversion_status', 'printed_factor', 'catalog_factor') }}
-            as conversion_factor
-
-    from conversion
+    left join plan_rows_resolved
+        on plan_rows_resolved.region_code is not distinct from all_targets.region_code
+        and plan_rows_resolved.plan is not distinct from all_targets.plan
+        and plan_rows_resolved.printed_indicator_code is not distinct from all_targets.indicator_code
+        and plan_rows_resolved.indicator_name is not distinct from all_targets.indicator_name
+        and plan_rows_resolved.printed_unit is not distinct from all_targets.printed_unit
+        and plan_rows_resolved.unit_as_read is not distinct from all_targets.unit_as_read
 
 ),
 
@@ -232,7 +168,7 @@ converted as (
         source_file,
         source_row_id
 
-    from factors
+    from resolved
     where resolved_indicator_code is not null
 
 ),

@@ -49,9 +49,9 @@ indicators as (
 
 ),
 
-units as (
+unit_conversions as (
 
-    select * from {{ ref('stg_reference__units') }}
+    select * from {{ ref('stg_reference__unit_conversions') }}
 
 ),
 
@@ -147,10 +147,7 @@ prose_figures as (
         -- is used through the table row
         case
             when plan_targets.plan_target_id is not null then plan_targets.target_value
-            when abs(prose_rows.target_value * {{ unit_conversion_factor(
-                    unit_conversion_status('coalesce(prose_rows.unit_as_read, prose_rows.unit)', 'table_targets.unit',
-                                           'prose_units.dimension', 'catalog_units.dimension'),
-                    'prose_units.factor', 'catalog_units.factor') }} - table_targets.target_value) < 1e-9
+            when abs(prose_rows.target_value * prose_conversions.factor - table_targets.target_value) < 1e-9
                 then table_targets.target_value
         end as value_in_catalog_unit,
         table_targets.plan_target_id is not null as has_table_row,
@@ -165,10 +162,10 @@ prose_figures as (
         and table_targets.plan = prose_rows.plan
         and table_targets.indicator_code = prose_rows.indicator_code
         and table_targets.breakdown = ''
-    left join units as prose_units
-        on prose_units.unit = coalesce(prose_rows.unit_as_read, prose_rows.unit)
-    left join units as catalog_units
-        on catalog_units.unit = table_targets.unit
+    -- the prose unit (as read; empty: the catalog's) to the table row's catalog unit
+    left join unit_conversions as prose_conversions
+        on prose_conversions.from_unit = coalesce(prose_rows.unit_as_read, prose_rows.unit, table_targets.unit)
+        and prose_conversions.to_unit = table_targets.unit
     where prose_rows.target_value is not null
 
 ),
