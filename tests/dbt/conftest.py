@@ -6,6 +6,7 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -30,3 +31,19 @@ def build_ingest() -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def dbt_dir() -> Path:
     return DBT_DIR
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, build_ingest: Callable[..., Path],
+          dbt_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The fixture ingest store built by dbt for 2023Q4: (candidate file, build metrics). Read it, or copy it."""
+    from planwatch.build.candidate import build_from_ingest
+    from planwatch.core.periods import Quarter
+
+    tmp = tmp_path_factory.mktemp("marts")
+    ingest = build_ingest(tmp / "ingest.duckdb")
+    candidate = tmp / "candidate.duckdb"
+    # with dbt's unit tests, which a pipeline run leaves out (planwatch.build.candidate)
+    metrics = build_from_ingest(ingest, candidate, Quarter.parse("2023Q4"), dbt_dir, work_dir=tmp / "work",
+                                unit_tests=True)
+    return candidate, metrics

@@ -7,27 +7,12 @@ projects to 50 × (56/50)^(5/3) = 60.39 at 2025, so the projected ratio is 1.04 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from planwatch.core.db import connect
-from planwatch.core.periods import Quarter
-from planwatch.build.candidate import build_from_ingest
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, build_ingest: Callable[..., Path],
-          dbt_dir: Path) -> tuple[Path, dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("marts")
-    ingest = build_ingest(tmp / "ingest.duckdb")
-    candidate = tmp / "candidate.duckdb"
-    # with dbt's unit tests, which a pipeline run leaves out (planwatch.build.transform)
-    metrics = build_from_ingest(ingest, candidate, Quarter.parse("2023Q4"), dbt_dir, work_dir=tmp / "work",
-                                unit_tests=True)
-    return candidate, metrics
 
 
 def _rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:

@@ -51,20 +51,11 @@ CASES = {
                                                           "previous_plan_actual_matches_baseline", "warn", "110101"),
     "ingest/plan_target_above_unit": ("plan_consistency", "plan_value_within_unit", "error", "target_value"),
     "ingest/plan_unknown_indicator": ("plan_consistency", "plan_codes_known", "error", "ELD_MADE_UP"),
-    "candidate/duplicate_progress_row": ("fct_indicator_progress", "unique_region_indicator_breakdown_period",
-                                         "error", "AST_DIBAO_PERSONS"),
     "candidate/printed_baseline_differs_from_previous_actual": ("plan_bases",
                                                                 "printed_baseline_matches_previous_plan_actual",
                                                                 "warn", "110101"),
-    "candidate/progress_unknown_region": ("fct_indicator_progress", "region_code_known", "error", "999999"),
-    "candidate/progress_unknown_indicator": ("fct_indicator_progress", "indicator_code_known", "error",
-                                             "SOC_ORG_GROWTH"),
-    "candidate/progress_null_status": ("fct_indicator_progress", "key_not_null", "error", "2024Q2"),
     "candidate/progress_actual_above_bound": ("fct_indicator_progress", "values_within_catalog_bounds", "error",
                                               "actual_value"),
-    "candidate/plan_completion_unknown_region": ("fct_plan_completion", "region_code_known", "error", "999999"),
-    "candidate/duplicate_dim_region": ("dim_region", "region_code_unique", "error", "110105"),
-    "candidate/duplicate_dim_indicator": ("dim_indicator", "indicator_code_unique", "error", "AST_DIBAO_PERSONS"),
 }
 
 
@@ -187,12 +178,13 @@ def test_sudden_drop_of_rows_blocks(tmp_path: Path, clean: tuple[Path, Path]) ->
 def test_a_rule_that_cannot_run_fails_instead_of_passing(tmp_path: Path, clean: tuple[Path, Path]) -> None:
     settings = _settings(tmp_path, clean, published=False)
     con = duckdb.connect(str(settings.candidate_db(RUN.run_id)))
-    con.execute("drop table marts.dim_region")
+    con.execute("drop table raw.indicator_rules")
     con.close()
     validate.validate_marts(settings, RUN)
-    severity, success, unexpected, sample = _findings(settings)[("fct_indicator_progress", "region_code_known")]
+    severity, success, unexpected, sample = _findings(settings)[("fct_indicator_progress",
+                                                                 "values_within_catalog_bounds")]
     assert (severity, success, unexpected) == ("error", False, None)
-    assert "dim_region" in json.loads(sample)[0]["exception"]
+    assert "indicator_rules" in json.loads(sample)[0]["exception"]
 
 
 def test_bad_thresholds_name_the_file(tmp_path: Path, clean: tuple[Path, Path]) -> None:

@@ -45,7 +45,7 @@ def _checks(settings: Settings, run: RunContext, *, failing_error: bool = False)
         Finding("raw_statistics", "stock_quarter_jump", "warn", False, 2, [{"region_code": "110102"}]),
     ])
     write_findings(settings, run, ["fct_indicator_progress"], [
-        Finding("fct_indicator_progress", "unique_region_indicator_breakdown_period", "error", True, 0, []),
+        Finding("fct_indicator_progress", "values_within_catalog_bounds", "error", True, 0, []),
     ])
 
 
@@ -151,7 +151,7 @@ def test_publish_refuses_a_run_whose_checks_did_not_run(settings: Settings) -> N
     run = _run(1)
     _candidate(settings, run, marker=1)
     write_findings(settings, run, ["fct_indicator_progress"], [
-        Finding("fct_indicator_progress", "key_not_null", "error", True, 0, [])])
+        Finding("fct_indicator_progress", "values_within_catalog_bounds", "error", True, 0, [])])
     with pytest.raises(ChecksFailed, match="raw suites did not run"):
         publish_mod.publish(settings, run)
     assert not settings.published_db.exists()

@@ -1,0 +1,63 @@
+"""Each fact is checked once: the mart defects that Great Expectations no longer looks for (#13)
+are caught by the dbt test on the model that builds them (dbt/models/marts/_marts__models.yml).
+
+Every case breaks one fact in a copy of the fixture build, runs `dbt test` on that model, and
+expects its twin test to fail: the GX mart suites keep only what dbt does not know (catalog
+bounds, the plan bridge, drift between runs; expectations/suites/marts.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planwatch.build.dbt_runner import run_dbt
+from planwatch.core.db import connect
+
+# defect -> (SQL breaking it in the built warehouse, model to test, the dbt test that must fail)
+CASES = {
+    "duplicate_progress_row": (
+        "insert into marts.fct_indicator_progress select * from marts.fct_indicator_progress limit 1",
+        "fct_indicator_progress", "unique_fct_indicator_progress_progress_id"),
+    "progress_null_status": (
+        "update marts.fct_indicator_progress set status = null where progress_id = "
+        "(select min(progress_id) from marts.fct_indicator_progress)",
+        "fct_indicator_progress", "not_null_fct_indicator_progress_status"),
+    "progress_unknown_region": (
+        "update marts.fct_indicator_progress set region_code = '999999' where progress_id = "
+        "(select min(progress_id) from marts.fct_indicator_progress)",
+        "fct_indicator_progress", "relationships_fct_indicator_progress_region_code"),
+    "progress_unknown_indicator": (
+        "update marts.fct_indicator_progress set indicator_code = 'NOT_IN_CATALOG' where progress_id = "
+        "(select min(progress_id) from marts.fct_indicator_progress)",
+        "fct_indicator_progress", "relationships_fct_indicator_progress_indicator_code"),
+    "plan_completion_unknown_region": (
+        "update marts.fct_plan_completion set region_code = '999999' where completion_id = "
+        "(select min(completion_id) from marts.fct_plan_completion)",
+        "fct_plan_completion", "relationships_fct_plan_completion_region_code"),
+    "duplicate_dim_region": (
+        "insert into marts.dim_region select * from marts.dim_region limit 1",
+        "dim_region", "unique_dim_region_region_code"),
+    "duplicate_dim_indicator": (
+        "insert into marts.dim_indicator select * from marts.dim_indicator limit 1",
+        "dim_indicator", "unique_dim_indicator_indicator_code"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_dbt_test_catches_the_defect(tmp_path: Path, built: tuple[Path, dict[str, Any]], dbt_dir: Path,
+                                     case: str) -> None:
+    sql, model, twin = CASES[case]
+    candidate = tmp_path / "candidate.duckdb"
+    shutil.copy2(built[0], candidate)
+    with connect(candidate) as con:
+        before = con.execute(f"select count(*) from marts.{model}").fetchone()
+        con.execute(sql)
+    outcome = run_dbt(dbt_dir, candidate, tmp_path / "work", {"as_of_quarter": "2023Q4"},
+                      command="test", select=[model])
+    assert before is not None and before[0] > 0, f"marts.{model} is empty in the fixture build"
+    failed = [label for label in outcome.failed + outcome.errors if label.startswith(twin)]
+    assert failed, f"{case}: expected {twin}* to fail; failed: {outcome.failed}, errors: {outcome.errors}"
