@@ -16,27 +16,22 @@ plan_rows_resolved as (
 
 ),
 
-resolved as (
+resolved_rows as (
 
     -- the printed row's indicator and unit, resolved once (int_plan_rows_resolved)
     select
         completion.*,
-        plan_rows_resolved.resolved_indicator_code,
-        plan_rows_resolved.unit_read,
-        plan_rows_resolved.catalog_unit,
-        plan_rows_resolved.catalog_direction as direction,
-        plan_rows_resolved.unit_conversion_status,
-        plan_rows_resolved.conversion_factor,
-        plan_rows_resolved.period_last_year
+        resolved.resolved_indicator_code,
+        resolved.unit_read,
+        resolved.catalog_unit,
+        resolved.catalog_direction as direction,
+        resolved.unit_conversion_status,
+        resolved.conversion_factor,
+        resolved.period_last_year
 
     from completion
-    left join plan_rows_resolved
-        on plan_rows_resolved.region_code is not distinct from completion.region_code
-        and plan_rows_resolved.plan is not distinct from completion.plan
-        and plan_rows_resolved.printed_indicator_code is not distinct from completion.indicator_code
-        and plan_rows_resolved.indicator_name is not distinct from completion.indicator_name
-        and plan_rows_resolved.printed_unit is not distinct from completion.unit
-        and plan_rows_resolved.unit_as_read is not distinct from completion.unit_as_read
+    left join plan_rows_resolved as resolved
+        on {{ matches_resolved_plan_row('completion', 'unit') }}
 
 ),
 
@@ -72,7 +67,7 @@ converted as (
             partition by region_code, plan, resolved_indicator_code, breakdown order by seq, completion_row_id
         ) as row_rank
 
-    from resolved
+    from resolved_rows
     where resolved_indicator_code is not null
 
 )

@@ -104,28 +104,23 @@ all_targets as (
 
 ),
 
-resolved as (
+resolved_rows as (
 
     -- the printed row's indicator and unit, resolved once (int_plan_rows_resolved)
     select
         all_targets.*,
-        plan_rows_resolved.resolved_indicator_code,
-        plan_rows_resolved.unit_read,
-        plan_rows_resolved.catalog_unit,
-        plan_rows_resolved.catalog_measure,
-        plan_rows_resolved.unit_conversion_status,
-        plan_rows_resolved.conversion_factor,
-        plan_rows_resolved.period_first_year,
-        plan_rows_resolved.period_last_year
+        resolved.resolved_indicator_code,
+        resolved.unit_read,
+        resolved.catalog_unit,
+        resolved.catalog_measure,
+        resolved.unit_conversion_status,
+        resolved.conversion_factor,
+        resolved.period_first_year,
+        resolved.period_last_year
 
     from all_targets
-    left join plan_rows_resolved
-        on plan_rows_resolved.region_code is not distinct from all_targets.region_code
-        and plan_rows_resolved.plan is not distinct from all_targets.plan
-        and plan_rows_resolved.printed_indicator_code is not distinct from all_targets.indicator_code
-        and plan_rows_resolved.indicator_name is not distinct from all_targets.indicator_name
-        and plan_rows_resolved.printed_unit is not distinct from all_targets.printed_unit
-        and plan_rows_resolved.unit_as_read is not distinct from all_targets.unit_as_read
+    left join plan_rows_resolved as resolved
+        on {{ matches_resolved_plan_row('all_targets', 'printed_unit') }}
 
 ),
 
@@ -168,7 +163,7 @@ converted as (
         source_file,
         source_row_id
 
-    from resolved
+    from resolved_rows
     where resolved_indicator_code is not null
 
 ),
