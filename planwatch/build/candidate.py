@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from planwatch.build.dbt_runner import run_dbt
+from planwatch.build.bi_views import check_bi_views
 from planwatch.build.fingerprint import INCREMENTAL_FACT, extendable_quarter, ingest_fingerprint, write_build_state
 from planwatch.build.snapshot import copy_raw_tables, remove_db
 from planwatch.core.config import Settings
@@ -30,7 +31,6 @@ from planwatch.core.errors import ConfigError, TerminalError
 from planwatch.core.periods import Quarter
 from planwatch.core.types import Metrics, RunContext
 from planwatch.core.faults import crash_point
-from planwatch.serve.serve import create_bi_views
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,10 @@ def build_from_ingest(
     for name in outcome.warned:
         log.warning("dbt_build: warning test %s", name)
 
-    # The dashboard views belong to the warehouse a run builds, so they are checked with it and
-    # published with it; the data-quality views bind to audit.dq_results when queried.
+    # The dashboard views (dbt/models/bi/) belong to the warehouse a run builds, so they are built
+    # and tested with it and published with it; the data-quality views read audit.dq_results when queried.
     with connect(candidate_db) as con:
-        bi_views = create_bi_views(con)
+        bi_views = check_bi_views(con)
         row = con.execute(f"select count(*) from marts.{INCREMENTAL_FACT}").fetchone()
         con.execute("checkpoint")
     fact_rows = int(row[0]) if row else 0

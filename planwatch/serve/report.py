@@ -61,33 +61,25 @@ LAYERS: tuple[tuple[str, str, str], ...] = (
     ("target", "目标值 target", "#c62828"),
 )
 
-# One row per series (region × plan × indicator × breakdown): its latest period with a value, except
-# that a series whose target year has passed is judged at that year (its later figures carry the
-# status target_year_passed). The summary counts series with this same query; bi.latest_status
-# (planwatch/serve/sql/bi_views.sql) ranks the same way.
+# One row per series (region × plan × indicator × breakdown): bi.latest_status (dbt/models/bi/) ranks
+# the rows, a series whose target year has passed judged at that year; the fact row adds what the
+# page shows besides. The summary counts series with this same query.
 LATEST_SQL = """
-with ranked as (
-    select f.*,
-           row_number() over (
-               partition by f.region_code, f.plan, f.indicator_code, coalesce(f.breakdown, '')
-               order by (f.status <> 'target_year_passed') desc, (f.actual_value is not null) desc,
-                        f.period_end desc) as recency
-    from marts.fct_indicator_progress as f
-)
-select r.region_code, r.region_name, g.region_name_en, coalesce(g.is_simulated, false) as region_simulated,
-       r.plan, r.indicator_code, coalesce(i.indicator_name_zh, r.indicator_name) as name_zh,
-       i.indicator_name_en as name_en, i.unit, coalesce(r.attribute, '') as attribute,
-       coalesce(r.breakdown, '') as breakdown, r.period,
+select l.region_code, l.region_name, l.region_name_en, coalesce(g.is_simulated, false) as region_simulated,
+       l.plan, l.indicator_code, coalesce(l.indicator_name_zh, l.indicator_name) as name_zh,
+       l.indicator_name_en as name_en, l.unit, coalesce(l.attribute, '') as attribute,
+       l.breakdown, l.period,
        -- a cumulative target is judged, and shown, by its running total since the plan's first year
-       coalesce(r.cumulative_value, r.actual_value) as actual_value, r.target_kind, r.baseline_year, r.baseline_value,
-       r.target_value, r.target_year, r.expected_value, r.progress_ratio, r.status,
-       s.status_zh, s.status_en, s.sort_order, r.status_basis_zh, r.status_basis_en, r.is_simulated
-from ranked as r
-left join marts.dim_indicator as i on i.indicator_code = r.indicator_code
-left join marts.dim_status as s on s.status = r.status
-left join marts.dim_region as g on g.region_code = r.region_code
-where r.recency = 1
-order by r.region_code, r.plan, r.indicator_code, coalesce(r.breakdown, '')
+       coalesce(f.cumulative_value, l.actual_value) as actual_value, f.target_kind, f.baseline_year, l.baseline_value,
+       l.target_value, l.target_year, l.expected_value, l.progress_ratio, l.status,
+       l.status_label_zh as status_zh, l.status_label_en as status_en, l.status_order as sort_order,
+       l.status_basis_zh, l.status_basis_en, l.is_simulated
+from bi.latest_status as l
+join marts.fct_indicator_progress as f
+  on f.region_code = l.region_code and f.indicator_code = l.indicator_code and f.breakdown = l.breakdown
+ and f.period = l.period
+left join marts.dim_region as g on g.region_code = l.region_code
+order by l.region_code, l.plan, l.indicator_code, l.breakdown
 """
 
 POINTS_SQL = """

@@ -1,9 +1,10 @@
 """Serve the published warehouse to BI tools: the `bi` views and Parquet exports of the marts.
 
-`create_bi_views` runs at the end of the dbt build stage on the candidate (so the views are
-checked and published with the marts they read); `export_parquet` runs in the publish step on the
-published file (read-only, after the rename). BI tools then read
-`warehouse/planwatch.duckdb` read-only, or the Parquet files; see docs/bi.md.
+The `bi` views are dbt models (dbt/models/bi/), built and tested with the marts they read in the
+dbt build stage (planwatch.build.bi_views checks they are all there), so they are published with
+the marts; `export_parquet` runs in the publish step on the published file
+(read-only, after the rename). BI tools then read `warehouse/planwatch.duckdb` read-only, or the
+Parquet files; see docs/bi.md.
 """
 
 from __future__ import annotations
@@ -23,31 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BI_VIEWS_SQL = Path(__file__).resolve().parent / "sql" / "bi_views.sql"
-BI_VIEWS: tuple[str, ...] = (
-    "latest_status", "status_counts", "dq_last_run", "dq_summary", "dq_findings",
-    "plan_figures_excluded", "submission_status", "submission_by_region",
-    "observations_without_plan", "regions_without_current_plan",
-)
 MART_SCHEMA = "marts"
-
-
-def create_bi_views(con: "duckdb.DuckDBPyConnection") -> list[str]:
-    """Create (or replace) the `bi` views in the warehouse `con` is connected to; returns their names.
-
-    Needs `marts.fct_indicator_progress`, `marts.dim_indicator`, `marts.dim_region`,
-    `marts.dim_status` and `audit.dq_results` in the same file: DuckDB binds a view when it is created, so a missing table fails here, at publish time,
-    rather than in a dashboard.
-    """
-    con.execute(BI_VIEWS_SQL.read_text(encoding="utf-8"))
-    created = [r[0] for r in con.execute(
-        "select view_name from duckdb_views() where schema_name = 'bi' and not internal "
-        "order by view_name").fetchall()]
-    missing = sorted(set(BI_VIEWS) - set(created))
-    if missing:
-        raise RuntimeError(f"{BI_VIEWS_SQL}: views {missing} were not created")
-    log.info("created bi views: %s", ", ".join(created))
-    return created
 
 
 def mart_tables(con: "duckdb.DuckDBPyConnection") -> list[str]:

@@ -1,7 +1,7 @@
 """Who has sent what: the per-region summary of bi.submission_status, and the digest of overdue
 regions the notifier sends once a quarter's deadline has passed.
 
-The view (planwatch/serve/sql/bi_views.sql) decides what is expected, received and overdue; this module
+The view (dbt/models/bi/submission_status.sql) decides what is expected, received and overdue; this module
 only reads it, for the report, `planwatch status` and the digest.
 """
 

@@ -66,7 +66,6 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
         "one of two module constants; every filter is a bound parameter",
     ("planwatch/run/runlog.py", "_NEWEST_FIRST_BEFORE_LAST_SEEN if newest_first else _OLDEST_FIRST_BEFORE_LAST_SEEN"):
         "the same two constants for a run log from before its last_seen_at column",
-    ("planwatch/serve/serve.py", "BI_VIEWS_SQL.read_text(encoding='utf-8')"): "the repository's own planwatch/serve/sql/bi_views.sql",
     ("planwatch/serve/serve.py", "str(path).replace(\"'\", \"''\")"): "an export path planwatch makes, quoted as a literal",
     ("planwatch/serve/serve.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
     ("planwatch/serve/serve.py", "int(year)"): "a partition's year as DuckDB computed it, an integer",

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from planwatch.run import runlog
 from planwatch.run.cli import main
 from planwatch.core.config import Settings
 from planwatch.core.periods import Quarter
-from planwatch.serve.serve import create_bi_views
 from planwatch.core.types import RunContext
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "warehouse"))
+from bi_fixture import build_fixture_warehouse  # noqa: E402
+
 
 
 def _run(settings: Settings, run_id: str, quarter: str, status: str, metrics: dict[str, dict]) -> None:
@@ -42,10 +42,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     _run(settings, "scheduled__2025-07-15T02:00:00+08:00", "2025Q2", "published",
          {"publish": {"version": "20250715T020300Z__scheduled__2025-07-15", "published": True},
           "report": {"series": 45, "report_path": str(settings.reports_dir / "progress_2025Q2.html")}})
-    with duckdb.connect(str(settings.published_db)) as con:
-        con.execute("SET VARIABLE n_regions = 5; SET VARIABLE as_of = '2025Q2';")
-        con.execute(FIXTURE_SQL.read_text(encoding="utf-8"))
-        create_bi_views(con)
+    build_fixture_warehouse(settings.published_db, as_of="2025Q2", n_regions=5)
     return settings
 
 

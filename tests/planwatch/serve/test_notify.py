@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -182,22 +183,21 @@ def test_overdue_digest_names_regions_and_missing_indicators(webhook: Webhook, s
     import duckdb
 
     from planwatch.core.config import Settings
-    from planwatch.serve.serve import create_bi_views
     from planwatch.serve.submissions import send_overdue_digest
 
     settings = Settings(home=tmp_path)
     settings.published_db.parent.mkdir(parents=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "warehouse"))
+    from bi_fixture import build_fixture_warehouse
+
+    build_fixture_warehouse(settings.published_db, as_of="2025Q2", n_regions=5)
     with duckdb.connect(str(settings.published_db)) as con:
-        con.execute("SET VARIABLE n_regions = 5; SET VARIABLE as_of = '2025Q2';")
-        con.execute((Path(__file__).resolve().parents[2] / "fixtures" / "warehouse" / "published.sql")
-                    .read_text(encoding="utf-8"))
         # 350582 sent the missing figure after all: it drops out of the digest
         con.execute("insert into raw.stat_observations (file_id, file_seq, line_no, region_code, period, period_type, "
                     "indicator_code, breakdown, value, unit, loaded_at) values ('late', 999, 2, '350582', "
                     "'2025Q2', 'quarter', 'SOC_ORG_PER_10K', '', 8.1, '个', timestamp '2025-07-20 10:00:00')")
         con.execute("insert into raw.file_ledger (file_id, file_seq, path, kind, status, loaded_at) values "
                     "('late', 999, 'statistics/350582/late.csv', 'statistics', 'loaded', timestamp '2025-07-20 10:00:00')")
-        create_bi_views(con)
     monkeypatch.setenv("PLANWATCH_WEBHOOK_URL", webhook.url)
     monkeypatch.setenv("PLANWATCH_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("PLANWATCH_SMTP_PORT", str(smtp.port))

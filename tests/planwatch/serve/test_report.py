@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import struct
+import sys
 from pathlib import Path
 
 import duckdb
@@ -14,26 +15,19 @@ from planwatch.core.config import Settings
 from planwatch.core.errors import ConfigError
 from planwatch.core.periods import Quarter
 from planwatch.serve.report import MAX_DETAIL_REGIONS, write_report
-from planwatch.serve.serve import create_bi_views
 from planwatch.core.types import RunContext
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "warehouse"))
+from bi_fixture import build_fixture_warehouse  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
-FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"
 RUN = RunContext("scheduled__2025-07-15T02:00:00+08:00", Quarter.parse("2025Q2"))
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 
 def publish_fixture(home: Path, n_regions: int = 5, as_of: str = "2025Q2") -> Settings:
     settings = Settings(home=home)
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.published_db))
-    try:
-        con.execute("SET VARIABLE n_regions = ?", [n_regions])
-        con.execute("SET VARIABLE as_of = ?", [as_of])
-        con.execute(FIXTURE_SQL.read_text(encoding="utf-8"))
-        create_bi_views(con)
-    finally:
-        con.close()
+    build_fixture_warehouse(settings.published_db, as_of=as_of, n_regions=n_regions)
     return settings
 
 

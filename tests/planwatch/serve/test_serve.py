@@ -17,24 +17,19 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from planwatch.serve.serve import BI_VIEWS, create_bi_views, export_parquet
+from planwatch.build.bi_views import BI_VIEWS, build_bi_views
+from planwatch.core.errors import TerminalError
+from planwatch.serve.serve import export_parquet
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "warehouse"))
+from bi_fixture import build_fixture_warehouse  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "warehouse" / "published.sql"
 
 
 def build_warehouse(path: Path, as_of: str = "2025Q2", n_regions: int = 5) -> Path:
-    """A candidate as the publish step leaves it: marts, audit, bi views, checkpointed and closed."""
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("SET VARIABLE n_regions = ?", [n_regions])
-        con.execute("SET VARIABLE as_of = ?", [as_of])
-        con.execute(FIXTURE_SQL.read_text(encoding="utf-8"))
-        create_bi_views(con)
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    return path
+    """A candidate as the publish step leaves it: marts, audit, bi views (built by dbt), checkpointed and closed."""
+    return build_fixture_warehouse(path, as_of=as_of, n_regions=n_regions)
 
 
 @pytest.fixture
@@ -79,9 +74,9 @@ def test_views_answer_with_the_latest_status_of_every_series(published: Path) ->
 
 
 def test_views_refuse_to_build_without_their_marts(tmp_path: Path) -> None:
-    with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
-        with pytest.raises(duckdb.CatalogException, match="fct_indicator_progress"):
-            create_bi_views(con)
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
+    with pytest.raises(TerminalError, match="fct_indicator_progress"):
+        build_bi_views(tmp_path / "empty.duckdb", REPO_ROOT / "dbt", tmp_path / "work")
 
 
 def test_sqlalchemy_read_only_like_superset(published: Path) -> None:
