@@ -18,7 +18,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: venv run test test-all test-deploy test-spark spark-venv bench airflow-db clean lint
+.PHONY: venv run test test-all test-deploy test-spark spark-venv bench bench-spark airflow-db clean lint
 
 venv: $(STAMP)
 
@@ -106,6 +106,11 @@ test-spark: spark-venv
 
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+# The dbt stage on DuckDB and on Spark local[2] at 1/4 and full national scale (bench/engines.py);
+# bench/README.md, "Engines". Needs .venv-spark.
+bench-spark: spark-venv
+	$(SPARK_VENV)/bin/python -m bench.run --engine spark
 
 clean:
 	rm -rf .airflow warehouse/*.duckdb warehouse/candidates warehouse/versions warehouse/parquet reports/*.html

@@ -859,6 +859,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--child"]:
         return child_main(argv[1:])
+    if "--engine" in argv or any(a.startswith("--engine=") for a in argv):  # bench/engines.py
+        from bench.engines import main as engines_main
+
+        return engines_main(argv)
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement; medians (default 3)")
     parser.add_argument("--pipeline-runs", type=int, default=None,
