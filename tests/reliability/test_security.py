@@ -80,6 +80,32 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/build/candidate.py", "INCREMENTAL_FACT"): "the fact's name, a constant of planwatch/build/fingerprint.py",
     ("planwatch/quality/validate.py", "name"): "mart table names from the suites' code (MART_TABLES)",
     ("planwatch/quality/validate.py", "schema"): "mart schema names from the suites' code (MART_TABLES)",
+    # planwatch/build/spark.py: the raw export for Spark (COPY ... TO takes no parameter)
+    ("planwatch/build/spark.py", "table"): "table names from the RAW_TABLES constants",
+    ("planwatch/build/spark.py", "f' where {_PERIOD_INDEX_SQL} <= {int(quarter.index)}' if table == 'stat_observations' else ''"):
+        "a constant clause with the run's quarter index, an integer (Quarter.index)",
+    ("planwatch/build/spark.py", "target / 'data.parquet'"): "an export path planwatch makes under its work folder",
+    # planwatch/build/engine_compare.py: two builds of the project compared in SQL; every name is a
+    # mart or column of the project (its YAML and DuckDB's catalog), double-quoted, never a value
+    ("planwatch/build/engine_compare.py", "mart"): "a mart name from the project's YAML (mart_keys), quoted",
+    ("planwatch/build/engine_compare.py", "side"): "one of the two temp view names ours/theirs",
+    ("planwatch/build/engine_compare.py", "column"): "a column name from DuckDB's catalog (describe), quoted",
+    ("planwatch/build/engine_compare.py", "a"): "a quoted column of view a, from DuckDB's catalog",
+    ("planwatch/build/engine_compare.py", "b"): "a quoted column of view b, from DuckDB's catalog",
+    ("planwatch/build/engine_compare.py", "rel_tol"): "the tolerance, a float argument (repr)",
+    ("planwatch/build/engine_compare.py", "abs_tol"): "the tolerance near zero, a float argument (repr)",
+    ("planwatch/build/engine_compare.py", "int(shown)"): "how many examples to show, an integer",
+    ("planwatch/build/engine_compare.py", "int(shown - len(result.differing_values))"): "an integer",
+    ("planwatch/build/engine_compare.py", 'value.replace("\'", "\'\'")'): "a Parquet path planwatch wrote, quoted as a literal",
+    ("planwatch/build/engine_compare.py", "', '.join((_sql_text(f) for f in files))"): "the same paths, quoted literals",
+    ("planwatch/build/engine_compare.py", '\', \'.join((f\'"{c}"\' for c in key))'):
+        "key column names from the project's YAML, quoted",
+    ("planwatch/build/engine_compare.py", '\' and \'.join((f\'a."{c}" is not distinct from b."{c}"\' for c in key))'):
+        "key column names from the project's YAML, quoted",
+    ("planwatch/build/engine_compare.py", "', '.join((f'a.{c}' for c in (f'{chr(34)}{k}{chr(34)}' for k in key)))"):
+        "key column names from the project's YAML, quoted",
+    ("planwatch/build/engine_compare.py", "', '.join((f'count(*) filter (where {differs(c)})' for c in columns))"):
+        "one comparison per column of DuckDB's catalog, quoted names and float tolerances",
 }
 
 
