@@ -51,7 +51,7 @@ def test_a_share_is_scaled_by_the_loaders_ratio_scale_which_is_100_over_its_unit
 
     shares = {u.unit: u for u in catalog.units.values() if u.dimension == "share"}
     assert set(shares) == {"%", "％", "‰"}
-    for unit in shares.values():  # the checks' SQL derives the same scale as 100 / factor
+    for unit in shares.values():  # what the unit table says a share is
         assert ratio_scale(unit.unit) == pytest.approx(100.0 / unit.factor), unit.unit
     assert catalog.share_scale("ELD_NURSING_BED_SHARE") == 100.0
     assert catalog.share_scale("ORG_SOCIAL_WORKER_POP_SHARE") == 1000.0
