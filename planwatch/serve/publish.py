@@ -35,7 +35,7 @@ from planwatch.core.db import connect, storage_version_number, table_exists
 from planwatch.core.errors import ChecksFailed, ConfigError, TerminalError
 from planwatch.core.faults import crash_point
 from planwatch.core.periods import Quarter
-from planwatch.serve.serve import export_parquet, parquet_files
+from planwatch.serve.parquet_export import export_parquet, parquet_files
 from planwatch.core.types import Metrics, RunContext
 
 log = logging.getLogger(__name__)

@@ -66,9 +66,9 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
         "one of two module constants; every filter is a bound parameter",
     ("planwatch/run/runlog.py", "_NEWEST_FIRST_BEFORE_LAST_SEEN if newest_first else _OLDEST_FIRST_BEFORE_LAST_SEEN"):
         "the same two constants for a run log from before its last_seen_at column",
-    ("planwatch/serve/serve.py", "str(path).replace(\"'\", \"''\")"): "an export path planwatch makes, quoted as a literal",
-    ("planwatch/serve/serve.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
-    ("planwatch/serve/serve.py", "int(year)"): "a partition's year as DuckDB computed it, an integer",
+    ("planwatch/serve/parquet_export.py", "str(path).replace(\"'\", \"''\")"): "an export path planwatch makes, quoted as a literal",
+    ("planwatch/serve/parquet_export.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
+    ("planwatch/serve/parquet_export.py", "int(year)"): "a partition's year as DuckDB computed it, an integer",
     ("planwatch/ingest/statistics_io.py", "', '.join((f\"coalesce(parts[{i + 1}], '') as c{i}\" for i in range(width)))"):
         "list positions and column names c<i> numbered from the header's width",
     ("planwatch/ingest/statistics_io.py", "width"): "the header's width, an integer",
@@ -194,7 +194,7 @@ def test_every_shipped_reader_opens_the_published_warehouse_read_only(checked_ho
             done = run_child(settings.home, command, timeout=120)
             assert done.returncode in (0, 1) and "locked" not in done.stderr.lower(), (command, done.stderr[-2000:])
         run_stages(settings, "2023Q4", RUN_ID, ("report",))
-        from planwatch.serve.serve import export_parquet
+        from planwatch.serve.parquet_export import export_parquet
 
         assert export_parquet(settings.published_db, tmp_path / "parquet")
         import sqlalchemy as sa  # the BI views through SQLAlchemy, as Superset connects (docs/bi.md)

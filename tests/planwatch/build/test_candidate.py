@@ -17,7 +17,7 @@ from planwatch.core.errors import TerminalError
 from planwatch.core.periods import Quarter
 from planwatch.build.candidate import build_candidate, build_from_ingest
 from planwatch.core.types import RunContext
-from planwatch.serve.serve import export_parquet
+from planwatch.serve.parquet_export import export_parquet
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

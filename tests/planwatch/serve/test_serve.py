@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from planwatch.build.bi_views import BI_VIEWS, build_bi_views
 from planwatch.core.errors import TerminalError
-from planwatch.serve.serve import export_parquet
+from planwatch.serve.parquet_export import export_parquet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "warehouse"))
 from bi_fixture import build_fixture_warehouse  # noqa: E402

@@ -1,4 +1,4 @@
-"""Serve the published warehouse to BI tools: the `bi` views and Parquet exports of the marts.
+"""Parquet exports of the published warehouse's marts, for BI tools that read files.
 
 The `bi` views are dbt models (dbt/models/bi/), built and tested with the marts they read in the
 dbt build stage (planwatch.build.bi_views checks they are all there), so they are published with
