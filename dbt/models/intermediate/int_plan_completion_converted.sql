@@ -10,28 +10,10 @@ completion as (
 
 ),
 
-plan_rows_resolved as (
-
-    select * from {{ ref('int_plan_rows_resolved') }}
-
-),
-
 resolved_rows as (
 
     -- the printed row's indicator and unit, resolved once (int_plan_rows_resolved)
-    select
-        completion.*,
-        resolved.resolved_indicator_code,
-        resolved.unit_read,
-        resolved.catalog_unit,
-        resolved.catalog_direction as direction,
-        resolved.unit_conversion_status,
-        resolved.conversion_factor,
-        resolved.period_last_year
-
-    from completion
-    left join plan_rows_resolved as resolved
-        on {{ matches_resolved_plan_row('completion', 'unit') }}
+    {{ select_with_resolved_plan_row('completion', 'unit') }}
 
 ),
 
@@ -48,7 +30,7 @@ converted as (
         indicator_name,
         breakdown,
         attribute,
-        direction,
+        catalog_direction as direction,
         completion_row_id,
         unit as printed_unit,
         unit_as_read,

@@ -20,12 +20,6 @@ prose_targets as (
 
 ),
 
-plan_rows_resolved as (
-
-    select * from {{ ref('int_plan_rows_resolved') }}
-
-),
-
 table_targets as (
 
     select
@@ -107,20 +101,7 @@ all_targets as (
 resolved_rows as (
 
     -- the printed row's indicator and unit, resolved once (int_plan_rows_resolved)
-    select
-        all_targets.*,
-        resolved.resolved_indicator_code,
-        resolved.unit_read,
-        resolved.catalog_unit,
-        resolved.catalog_measure,
-        resolved.unit_conversion_status,
-        resolved.conversion_factor,
-        resolved.period_first_year,
-        resolved.period_last_year
-
-    from all_targets
-    left join plan_rows_resolved as resolved
-        on {{ matches_resolved_plan_row('all_targets', 'printed_unit') }}
+    {{ select_with_resolved_plan_row('all_targets', 'printed_unit') }}
 
 ),
 
