@@ -112,7 +112,7 @@ def test_sqlalchemy_read_only_like_superset(published: Path) -> None:
 
 
 PUBLISHER = textwrap.dedent("""
-    import os, sys
+    import os, sys, time
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     from test_serve import build_warehouse
@@ -122,6 +122,7 @@ PUBLISHER = textwrap.dedent("""
         candidate.parent.mkdir(exist_ok=True)
         build_warehouse(candidate, as_of="2025Q1" if i % 2 == 0 else "2025Q2")
         os.replace(candidate, target)
+        time.sleep(0.5)  # a copy of a built file takes milliseconds: give the reader each version to see
 """)
 
 
