@@ -25,11 +25,17 @@ def _marts_in(db: Path) -> set[str]:
         con.close()
 
 
-def test_every_dbt_test_passes_on_spark_as_on_duckdb(builds: EngineBuilds) -> None:
+def test_every_model_and_test_builds_on_spark(builds: EngineBuilds) -> None:
     duck, spark = builds.duckdb_metrics, builds.spark_metrics
-    assert spark["models_built"] == duck["models_built"] >= 30
-    # every data test and unit test ran on Spark too, with the same outcome
-    assert (spark["tests_passed"], spark["tests_warned"]) == (duck["tests_passed"], duck["tests_warned"])
+    # every model but the bi views (DuckDB targets only, dbt_project.yml; dbt/README.md "Engines")
+    portable = [p for p in (DBT_DIR / "models").rglob("*.sql") if "bi" not in p.relative_to(DBT_DIR / "models").parts]
+    assert spark["models_built"] == len(portable) >= 30
+    bi_models = len(list((DBT_DIR / "models" / "bi").glob("*.sql")))
+    assert duck["models_built"] == len(portable) + bi_models
+    # the data tests of those models passed on Spark (a failed one fails the build); the bi views'
+    # own tests run on DuckDB only, so DuckDB passes more
+    assert spark["tests_warned"] == duck["tests_warned"]
+    assert 190 <= spark["tests_passed"] <= duck["tests_passed"]
     # the Spark build runs the unit tests too; a pipeline run on DuckDB leaves them out (candidate.py)
     assert spark["unit_tests_passed"] >= 10
     if duck["unit_tests_passed"]:
