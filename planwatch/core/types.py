@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal, Union, get_args
 
 from planwatch.core.periods import Quarter
 
@@ -17,16 +17,8 @@ TStage = Literal[
     "publish",
     "report",
 ]
-STAGES: tuple[TStage, ...] = (
-    "register_files",
-    "load_plans",
-    "load_statistics",
-    "validate_raw",
-    "dbt_build",
-    "validate_marts",
-    "publish",
-    "report",
-)
+# The stages in run order, read from TStage so the two cannot drift apart.
+STAGES: tuple[TStage, ...] = get_args(TStage)
 
 TSeverity = Literal["error", "warn"]
 TDirection = Literal["increase", "decrease", "maintain"]
