@@ -70,6 +70,7 @@ def run_dbt(
     command: str = "build",
     select: list[str] | None = None,
     exclude_resource_types: tuple[str, ...] = (),
+    exclude: list[str] | None = None,
 ) -> DbtOutcome:
     """Run one dbt command against `candidate_db`, console quiet (warnings only), full log in `work_dir`."""
     from dbt.cli.main import dbtRunner
@@ -90,6 +91,8 @@ def run_dbt(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
     for resource_type in exclude_resource_types:
         args += ["--exclude-resource-type", resource_type]
     with _build_db_env(candidate_db):

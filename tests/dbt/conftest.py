@@ -45,5 +45,5 @@ def built(tmp_path_factory: pytest.TempPathFactory, build_ingest: Callable[..., 
     candidate = tmp / "candidate.duckdb"
     # with dbt's unit tests, which a pipeline run leaves out (planwatch.build.candidate)
     metrics = build_from_ingest(ingest, candidate, Quarter.parse("2023Q4"), dbt_dir, work_dir=tmp / "work",
-                                unit_tests=True)
+                                logic_tests=True)
     return candidate, metrics

@@ -25,7 +25,7 @@ def fixture_builds(tmp_path_factory: pytest.TempPathFactory) -> EngineBuilds:
     ingest = builder.build_ingest(tmp / "ingest.duckdb")
     candidate = tmp / "candidate.duckdb"
     duck = build_from_ingest(ingest, candidate, Quarter.parse("2023Q4"), DBT_DIR, work_dir=tmp / "duckdb-work",
-                            unit_tests=True)
+                            logic_tests=True)
     spark = build_on_spark(ingest, "2023Q4", tmp / "spark")
     return EngineBuilds("fixture", "2023Q4", candidate, dict(duck), tmp / "spark" / "marts", spark)
 

@@ -124,10 +124,15 @@ def test_changed_vars_force_full_refresh(tmp_path: Path) -> None:
         con.execute("insert into audit.dq_results values ('r1', 'raw_statistics', 'x', 'warn', false, 1, '[]', "
                     "now()::timestamp)")
     published = tmp_path / "published.duckdb"
-    build_from_ingest(ingest, published, Quarter.parse("2023Q4"), REPO_ROOT / "dbt")
+    first = build_from_ingest(ingest, published, Quarter.parse("2023Q4"), REPO_ROOT / "dbt")
     with connect(published, read_only=True) as con:
         # the audit tables are there for the bi views, empty: publish alone copies their rows
         assert con.execute("select count(*) from audit.dq_results").fetchone() == (0,)
+    # a run builds the bi views but leaves out the tests of their SQL (tag view_logic) and the unit tests
+    assert first["bi_views"] == 10 and first["unit_tests_passed"] == 0
+    dbt_log = (tmp_path / "published.dbt" / "logs" / "dbt.log").read_text()
+    assert "OK created sql view model bi.submission_status" in dbt_log
+    assert "unique_combination_of_columns_submission_status" not in dbt_log
     stricter = {"min_data_points": 50}
     metrics = build_from_ingest(ingest, tmp_path / "next.duckdb", Quarter.parse("2023Q4"), REPO_ROOT / "dbt",
                                 previous_db=published, extra_vars=stricter)
@@ -172,3 +177,26 @@ def test_fingerprint_follows_plan_values_not_row_order(tmp_path: Path) -> None:
         con.execute("update raw.plan_indicators set target_value = coalesce(target_value, '') || '1' "
                     "where rowid = (select min(rowid) from raw.plan_indicators)")
     assert ingest_fingerprint(ingest, REPO_ROOT / "dbt", dbt_vars) != before
+
+
+def test_view_logic_tag_covers_the_bi_views_tests_only(tmp_path: Path) -> None:
+    """The tests a run leaves out (planwatch.build.candidate.VIEW_LOGIC_TAG) are those of the bi views."""
+    import json
+
+    from planwatch.build.candidate import VIEW_LOGIC_TAG
+    from planwatch.build.dbt_runner import _build_db_env
+    from dbt.cli.main import dbtRunner
+
+    args = ["ls", "--project-dir", str(REPO_ROOT / "dbt"), "--profiles-dir", str(REPO_ROOT / "dbt"),
+            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+            "--resource-type", "test", "--output", "json", "--output-keys", "name tags fqn", "--quiet"]
+    with _build_db_env(tmp_path / "ls.duckdb"):
+        result = dbtRunner().invoke(args)
+    assert result.success, result.exception
+    tests = [json.loads(line) for line in result.result]
+    tagged = {t["name"] for t in tests if VIEW_LOGIC_TAG in t["tags"]}
+    on_bi = {t["name"] for t in tests if t["fqn"][1] == "bi"}
+    assert tagged == on_bi
+    assert {"unique_combination_of_columns_submission_status_region_code__plan__indicator_code__breakdown__period",
+            "expression_is_true_status_counts_indicators__indicators_1"} <= tagged
+    assert len(tagged) >= 8 and len(tests) - len(tagged) > 150  # the marts' and models' data tests stay
