@@ -71,6 +71,7 @@ def run_dbt(
     select: list[str] | None = None,
     exclude_resource_types: tuple[str, ...] = (),
     exclude: list[str] | None = None,
+    indirect_selection: str | None = None,
 ) -> DbtOutcome:
     """Run one dbt command against `candidate_db`, console quiet (warnings only), full log in `work_dir`."""
     from dbt.cli.main import dbtRunner
@@ -93,6 +94,8 @@ def run_dbt(
         args += ["--select", *select]
     if exclude:
         args += ["--exclude", *exclude]
+    if indirect_selection:
+        args += ["--indirect-selection", indirect_selection]
     for resource_type in exclude_resource_types:
         args += ["--exclude-resource-type", resource_type]
     with _build_db_env(candidate_db):

@@ -88,6 +88,9 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
                              settings.dbt_dir, full_refresh=True)
     assert full["build_mode"] == "full_refresh"
     assert second["fct_indicator_progress_rows"] == full["fct_indicator_progress_rows"] == 21
+    # the incremental build kept the three plan-side tables tagged same_every_quarter (and the
+    # plan and reference staging views they read are still built: views cost nothing)
+    assert second["models_built"] == full["models_built"] - 3
     assert _facts(incremental) == _facts(tmp_path / "full.duckdb")
     for table in INCREMENTAL_TABLES:
         assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
@@ -96,6 +99,11 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
     marts = _tables(incremental, "marts")
     assert marts == _tables(tmp_path / "full.duckdb", "marts")
     assert len(marts) >= 10
+    # and the intermediate tables, among them those kept from the published file (same_every_quarter)
+    intermediate = _tables(incremental, "intermediate")
+    assert "intermediate.int_plan_targets_converted" in intermediate
+    for table in intermediate:
+        assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
     for table in marts:
         assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
     # the Parquet export that follows an incremental publish (only changed years rewritten) holds
@@ -200,3 +208,46 @@ def test_view_logic_tag_covers_the_bi_views_tests_only(tmp_path: Path) -> None:
     assert {"unique_combination_of_columns_submission_status_region_code__plan__indicator_code__breakdown__period",
             "expression_is_true_status_counts_indicators__indicators_1"} <= tagged
     assert len(tagged) >= 8 and len(tests) - len(tagged) > 150  # the marts' and models' data tests stay
+
+
+def _dbt_ls(tmp_path: Path, *args: str) -> list[str]:
+    from planwatch.build.dbt_runner import _build_db_env
+    from dbt.cli.main import dbtRunner
+
+    common = ["--project-dir", str(REPO_ROOT / "dbt"), "--profiles-dir", str(REPO_ROOT / "dbt"),
+              "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--quiet"]
+    with _build_db_env(tmp_path / "ls.duckdb"):
+        result = dbtRunner().invoke([args[0], *common, *args[1:]])
+    assert result.success, result.exception
+    return list(result.result or [])
+
+
+def test_same_every_quarter_models_read_no_statistics_and_no_quarter(tmp_path: Path) -> None:
+    """An incremental build keeps the tables tagged same_every_quarter from the published file
+    (planwatch.build.candidate): that is only right if nothing they read changes between quarters."""
+    from planwatch.build.candidate import SAME_EVERY_QUARTER_TAG
+    from planwatch.build.dbt_runner import _build_db_env
+    from dbt.cli.main import dbtRunner
+
+    tag = f"tag:{SAME_EVERY_QUARTER_TAG}"
+    tagged = _dbt_ls(tmp_path, "ls", "--resource-type", "model", "--select", tag, "--output", "name")
+    assert {"int_plan_rows_resolved", "int_plan_targets_converted", "int_plan_annual_targets_unpivoted"} <= set(tagged)
+    # no statistics and no audit table upstream (intersection: tagged and downstream of the source)
+    for source in ("source:stats+", "source:audit+"):
+        assert _dbt_ls(tmp_path, "ls", "--resource-type", "model", "--select", f"{tag},{source}",
+                       "--output", "name") == [], source
+    # no var that changes with the quarter: the compiled SQL of the models and of the tests that
+    # leave with them (every model they read is tagged) is the same for two quarters
+    compiled = {}
+    for quarter in ("2023Q4", "2030Q1"):
+        target = tmp_path / f"compiled-{quarter}"
+        with _build_db_env(tmp_path / "compile.duckdb"):
+            result = dbtRunner().invoke(["compile", "--project-dir", str(REPO_ROOT / "dbt"), "--profiles-dir",
+                                         str(REPO_ROOT / "dbt"), "--target-path", str(target), "--log-path",
+                                         str(tmp_path / "logs"), "--quiet", "--select", tag,
+                                         "--indirect-selection", "cautious",
+                                         "--vars", f'{{"as_of_quarter": "{quarter}"}}'])
+        assert result.success, result.exception
+        compiled[quarter] = {p.name: p.read_text() for p in target.rglob("compiled/**/*.sql")}
+    assert len(compiled["2023Q4"]) >= len(tagged) + 10  # the models and their tests
+    assert compiled["2023Q4"] == compiled["2030Q1"]
