@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 
 TSeverity = Literal["error", "warn"]
@@ -108,6 +108,24 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class KeptBatch:
+    """How to keep a suite's batch between runs and recompute only the periods that new rows reach.
+
+    `between(low, high)` selects the batch's rows whose `period_index` lies in [low, high] (no lower
+    end when `low` is None); it must select exactly the batch's rows of those periods, so that the
+    batch kept from an earlier run, with the rows of the periods from `low` on replaced, equals the
+    batch computed afresh. `sources_sql` proves which source rows changed since: one row per source
+    file, `file_id, rows, checksum, min_index` (its rows, a checksum of every column the batch reads,
+    its earliest period_index). planwatch.quality.validate recomputes every period from the earliest one
+    of any file whose row, checksum or period changed, was added or went away.
+    """
+
+    between: Callable[[int | None, int], str]
+    sources_sql: str
+    high: int  # the batch's last period_index (the run's quarter): between(None, high) is the batch
+
+
+@dataclass(frozen=True)
 class Suite:
     name: str
     target: TTarget     # which file: the ingest store (raw suites) or the run's candidate (marts)
@@ -117,6 +135,8 @@ class Suite:
     # does it), instead of GX re-deriving it inside each rule's queries. For batches that are costly
     # to derive (a window over every raw row); the rows and thus the findings are the same.
     materialize: bool = False
+    # Keep the materialised batch between runs and recompute only the periods new rows reach (see KeptBatch).
+    kept: KeptBatch | None = None
 
 
 def num(column: str) -> str:

@@ -15,6 +15,7 @@ context; its Data Docs are built into `reports/data_docs/` from validation resul
 from __future__ import annotations
 
 import gc
+import hashlib
 import importlib
 import json
 import logging
@@ -28,7 +29,7 @@ from typing import Any
 from planwatch.quality import gx_duckdb
 from planwatch.core.config import Settings
 from planwatch.core.db import connect, ensure_ingest_schema, table_exists
-from planwatch.core.errors import ConfigError
+from planwatch.core.errors import ConfigError, WarehouseLocked
 from planwatch.core.faults import crash_point
 from planwatch.core.suites import SUITES_PACKAGE, load_suites
 from planwatch.core.types import Metrics, RunContext
@@ -159,15 +160,18 @@ def _finding(suite: str, result: Any, sample_size: int) -> Finding:
 
 
 BATCHES_ALIAS = "planwatch_batches"
+KEPT_BATCHES = "planwatch_batches.duckdb"  # under warehouse/gx/<stage>/: batches kept between runs
 
 
 def materialize_batches(db_path: Path, suites: list[Any], scratch: Path) -> dict[str, str]:
-    """Compute the batch of each suite marked `materialize` once, into tables of the new file `scratch`.
+    """Compute the batch of each suite marked `materialize` once, into tables of the file `scratch`.
 
     `db_path` is only attached read-only (it has one writer, and it is not this stage), so the
-    tables go to a scratch file that GX then attaches as `planwatch_batches`. Returns the query
-    that reads each materialised batch, by suite name. A batch that cannot be computed is left to
-    GX, which then records every rule of its suite as failed with the error, as before.
+    tables go to a scratch file that GX then attaches as `planwatch_batches`. A suite with `kept`
+    keeps its batch there between runs and recomputes only the periods that changed (`_update_kept`);
+    the others are computed afresh. Returns the query that reads each materialised batch, by suite
+    name. A batch that cannot be computed is left to GX, which then records every rule of its suite
+    as failed with the error, as before.
     """
     import duckdb
 
@@ -176,30 +180,110 @@ def materialize_batches(db_path: Path, suites: list[Any], scratch: Path) -> dict
         return {}
     queries: dict[str, str] = {}
     with connect(scratch) as con:
+        home = con.execute("select current_database()").fetchone()[0]  # type: ignore[index]
         con.execute("ATTACH ? AS source_db (READ_ONLY)", [str(db_path)])
         # The suites' SQL names tables as schema.table of the checked file: make it the default.
         con.execute("USE source_db")
         for suite in wanted:
-            table = f'"{BATCHES_ALIAS}".main."{suite.name}"'  # suite names come from code
+            table = f'"{home}".main."{suite.name}"'  # suite names come from code
             started = time.monotonic()
             try:
-                con.execute(f"CREATE TABLE {table} AS {suite.batch_sql}")
+                if suite.kept is not None:
+                    done = _update_kept(con, home, suite)
+                else:
+                    con.execute(f"CREATE OR REPLACE TABLE {table} AS {suite.batch_sql}")
+                    done = "computed afresh"
             except duckdb.Error as exc:
                 log.warning("batch of %s could not be computed once (%s); GX derives it per rule", suite.name, exc)
                 continue
-            queries[suite.name] = f"select * from {table}"
-            log.info("batch of %s computed once in %.1f s", suite.name, time.monotonic() - started)
-        con.execute(f'USE "{BATCHES_ALIAS}"')
+            queries[suite.name] = f'select * from "{BATCHES_ALIAS}".main."{suite.name}"'
+            log.info("batch of %s %s in %.1f s", suite.name, done, time.monotonic() - started)
+        con.execute(f'USE "{home}"')
         con.execute("DETACH source_db")
     return queries
 
 
+def _update_kept(con: Any, home: str, suite: Any) -> str:
+    """Bring the batch kept from an earlier run up to date; recompute it whole when that cannot be proven.
+
+    The kept batch equals a fresh one for every period before the earliest period of any source file
+    that was added, removed or changed since (`kept.sources_sql`: rows, checksum and earliest period
+    of each file, as recorded with the batch), and before the first period the earlier run left out
+    (its upper end was an earlier quarter). Those periods are kept; the others are deleted and
+    recomputed. The batch's own code (SQL) is fingerprinted: changed code recomputes it whole.
+    Everything happens in one transaction, so a crash leaves the batch and its record as they were.
+    """
+    kept = suite.kept
+    table, state, sources = (f'"{home}".main."{name}"' for name in (suite.name, "kept_state", "kept_sources"))
+    fingerprint = hashlib.sha256((kept.between(None, 0) + kept.sources_sql).encode()).hexdigest()
+    con.execute(f"create table if not exists {state} (suite varchar primary key, fingerprint varchar, "
+                "high_index integer)")
+    con.execute(f"create table if not exists {sources} (suite varchar, file_id varchar, rows bigint, "
+                "checksum varchar, min_index integer)")
+    now = {r[0]: (int(r[1]), str(r[2]), int(r[3])) for r in con.execute(kept.sources_sql).fetchall()}
+    recorded = con.execute(f"select fingerprint, high_index from {state} where suite = ?", [suite.name]).fetchone()
+    has_table = con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = 'main' "
+                            "and table_name = ?", [home, suite.name]).fetchone()[0]
+    low: int | None = None
+    afresh = recorded is None or recorded[0] != fingerprint or not has_table
+    if not afresh:
+        before = {r[0]: (int(r[1]), str(r[2]), int(r[3])) for r in con.execute(
+            f"select file_id, rows, checksum, min_index from {sources} where suite = ?", [suite.name]).fetchall()}
+        changed = [v[2] for f in set(before) | set(now) if before.get(f) != now.get(f)
+                   for v in (before.get(f), now.get(f)) if v is not None]
+        if kept.high > recorded[1]:
+            changed.append(recorded[1] + 1)
+        low = min(changed, default=None)
+    con.begin()
+    try:
+        if afresh:
+            con.execute(f"create or replace table {table} as {kept.between(None, kept.high)}")
+            done = "computed afresh (kept for the next run)"
+        else:
+            cut = f"period_index > {int(kept.high)}" + ("" if low is None else f" or period_index >= {int(low)}")
+            con.execute(f"delete from {table} where {cut}")
+            if low is not None and low <= kept.high:
+                con.execute(f"insert into {table} {kept.between(low, kept.high)}")
+            done = ("kept, nothing changed" if low is None else
+                    f"kept, periods from index {low} recomputed")
+        con.execute(f"delete from {state} where suite = ?", [suite.name])
+        con.execute(f"insert into {state} values (?, ?, ?)", [suite.name, fingerprint, int(kept.high)])
+        con.execute(f"delete from {sources} where suite = ?", [suite.name])
+        con.executemany(f"insert into {sources} values (?, ?, ?, ?, ?)",
+                        [(suite.name, f, *v) for f, v in sorted(now.items())])
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    return done
+
+
+def _kept_batches(settings: Settings, checkpoint: str) -> Path:
+    return settings.warehouse_dir / "gx" / checkpoint / KEPT_BATCHES
+
+
 def run_suites(settings: Settings, db_path: Path, suites: list[Any], sample_size: int,
                checkpoint: str) -> list[Finding]:
-    """Validate `suites` against the DuckDB file `db_path` (opened read-only); build Data Docs."""
+    """Validate `suites` against the DuckDB file `db_path` (opened read-only); build Data Docs.
+
+    Batches of suites with `kept` live in warehouse/gx/<checkpoint>/ between runs; the others in a
+    temporary file. When the kept file cannot be opened (another process holds it), the batches are
+    computed afresh in a temporary file: slower, same findings.
+    """
+    import duckdb
+
     with tempfile.TemporaryDirectory(prefix="planwatch-batches-") as scratch_dir:
-        scratch = Path(scratch_dir) / f"{BATCHES_ALIAS}.duckdb"
-        batch_queries = materialize_batches(db_path, suites, scratch)
+        scratch = Path(scratch_dir) / KEPT_BATCHES
+        if any(s.materialize and s.kept is not None for s in suites):
+            kept = _kept_batches(settings, checkpoint)
+            try:
+                batch_queries = materialize_batches(db_path, suites, kept)
+                scratch = kept
+            except (duckdb.Error, WarehouseLocked) as exc:
+                log.warning("kept batches `file=%s` unusable (%s): computing them afresh", kept, exc)
+                batch_queries = materialize_batches(db_path, suites, scratch)
+        else:
+            batch_queries = materialize_batches(db_path, suites, scratch)
         attach = {BATCHES_ALIAS: str(scratch)} if batch_queries else {}
         return _run_gx(settings, db_path, suites, sample_size, checkpoint, batch_queries, attach)
 
