@@ -160,7 +160,10 @@ def _finding(suite: str, result: Any, sample_size: int) -> Finding:
 
 
 BATCHES_ALIAS = "planwatch_batches"
-KEPT_BATCHES = "planwatch_batches.duckdb"  # under warehouse/gx/<stage>/: batches kept between runs
+KEPT_BATCHES = f"{BATCHES_ALIAS}.duckdb"  # its catalog is BATCHES_ALIAS; kept under warehouse/gx/<stage>/
+# What the kept batches were computed from (see _update_kept), in the same file.
+KEPT_STATE = f'"{BATCHES_ALIAS}".main.kept_state'
+KEPT_SOURCES = f'"{BATCHES_ALIAS}".main.kept_sources'
 
 
 def materialize_batches(db_path: Path, suites: list[Any], scratch: Path) -> dict[str, str]:
@@ -180,30 +183,29 @@ def materialize_batches(db_path: Path, suites: list[Any], scratch: Path) -> dict
         return {}
     queries: dict[str, str] = {}
     with connect(scratch) as con:
-        home = con.execute("select current_database()").fetchone()[0]  # type: ignore[index]
         con.execute("ATTACH ? AS source_db (READ_ONLY)", [str(db_path)])
         # The suites' SQL names tables as schema.table of the checked file: make it the default.
         con.execute("USE source_db")
         for suite in wanted:
-            table = f'"{home}".main."{suite.name}"'  # suite names come from code
+            table = f'"{BATCHES_ALIAS}".main."{suite.name}"'  # suite names come from code
             started = time.monotonic()
             try:
                 if suite.kept is not None:
-                    done = _update_kept(con, home, suite)
+                    done = _update_kept(con, suite)
                 else:
                     con.execute(f"CREATE OR REPLACE TABLE {table} AS {suite.batch_sql}")
                     done = "computed afresh"
             except duckdb.Error as exc:
                 log.warning("batch of %s could not be computed once (%s); GX derives it per rule", suite.name, exc)
                 continue
-            queries[suite.name] = f'select * from "{BATCHES_ALIAS}".main."{suite.name}"'
+            queries[suite.name] = f"select * from {table}"
             log.info("batch of %s %s in %.1f s", suite.name, done, time.monotonic() - started)
-        con.execute(f'USE "{home}"')
+        con.execute(f'USE "{BATCHES_ALIAS}"')
         con.execute("DETACH source_db")
     return queries
 
 
-def _update_kept(con: Any, home: str, suite: Any) -> str:
+def _update_kept(con: Any, suite: Any) -> str:
     """Bring the batch kept from an earlier run up to date; recompute it whole when that cannot be proven.
 
     The kept batch equals a fresh one for every period before the earliest period of any source file
@@ -214,21 +216,22 @@ def _update_kept(con: Any, home: str, suite: Any) -> str:
     Everything happens in one transaction, so a crash leaves the batch and its record as they were.
     """
     kept = suite.kept
-    table, state, sources = (f'"{home}".main."{name}"' for name in (suite.name, "kept_state", "kept_sources"))
+    table = f'"{BATCHES_ALIAS}".main."{suite.name}"'  # suite names come from code
     fingerprint = hashlib.sha256((kept.between(None, 0) + kept.sources_sql).encode()).hexdigest()
-    con.execute(f"create table if not exists {state} (suite varchar primary key, fingerprint varchar, "
+    con.execute(f"create table if not exists {KEPT_STATE} (suite varchar primary key, fingerprint varchar, "
                 "high_index integer)")
-    con.execute(f"create table if not exists {sources} (suite varchar, file_id varchar, rows bigint, "
+    con.execute(f"create table if not exists {KEPT_SOURCES} (suite varchar, file_id varchar, rows bigint, "
                 "checksum varchar, min_index integer)")
     now = {r[0]: (int(r[1]), str(r[2]), int(r[3])) for r in con.execute(kept.sources_sql).fetchall()}
-    recorded = con.execute(f"select fingerprint, high_index from {state} where suite = ?", [suite.name]).fetchone()
+    recorded = con.execute(f"select fingerprint, high_index from {KEPT_STATE} where suite = ?",
+                           [suite.name]).fetchone()
     has_table = con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = 'main' "
-                            "and table_name = ?", [home, suite.name]).fetchone()[0]
+                            "and table_name = ?", [BATCHES_ALIAS, suite.name]).fetchone()[0]
     low: int | None = None
     afresh = recorded is None or recorded[0] != fingerprint or not has_table
     if not afresh:
         before = {r[0]: (int(r[1]), str(r[2]), int(r[3])) for r in con.execute(
-            f"select file_id, rows, checksum, min_index from {sources} where suite = ?", [suite.name]).fetchall()}
+            f"select file_id, rows, checksum, min_index from {KEPT_SOURCES} where suite = ?", [suite.name]).fetchall()}
         changed = [v[2] for f in set(before) | set(now) if before.get(f) != now.get(f)
                    for v in (before.get(f), now.get(f)) if v is not None]
         if kept.high > recorded[1]:
@@ -240,16 +243,16 @@ def _update_kept(con: Any, home: str, suite: Any) -> str:
             con.execute(f"create or replace table {table} as {kept.between(None, kept.high)}")
             done = "computed afresh (kept for the next run)"
         else:
-            cut = f"period_index > {int(kept.high)}" + ("" if low is None else f" or period_index >= {int(low)}")
-            con.execute(f"delete from {table} where {cut}")
+            con.execute(f"delete from {table} where period_index > ? or period_index >= ?",
+                        [kept.high, kept.high + 1 if low is None else low])
             if low is not None and low <= kept.high:
                 con.execute(f"insert into {table} {kept.between(low, kept.high)}")
             done = ("kept, nothing changed" if low is None else
                     f"kept, periods from index {low} recomputed")
-        con.execute(f"delete from {state} where suite = ?", [suite.name])
-        con.execute(f"insert into {state} values (?, ?, ?)", [suite.name, fingerprint, int(kept.high)])
-        con.execute(f"delete from {sources} where suite = ?", [suite.name])
-        con.executemany(f"insert into {sources} values (?, ?, ?, ?, ?)",
+        con.execute(f"delete from {KEPT_STATE} where suite = ?", [suite.name])
+        con.execute(f"insert into {KEPT_STATE} values (?, ?, ?)", [suite.name, fingerprint, int(kept.high)])
+        con.execute(f"delete from {KEPT_SOURCES} where suite = ?", [suite.name])
+        con.executemany(f"insert into {KEPT_SOURCES} values (?, ?, ?, ?, ?)",
                         [(suite.name, f, *v) for f, v in sorted(now.items())])
         con.commit()
     except Exception:

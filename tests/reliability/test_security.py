@@ -62,6 +62,11 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/quality/gx_duckdb.py", "name"): "an ATTACH alias checked by _identifier() to be a plain identifier",
     ("planwatch/quality/validate.py", "suite.batch_sql"): "the suites' SQL from expectations/suites (code, reviewed)",
     ("planwatch/quality/validate.py", "suite.name"): "suite names are code constants (expectations/suites)",
+    ("planwatch/quality/validate.py", "kept.between(None, kept.high)"):
+        "a suite's batch SQL from expectations/suites (code), its period bound an int",
+    ("planwatch/quality/validate.py", "kept.between(low, kept.high)"):
+        "a suite's batch SQL from expectations/suites (code), its period bounds ints (int() in the suite)",
+    ("planwatch/quality/validate.py", "kept.sources_sql"): "a suite's SQL constant from expectations/suites (code)",
     ("planwatch/run/runlog.py", "_NEWEST_FIRST if newest_first else _OLDEST_FIRST"):
         "one of two module constants; every filter is a bound parameter",
     ("planwatch/run/runlog.py", "_NEWEST_FIRST_BEFORE_LAST_SEEN if newest_first else _OLDEST_FIRST_BEFORE_LAST_SEEN"):
