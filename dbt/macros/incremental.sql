@@ -1,9 +1,12 @@
 {#- The incremental models' one rule for "new": a row is new to `target` (an incremental model's
     built table) when it comes from a file loaded after every row of `target` (a higher file_seq)
     or is for a period after its last. dbt/README.md explains why that is enough. -#}
-{% macro newer_than_built(file_seq_column, period_index_column, target) -%}
-    ({{ file_seq_column }} > (select coalesce(max(built.source_file_seq), -1) from {{ target }} as built)
-     or {{ period_index_column }} > (select coalesce(max(built.period_index), -1) from {{ target }} as built))
+{#- `built_columns`: the columns of `target` that hold what it has seen (file_seq, period_index),
+    for a model whose rows are not the rows it was built from (marts/fct_indicator_latest.sql). -#}
+{% macro newer_than_built(file_seq_column, period_index_column, target,
+                          built_columns=('source_file_seq', 'period_index')) -%}
+    ({{ file_seq_column }} > (select coalesce(max(built.{{ built_columns[0] }}), -1) from {{ target }} as built)
+     or {{ period_index_column }} > (select coalesce(max(built.{{ built_columns[1] }}), -1) from {{ target }} as built))
 {%- endmacro %}
 
 {#- The earliest period_index of a row of `relation` that is newer than `target` (loaded from a file
@@ -14,14 +17,14 @@
     every older row while it reads (a predicate computed inside the query is not pushed down). The
     models keep their own per-series rule; this bound only prunes what cannot match it. None when
     nothing is newer. -#}
-{% macro earliest_changed_period_index(relation, target) %}
+{% macro earliest_changed_period_index(relation, target, built_columns=('source_file_seq', 'period_index')) %}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set sql -%}
         select min(r.period_index)
         from {{ relation }} as r
-        where {{ newer_than_built('r.source_file_seq', 'r.period_index', target) }}
+        where {{ newer_than_built('r.source_file_seq', 'r.period_index', target, built_columns) }}
     {%- endset -%}
     {{ return(run_query(sql).columns[0].values()[0]) }}
 {% endmacro %}
@@ -35,7 +38,7 @@
     `source` new to this model, and the earliest such period) and `scope_name` (every row of
     `source` of those series from that period on: what the model rebuilds). `source` is a CTE of
     the model; `from_index` comes from earliest_changed_period_index. -#}
-{% macro changed_series_rows(source, scope_name, from_index) %}
+{% macro changed_series_rows(source, scope_name, from_index, built_columns=('source_file_seq', 'period_index')) %}
 changed_series as (
 
     select
@@ -44,7 +47,7 @@ changed_series as (
 
     from {{ source }}
     where {{ period_index_at_least(source ~ '.period_index', from_index) }}
-      and {{ newer_than_built(source ~ '.source_file_seq', source ~ '.period_index', this) }}
+      and {{ newer_than_built(source ~ '.source_file_seq', source ~ '.period_index', this, built_columns) }}
     group by {{ source }}.series_id
 
 ),

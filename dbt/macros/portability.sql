@@ -63,3 +63,17 @@
 {% macro spark__integer_series(upper_bound) -%}
     select id as generated_number from range(1, {{ upper_bound + 1 }})
 {%- endmacro %}
+
+{% macro value_at_max(measure, ordering) -%}
+    {#- `measure` of the row of a group with the highest `ordering` (one row: make `ordering` unique
+        within the group). DuckDB calls it arg_max, Spark max_by. -#}
+    {{ return(adapter.dispatch('value_at_max')(measure, ordering)) }}
+{%- endmacro %}
+
+{% macro default__value_at_max(measure, ordering) -%}
+    arg_max({{ measure }}, {{ ordering }})
+{%- endmacro %}
+
+{% macro spark__value_at_max(measure, ordering) -%}
+    max_by({{ measure }}, {{ ordering }})
+{%- endmacro %}

@@ -26,6 +26,9 @@ BI_VIEWS: tuple[str, ...] = (
     "observations_without_plan", "regions_without_current_plan",
 )
 
+# The marts made for the views alone (the summaries they show): built with them here.
+BI_TABLES: tuple[str, ...] = ("fct_indicator_latest",)
+
 
 def check_bi_views(con: "duckdb.DuckDBPyConnection") -> list[str]:
     """The `bi` views of the warehouse `con` is connected to; raises naming any of `BI_VIEWS` missing.
@@ -50,7 +53,7 @@ def build_bi_views(db_path: Path, dbt_dir: Path, work_dir: Path) -> list[str]:
     `dbt build` makes them with everything else; this is for a warehouse whose marts were made
     otherwise (a test fixture, a file restored by hand). No connection to `db_path` may be open.
     """
-    outcome = run_dbt(dbt_dir, db_path, work_dir, {}, command="run", select=["bi"])
+    outcome = run_dbt(dbt_dir, db_path, work_dir, {}, command="run", select=["bi", *BI_TABLES])
     if outcome.errors or outcome.failed or not outcome.success:
         raise TerminalError(f"`file={db_path}`: the bi views were not built: "
                             f"{'; '.join(outcome.errors + outcome.failed)} (log: {work_dir / 'logs' / 'dbt.log'})")

@@ -61,9 +61,10 @@ LAYERS: tuple[tuple[str, str, str], ...] = (
     ("target", "目标值 target", "#c62828"),
 )
 
-# One row per series (region × plan × indicator × breakdown): bi.latest_status (dbt/models/bi/) ranks
-# the rows, a series whose target year has passed judged at that year; the fact row adds what the
-# page shows besides. The summary counts series with this same query.
+# One row per series (region × plan × indicator × breakdown): bi.latest_status (dbt/models/bi/) shows
+# the row marts.fct_indicator_latest ranked first, a series whose target year has passed judged at
+# that year; that mart's row (the fact row itself) adds what the page shows besides, so the five
+# million fact rows are not read here. The summary counts series with this same query.
 LATEST_SQL = """
 select l.region_code, l.region_name, l.region_name_en, coalesce(g.is_simulated, false) as region_simulated,
        l.plan, l.indicator_code, coalesce(l.indicator_name_zh, l.indicator_name) as name_zh,
@@ -75,7 +76,7 @@ select l.region_code, l.region_name, l.region_name_en, coalesce(g.is_simulated, 
        l.status_label_zh as status_zh, l.status_label_en as status_en, l.status_order as sort_order,
        l.status_basis_zh, l.status_basis_en, l.is_simulated
 from bi.latest_status as l
-join marts.fct_indicator_progress as f
+join marts.fct_indicator_latest as f
   on f.region_code = l.region_code and f.indicator_code = l.indicator_code and f.breakdown = l.breakdown
  and f.period = l.period
 left join marts.dim_region as g on g.region_code = l.region_code
@@ -114,7 +115,7 @@ from (unpivot (select p.region_code, p.plan, p.indicator_code, coalesce(p.breakd
 order by target_year
 """
 
-REQUIRED_TABLES = (("marts", "fct_indicator_progress"), ("marts", "dim_indicator"),
+REQUIRED_TABLES = (("marts", "fct_indicator_progress"), ("marts", "fct_indicator_latest"), ("marts", "dim_indicator"),
                    ("marts", "dim_region"), ("marts", "dim_status"))
 
 

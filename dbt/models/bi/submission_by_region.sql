@@ -1,15 +1,16 @@
+{#- bi.submission_counts and the figures overdue on the day it is read: a quarter's figures share
+    one deadline, so once it has passed every figure not received is overdue (bi.submission_status
+    says the same figure by figure). -#}
 select
     region_code,
-    any_value(region_name) as region_name,
+    region_name,
     period,
-    min(deadline) as deadline,
-    count(*) as figures_expected,
-    count(*) filter (where is_received) as figures_received,
-    count(*) filter (where is_overdue) as figures_overdue,
-    max(received_at) as last_received_at,
-    string_agg(indicator_code || case when breakdown <> '' then ' ' || breakdown else '' end, ', '
-               order by indicator_code, breakdown) filter (where not is_received) as missing_indicators,
-    bool_or(is_simulated_region) as is_simulated_region
+    deadline,
+    figures_expected,
+    figures_received,
+    case when current_date >= deadline then figures_expected - figures_received else 0 end as figures_overdue,
+    last_received_at,
+    missing_indicators,
+    is_simulated_region
 
-from {{ ref('submission_status') }}
-group by region_code, period
+from {{ ref('submission_counts') }}

@@ -58,7 +58,7 @@ def _parquet_rows(out_dir: Path, table: str) -> list[tuple[Any, ...]]:
 
 INCREMENTAL_TABLES = ("raw.stat_observations", "intermediate.int_observations_latest",
                       "intermediate.int_progress_inputs_joined", "marts.fct_indicator_progress",
-                      "marts.fct_indicator_status_history")
+                      "marts.fct_indicator_status_history", "marts.fct_indicator_latest")
 
 
 def _publish(candidate: Path, settings: Settings) -> None:

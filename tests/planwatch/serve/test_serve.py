@@ -169,14 +169,15 @@ def test_parquet_export_of_every_mart(published: Path, tmp_path: Path) -> None:
     assert published.stat().st_mtime_ns == before  # read-only: the published file is untouched
     assert sorted(p.name for p in out.glob("*.parquet")) == [
         "dim_indicator.parquet", "dim_period.parquet", "dim_plan.parquet", "dim_region.parquet",
-        "dim_status.parquet", "fct_plan_completion.parquet",
+        "dim_status.parquet", "fct_indicator_latest.parquet", "fct_plan_completion.parquet",
         "fct_plan_figures.parquet", "fct_regions_without_current_plan.parquet"]
     # the facts: one file per year of the fixture's periods
     years = sorted(p.parent.name for p in (out / "fct_indicator_progress").glob("*/data.parquet"))
     assert years == ["period_year=2021", "period_year=2022", "period_year=2023", "period_year=2024",
                      "period_year=2025"]
     assert rows == {"dim_indicator": 8, "dim_period": 60, "dim_plan": 5, "dim_region": 5, "dim_status": 9,
-                    "fct_indicator_progress": 45 * 18, "fct_plan_completion": 10, "fct_plan_figures": 85 + 1,
+                    "fct_indicator_progress": 45 * 18, "fct_indicator_latest": 45, "fct_plan_completion": 10,
+                    "fct_plan_figures": 85 + 1,
                     "fct_regions_without_current_plan": 0}
     table = pq.read_table(out / "fct_indicator_progress" / "period_year=2023" / "data.parquet")
     assert table.num_rows == 45 * 4

@@ -1,0 +1,151 @@
+{#- Whether each printed plan figure was received for each quarter of the plan's years up to the
+    run's quarter: everything of bi.submission_status but whether it is overdue, which depends on
+    the day it is read. The deadline is SUBMISSION_DEADLINE_DAYS = 15 days after the quarter closes
+    (planwatch/core/scheduling.py; the DAG runs that day, and the forms ask for the figures before
+    it). A series a region reports only yearly is expected in Q4 (the year's figure). Reads the
+    ingest tables as loaded (sources), as the view did before it moved into dbt.
+
+    Ephemeral: its SQL is part of bi.submission_status (a view) and bi.submission_counts (the table
+    bi.submission_by_region reads). It stays in bi/ because it is DuckDB SQL (arg_max), and the
+    models outside bi/ are the portable ones (README.md, "Portability"). -#}
+{{ config(materialized='ephemeral') }}
+with
+
+printed_plan_rows as (
+
+    select * from {{ source('plans', 'plan_indicators') }}
+
+),
+
+observations as (
+
+    select * from {{ source('stats', 'stat_observations') }}
+
+),
+
+files as (
+
+    select * from {{ source('stats', 'file_ledger') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('dim_plan') }}
+
+),
+
+periods as (
+
+    select * from {{ ref('dim_period') }}
+
+),
+
+regions as (
+
+    select * from {{ ref('dim_region') }}
+
+),
+
+indicators as (
+
+    select * from {{ ref('dim_indicator') }}
+
+),
+
+plan_indicators as (
+
+    select distinct
+        region_code,
+        plan,
+        indicator_code,
+        coalesce(breakdown, '') as breakdown
+
+    from printed_plan_rows
+    where coalesce(indicator_code, '') <> ''
+      and coalesce(review_status, 'reviewed') in ('reviewed', 'simulated')
+      and nullif(trim(cast(target_value as varchar)), '') is not null
+
+),
+
+latest as (
+
+    -- the latest version of each figure; a quarter's figure or, in Q4, the year's
+    select
+        region_code,
+        indicator_code,
+        breakdown,
+        case when period_type = 'year' then period || 'Q4' else period end as period,
+        arg_max(value, file_seq) as value,
+        arg_max(file_id, file_seq) as file_id,
+        min(loaded_at) filter (where value is not null) as received_at,
+        bool_and(period_type = 'year') as is_yearly
+
+    from observations
+    group by all
+
+),
+
+yearly_series as (
+
+    select region_code, indicator_code, breakdown
+    from latest
+    group by all
+    having bool_and(is_yearly)
+
+),
+
+expected as (
+
+    select
+        plan_indicators.region_code,
+        plan_indicators.plan,
+        plan_indicators.indicator_code,
+        plan_indicators.breakdown,
+        periods.period,
+        periods.period_end
+
+    from plan_indicators
+    inner join plans
+        on plans.region_code = plan_indicators.region_code
+        and plans.plan = plan_indicators.plan
+    inner join periods
+        on periods.period_type = 'quarter'
+        and periods.is_closed_as_of_run
+        and periods.period_year between plans.period_start_year and plans.period_end_year
+    left join yearly_series
+        on yearly_series.region_code = plan_indicators.region_code
+        and yearly_series.indicator_code = plan_indicators.indicator_code
+        and yearly_series.breakdown = plan_indicators.breakdown
+    where yearly_series.region_code is null or periods.period_quarter = 4
+
+)
+
+select
+    expected.region_code,
+    regions.region_name,
+    expected.plan,
+    expected.period,
+    expected.indicator_code,
+    indicators.indicator_name_zh,
+    indicators.indicator_name_en,
+    expected.breakdown,
+    cast(expected.period_end + interval 15 day as date) as deadline,
+    latest.value is not null as is_received,
+    case when latest.value is not null then latest.received_at end as received_at,
+    case when latest.value is not null then files.path end as received_from_file,
+    latest.value,
+    regions.is_simulated as is_simulated_region
+
+from expected
+left join latest
+    on latest.region_code = expected.region_code
+    and latest.indicator_code = expected.indicator_code
+    and latest.breakdown = expected.breakdown
+    and latest.period = expected.period
+left join files
+    on files.file_id = latest.file_id
+left join regions
+    on regions.region_code = expected.region_code
+left join indicators
+    on indicators.indicator_code = expected.indicator_code
