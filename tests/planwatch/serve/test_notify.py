@@ -182,6 +182,7 @@ def test_overdue_digest_names_regions_and_missing_indicators(webhook: Webhook, s
     five regions: the digest names each of them and the indicator, on the webhook and by e-mail."""
     import duckdb
 
+    from planwatch.build.bi_views import build_bi_views
     from planwatch.core.config import Settings
     from planwatch.serve.submissions import send_overdue_digest
 
@@ -198,6 +199,8 @@ def test_overdue_digest_names_regions_and_missing_indicators(webhook: Webhook, s
                     "'2025Q2', 'quarter', 'SOC_ORG_PER_10K', '', 8.1, '个', timestamp '2025-07-20 10:00:00')")
         con.execute("insert into raw.file_ledger (file_id, file_seq, path, kind, status, loaded_at) values "
                     "('late', 999, 'statistics/350582/late.csv', 'statistics', 'loaded', timestamp '2025-07-20 10:00:00')")
+    # the counts per region are a table (bi.submission_counts): the build that follows a load makes them
+    build_bi_views(settings.published_db, Path(__file__).resolve().parents[3] / "dbt", tmp_path / "dbt")
     monkeypatch.setenv("PLANWATCH_WEBHOOK_URL", webhook.url)
     monkeypatch.setenv("PLANWATCH_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("PLANWATCH_SMTP_PORT", str(smtp.port))
