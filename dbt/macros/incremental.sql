@@ -37,15 +37,19 @@
 {#- Two CTEs of an incremental model keyed by series_id: `changed_series` (each series with a row of
     `source` new to this model, and the earliest such period) and `scope_name` (every row of
     `source` of those series from that period on: what the model rebuilds). `source` is a CTE of
-    the model; `from_index` comes from earliest_changed_period_index. -#}
-{% macro changed_series_rows(source, scope_name, from_index, built_columns=('source_file_seq', 'period_index')) %}
+    the model, or with `relation` the name under which that table is read: DuckDB writes out a
+    CTE that is read twice before reading it, and a wide one costs more than both reads
+    (marts/fct_indicator_latest.sql). `from_index` comes from earliest_changed_period_index. -#}
+{% macro changed_series_rows(source, scope_name, from_index, built_columns=('source_file_seq', 'period_index'),
+                             relation=none) %}
+{%- set read = (relation ~ ' as ' ~ source) if relation is not none else source %}
 changed_series as (
 
     select
         {{ source }}.series_id,
         min({{ source }}.period_index) as from_period_index
 
-    from {{ source }}
+    from {{ read }}
     where {{ period_index_at_least(source ~ '.period_index', from_index) }}
       and {{ newer_than_built(source ~ '.source_file_seq', source ~ '.period_index', this, built_columns) }}
     group by {{ source }}.series_id
@@ -55,7 +59,7 @@ changed_series as (
 {{ scope_name }} as (
 
     select {{ source }}.*
-    from {{ source }}
+    from {{ read }}
     inner join changed_series
         on changed_series.series_id = {{ source }}.series_id
         and {{ source }}.period_index >= changed_series.from_period_index

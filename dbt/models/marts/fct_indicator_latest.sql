@@ -13,8 +13,9 @@
     ranked: what this table has seen, for the rule. -#}
 {{ config(**incremental_by_key('series_id')) }}
 {%- set built_columns = ('built_file_seq', 'built_period_index') %}
-{#- a full build reads the fact table itself twice: DuckDB writes out a CTE read twice first, and this
-    one would be the five million wide rows (10 s against 2 s at 2,850 regions) -#}
+{#- the fact table is read as a table, never through a CTE: DuckDB writes out a CTE read twice
+    before reading it, and this one is five million wide rows (a full build at 2,850 regions: 10 s
+    against 2 s; an incremental one at 712: 2.2 against 0.8 s) -#}
 {%- set rows = 'candidates' if is_incremental() else ref('fct_indicator_progress') %}
 {%- set seen = ('seen_file_seq', 'seen_period_index') if is_incremental() else ('source_file_seq', 'period_index') %}
 {%- set progress_columns = adapter.get_columns_in_relation(ref('fct_indicator_progress')) | map(attribute='name') | list %}
@@ -22,14 +23,8 @@
 {% if is_incremental() %}
 with
 
-progress as (
-
-    select * from {{ ref('fct_indicator_progress') }}
-
-),
-
 {%- set from_index = earliest_changed_period_index(ref('fct_indicator_progress'), this, built_columns) %}
-{{ changed_series_rows('progress', 'in_scope', from_index, built_columns) }},
+{{ changed_series_rows('progress', 'in_scope', from_index, built_columns, relation=ref('fct_indicator_progress')) }},
 
 kept as (
 
@@ -74,7 +69,7 @@ candidates as (
         progress.source_file_seq as seen_file_seq,
         progress.period_index as seen_period_index
 
-    from progress
+    from {{ ref('fct_indicator_progress') }} as progress
     inner join ranked_again
         on ranked_again.series_id = progress.series_id
         and progress.period_index < ranked_again.from_period_index
