@@ -5,6 +5,12 @@
     overdue count from the day it is read. -#}
 {{ config(materialized='table') }}
 
+with
+
+figures as (
+{{ submission_figures(with_source_file=false) }}
+)
+
 select
     region_code,
     any_value(region_name) as region_name,
@@ -18,5 +24,5 @@ select
                order by indicator_code, breakdown) filter (where not is_received) as missing_indicators,
     bool_or(is_simulated_region) as is_simulated_region
 
-from {{ ref('submission_figures') }}
+from figures
 group by region_code, period

@@ -1,6 +1,12 @@
-{#- bi.submission_figures (what was expected and received, when and from which file) and whether
+{#- What was expected and received, when and from which file (macros/submissions.sql), and whether
     each figure is overdue: not received on or after its deadline. Evaluated when read, so that a
     figure becomes overdue on its deadline day without a build. -#}
+with
+
+figures as (
+{{ submission_figures(with_source_file=true) }}
+)
+
 select
     region_code,
     region_name,
@@ -18,4 +24,4 @@ select
     not is_received and current_date >= deadline as is_overdue,
     is_simulated_region
 
-from {{ ref('submission_figures') }}
+from figures

@@ -5,10 +5,11 @@
     it). A series a region reports only yearly is expected in Q4 (the year's figure). Reads the
     ingest tables as loaded (sources), as the view did before it moved into dbt.
 
-    Ephemeral: its SQL is part of bi.submission_status (a view) and bi.submission_counts (the table
-    bi.submission_by_region reads). It stays in bi/ because it is DuckDB SQL (arg_max), and the
-    models outside bi/ are the portable ones (README.md, "Portability"). -#}
-{{ config(materialized='ephemeral') }}
+    The one home of this logic, for bi.submission_status (a view, with the file each figure came
+    from) and bi.submission_counts (the table bi.submission_by_region reads, without it: finding
+    each figure's file is a third of the time at 2,850 regions, bench/README.md). DuckDB SQL
+    (arg_max), as are the bi models that use it. -#}
+{% macro submission_figures(with_source_file) %}
 with
 
 printed_plan_rows as (
@@ -23,11 +24,13 @@ observations as (
 
 ),
 
+{%- if with_source_file %}
 files as (
 
     select * from {{ source('stats', 'file_ledger') }}
 
 ),
+{%- endif %}
 
 plans as (
 
@@ -77,7 +80,9 @@ latest as (
         breakdown,
         case when period_type = 'year' then period || 'Q4' else period end as period,
         arg_max(value, file_seq) as value,
+        {%- if with_source_file %}
         arg_max(file_id, file_seq) as file_id,
+        {%- endif %}
         min(loaded_at) filter (where value is not null) as received_at,
         bool_and(period_type = 'year') as is_yearly
 
@@ -133,7 +138,9 @@ select
     cast(expected.period_end + interval 15 day as date) as deadline,
     latest.value is not null as is_received,
     case when latest.value is not null then latest.received_at end as received_at,
+    {%- if with_source_file %}
     case when latest.value is not null then files.path end as received_from_file,
+    {%- endif %}
     latest.value,
     regions.is_simulated as is_simulated_region
 
@@ -143,9 +150,12 @@ left join latest
     and latest.indicator_code = expected.indicator_code
     and latest.breakdown = expected.breakdown
     and latest.period = expected.period
+{%- if with_source_file %}
 left join files
     on files.file_id = latest.file_id
+{%- endif %}
 left join regions
     on regions.region_code = expected.region_code
 left join indicators
     on indicators.indicator_code = expected.indicator_code
+{% endmacro %}
