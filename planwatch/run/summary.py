@@ -30,7 +30,9 @@ def _published_counts(path: Path) -> dict[str, Any]:
                               "from marts.fct_indicator_progress").fetchone()
             if row:
                 out.update(fact_rows=row[0], latest_period=row[1], any_simulated=row[2])
-            # The series and their statuses exactly as the report counts them (one query for both).
+        # The series and their statuses exactly as the report counts them (one query for both); a
+        # file published before marts.fct_indicator_latest existed has them after its next run.
+        if table_exists(con, "marts", "fct_indicator_latest"):
             status = con.execute(f"select status, count(*) from ({LATEST_SQL}) group by status "
                                  "order by 2 desc, 1").fetchall()
             out["series"] = sum(n for _, n in status)
