@@ -67,3 +67,4 @@ changed_series as (
 
 )
 {% endmacro %}
+

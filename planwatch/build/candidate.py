@@ -19,7 +19,10 @@ import logging
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
 
 from planwatch.build.dbt_runner import run_dbt
 from planwatch.build.bi_views import check_bi_views
@@ -52,6 +55,23 @@ def build_candidate(settings: Settings, run: RunContext) -> Metrics:
         settings.ingest_db, candidate, run.quarter, settings.dbt_dir,
         work_dir=candidate.with_suffix(".dbt"), previous_db=previous, run_id=run.run_id,
     )
+
+
+def _built_up_to(con: "duckdb.DuckDBPyConnection") -> tuple[int, int]:
+    """The newest file_seq and period of the facts in a copy of the published build."""
+    row = con.execute(f"select coalesce(max(source_file_seq), -1), coalesce(max(period_index), -1) "
+                      f"from marts.{INCREMENTAL_FACT}").fetchone()
+    return (int(row[0]), int(row[1])) if row else (-1, -1)
+
+
+def _earliest_new_period(con: "duckdb.DuckDBPyConnection", file_seq: int, period_index: int) -> int:
+    """The earliest period of a statistics row newer than the published build (a later file, or a later
+    period): the incremental models rebuild nothing before it (dbt/macros/incremental.sql,
+    newer_than_built), so the tests keyed by period check the rows from it on (macro rebuilt_rows).
+    With nothing newer, the period after the last: no row to check again."""
+    row = con.execute("select min(period_index) from raw.stat_observations where file_seq > ? or period_index > ?",
+                      [file_seq, period_index]).fetchone()
+    return int(row[0]) if row and row[0] is not None else period_index + 1
 
 
 def build_from_ingest(
@@ -101,8 +121,12 @@ def build_from_ingest(
         mode = "incremental"
         log.info("dbt_build: extending a copy of %s (built for %s, fingerprint unchanged)", previous_db, extends)
     with connect(candidate_db) as con:
+        built = _built_up_to(con) if extends is not None else None
         copied = copy_raw_tables(con, ingest_db, quarter, extends)
         write_build_state(con, run_id, quarter, fingerprint, mode)
+        if built is not None:
+            # After the fingerprint: the bound changes every run and says nothing about the inputs.
+            dbt_vars["rebuilt_from_period_index"] = _earliest_new_period(con, *built)
 
     crash_point("dbt_build.before_dbt")  # candidate snapshot written, dbt not started
     exclude = [] if logic_tests else [f"tag:{VIEW_LOGIC_TAG}"]
@@ -143,6 +167,8 @@ def build_from_ingest(
         "tests_failed": outcome.counts.get("test:fail", 0) + outcome.counts.get("test:error", 0),
         "unit_tests_passed": outcome.counts.get("unit_test:pass", 0),
         "fct_indicator_progress_rows": fact_rows,
+        # the rows the tests keyed by period checked (macro rebuilt_rows): all in a full build
+        "rebuilt_from_period_index": dbt_vars.get("rebuilt_from_period_index"),
         "bi_views": len(bi_views),
         "seconds": round(time.monotonic() - started, 1),
         "candidate": str(candidate_db),

@@ -17,7 +17,7 @@ progress as (
 
 {% if is_incremental() %}
 {%- set from_index = earliest_changed_period_index(ref('fct_indicator_progress'), this) %}
-{{ changed_series_rows('progress', 'in_scope', from_index) }},
+{{ changed_series_rows('progress', 'in_scope', from_index, relation=ref('fct_indicator_progress')) }},
 
 anchors as (
 

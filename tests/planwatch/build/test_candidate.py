@@ -116,6 +116,11 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
         name = table.split(".")[1]
         assert _parquet_rows(parquet, name) == _parquet_rows(tmp_path / "parquet-full", name), name
 
+    # the tests keyed by period checked the rows from the revised 2022Q4 on (file 3 revises it)
+    assert full["rebuilt_from_period_index"] is None
+    assert second["rebuilt_from_period_index"] == Quarter.parse("2022Q4").index
+    _check_rebuilt_rows_test(incremental, settings.dbt_dir, tmp_path, second["rebuilt_from_period_index"])
+
     with connect(incremental, read_only=True) as con:
         revised = con.execute(
             "select actual_value, status from marts.fct_indicator_progress "
@@ -123,6 +128,27 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
         state = con.execute("select quarter, build_mode from audit.transform_state").fetchone()
     assert revised == (18.5, "needs_acceleration")
     assert state == ("2023Q4", "incremental")
+
+
+def _check_rebuilt_rows_test(candidate: Path, dbt_dir: Path, tmp_path: Path, bound: int) -> None:
+    """The unique test of int_observations_latest, restricted to rebuilt rows (macro rebuilt_rows),
+    finds a duplicate key from the bound on, and, by design, not one before it (a published row)."""
+    from planwatch.build.dbt_runner import run_dbt
+
+    test = "unique_combination_of_columns_int_observations_latest_region_code__indicator_code__breakdown__period"
+    copy = tmp_path / "duplicate.duckdb"
+    outcomes = {}
+    for label, newest in (("at_bound", True), ("before_bound", False)):
+        shutil.copyfile(candidate, copy)
+        with connect(copy) as con:
+            order = "desc" if newest else "asc"
+            con.execute("insert into intermediate.int_observations_latest select * from intermediate.int_observations_latest "
+                        f"where period_index {'>=' if newest else '<'} ? order by period_index {order} limit 1", [bound])
+        outcome = run_dbt(dbt_dir, copy, tmp_path / f"work-{label}",
+                          {"as_of_quarter": "2023Q4", "rebuilt_from_period_index": bound},
+                          command="test", select=[test])
+        outcomes[label] = (len(outcome.failed), outcome.counts.get("test:pass", 0))
+    assert outcomes == {"at_bound": (1, 0), "before_bound": (0, 1)}
 
 
 def test_changed_vars_force_full_refresh(tmp_path: Path) -> None:
