@@ -29,7 +29,7 @@ from planwatch.build.bi_views import check_bi_views
 from planwatch.build.fingerprint import INCREMENTAL_FACT, extendable_quarter, ingest_fingerprint, write_build_state
 from planwatch.build.snapshot import copy_raw_tables, remove_db
 from planwatch.core.config import Settings
-from planwatch.core.db import connect
+from planwatch.core.db import MEMORY_LIMIT_ENV, connect, memory_limit
 from planwatch.core.errors import ConfigError, TerminalError
 from planwatch.core.periods import Quarter
 from planwatch.core.types import Metrics, RunContext
@@ -72,6 +72,18 @@ def _earliest_new_period(con: "duckdb.DuckDBPyConnection", file_seq: int, period
     row = con.execute("select min(period_index) from raw.stat_observations where file_seq > ? or period_index > ?",
                       [file_seq, period_index]).fetchone()
     return int(row[0]) if row and row[0] is not None else period_index + 1
+
+
+def _what_to_do(problems: list[str]) -> str:
+    """A hint for the failures a user can mend without touching the models: memory and disk."""
+    text = " ".join(problems)
+    if "Out of Memory Error" in text:
+        return (f"DuckDB ran out of its memory limit ({MEMORY_LIMIT_ENV}={memory_limit()}): set "
+                f"{MEMORY_LIMIT_ENV} higher (e.g. 2GB) and run again; beyond the limit it spills to disk. ")
+    if "No space left on device" in text:
+        return ("The disk is full (DuckDB spills to `<candidate>.tmp/` beside the candidate): free space "
+                "in the warehouse folder, or remove old candidates and versions, and run again. ")
+    return ""
 
 
 def build_from_ingest(
@@ -143,9 +155,9 @@ def build_from_ingest(
         shown = "; ".join(problems[:10]) + (" …" if len(problems) > 10 else "")
         raise TerminalError(
             f"`run_id={run_id}` `quarter={quarter}`: dbt build failed: {len(problems)} node(s): {shown}. "
-            f"Nothing was published. The full log is {work / 'logs' / 'dbt.log'}; rerun one test with "
-            f"`PLANWATCH_BUILD_DB={candidate_db} dbt build --project-dir {dbt_dir} --profiles-dir {dbt_dir} "
-            f"--select <name>`."
+            f"Nothing was published. {_what_to_do(problems)}The full log is {work / 'logs' / 'dbt.log'}; "
+            f"rerun one test with `PLANWATCH_BUILD_DB={candidate_db} dbt build --project-dir {dbt_dir} "
+            f"--profiles-dir {dbt_dir} --select <name>`."
         )
     for name in outcome.warned:
         log.warning("dbt_build: warning test %s", name)

@@ -277,3 +277,20 @@ def test_same_every_quarter_models_read_no_statistics_and_no_quarter(tmp_path: P
         compiled[quarter] = {p.name: p.read_text() for p in target.rglob("compiled/**/*.sql")}
     assert len(compiled["2023Q4"]) >= len(tagged) + 10  # the models and their tests
     assert compiled["2023Q4"] == compiled["2030Q1"]
+
+
+def test_out_of_memory_and_full_disk_say_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The messages of a national build that ran out of DuckDB's memory limit and of one whose disk
+    filled up (bench logs, 2026-11-29) name the setting or the folder to fix."""
+    from planwatch.build.candidate import _what_to_do
+
+    monkeypatch.setenv("PLANWATCH_DUCKDB_MEMORY_LIMIT", "1GB")
+    oom = ["fct_indicator_status_history (Runtime Error in model fct_indicator_status_history "
+           "(models/marts/fct_indicator_status_history.sql)\n  Out of Memory Error: could not allocate block "
+           "of size 256.0 KiB (953.7 MiB/953.6 MiB used))"]
+    assert "PLANWATCH_DUCKDB_MEMORY_LIMIT=1GB): set PLANWATCH_DUCKDB_MEMORY_LIMIT higher" in _what_to_do(oom)
+    full = ["submission_counts (Runtime Error in model submission_counts (models/bi/submission_counts.sql)\n"
+            "  IO Error: Could not write file \"/w/candidates/c.duckdb.tmp/duckdb_temp_1434_0.tmp\": "
+            "No space left on device)"]
+    assert _what_to_do(full).startswith("The disk is full")
+    assert _what_to_do(["relationships_stg_stats__observations_indicator_code (Got 1 result)"]) == ""
