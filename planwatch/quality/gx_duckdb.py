@@ -40,6 +40,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from planwatch.core.db import memory_limit
+
 DIALECT_NAME = "duckdb.buffered"
 # connect_args key: {alias: path} of DuckDB files every connection attaches read-only (for example
 # scratch tables computed once before GX runs; see planwatch.quality.validate).
@@ -160,6 +162,10 @@ def _dialect_class() -> type:
             attach = dict(cparams.pop(ATTACH_ARG, None) or {})
             connection = BufferedConnection(super().connect(*cargs, **cparams))
             _OPEN.add(connection)
+            # The limit every planwatch connection has (planwatch.core.db): without it DuckDB takes up
+            # to 80 % of RAM, and the raw suites' history windows made validate_raw the peak of a run
+            # (4,789 MiB at 4x national, bench/README.md).
+            connection.cursor().execute(f"SET memory_limit = '{memory_limit()}'")
             for alias, path in attach.items():
                 # Attached databases belong to the DuckDB instance, which pooled connections share.
                 connection.cursor().execute(f"ATTACH IF NOT EXISTS ? AS {_identifier(alias)} (READ_ONLY)",

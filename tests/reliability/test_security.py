@@ -24,6 +24,8 @@ from sql_scan import scan
 # A new part fails test_sql_is_built_only_from_code_and_parameters until it is reviewed and listed here.
 SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/quality/gx_duckdb.py", "statement"): "pass-through of SQLAlchemy's own statements (the GX adapter)",
+    ("planwatch/quality/gx_duckdb.py", "memory_limit()"):
+        "planwatch.core.db.memory_limit: a size matching its pattern (3GB, 1500MB) or a ConfigError; SET takes no parameter",
     ("planwatch/quality/gx_duckdb.py", "text('select column_name, data_type, is_nullable from information_schema.columns "
                                "where table_schema = :schema and table_name = :table order by ordinal_position')"):
         "a constant text() with bound parameters",
