@@ -21,9 +21,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import duckdb
-
 from planwatch.build.dbt_runner import run_dbt
 from planwatch.build.bi_views import check_bi_views
 from planwatch.build.fingerprint import INCREMENTAL_FACT, extendable_quarter, ingest_fingerprint, write_build_state
@@ -34,6 +31,9 @@ from planwatch.core.errors import ConfigError, TerminalError
 from planwatch.core.periods import Quarter
 from planwatch.core.types import Metrics, RunContext
 from planwatch.core.faults import crash_point
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ def _built_up_to(con: "duckdb.DuckDBPyConnection") -> tuple[int, int]:
 def _earliest_new_period(con: "duckdb.DuckDBPyConnection", file_seq: int, period_index: int) -> int:
     """The earliest period of a statistics row newer than the published build (a later file, or a later
     period): the incremental models rebuild nothing before it (dbt/macros/incremental.sql,
-    newer_than_built), so the tests keyed by period check the rows from it on (macro rebuilt_rows).
+    newer_than_built), so the tests keyed by period check the rows from it on (their `where` config,
+    dbt/models/intermediate/_intermediate__models.yml).
     With nothing newer, the period after the last: no row to check again."""
     row = con.execute("select min(period_index) from raw.stat_observations where file_seq > ? or period_index > ?",
                       [file_seq, period_index]).fetchone()
@@ -179,7 +180,7 @@ def build_from_ingest(
         "tests_failed": outcome.counts.get("test:fail", 0) + outcome.counts.get("test:error", 0),
         "unit_tests_passed": outcome.counts.get("unit_test:pass", 0),
         "fct_indicator_progress_rows": fact_rows,
-        # the rows the tests keyed by period checked (macro rebuilt_rows): all in a full build
+        # the rows the tests keyed by period checked (their `where` config): all in a full build
         "rebuilt_from_period_index": dbt_vars.get("rebuilt_from_period_index"),
         "bi_views": len(bi_views),
         "seconds": round(time.monotonic() - started, 1),

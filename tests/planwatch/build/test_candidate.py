@@ -131,7 +131,7 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
 
 
 def _check_rebuilt_rows_test(candidate: Path, dbt_dir: Path, tmp_path: Path, bound: int) -> None:
-    """The unique test of int_observations_latest, restricted to rebuilt rows (macro rebuilt_rows),
+    """The unique test of int_observations_latest, restricted to rebuilt rows (its `where` config),
     finds a duplicate key from the bound on, and, by design, not one before it (a published row)."""
     from planwatch.build.dbt_runner import run_dbt
 
@@ -218,16 +218,9 @@ def test_view_logic_tag_covers_the_bi_views_tests_only(tmp_path: Path) -> None:
     import json
 
     from planwatch.build.candidate import VIEW_LOGIC_TAG
-    from planwatch.build.dbt_runner import _build_db_env
-    from dbt.cli.main import dbtRunner
 
-    args = ["ls", "--project-dir", str(REPO_ROOT / "dbt"), "--profiles-dir", str(REPO_ROOT / "dbt"),
-            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-            "--resource-type", "test", "--output", "json", "--output-keys", "name tags fqn", "--quiet"]
-    with _build_db_env(tmp_path / "ls.duckdb"):
-        result = dbtRunner().invoke(args)
-    assert result.success, result.exception
-    tests = [json.loads(line) for line in result.result]
+    tests = [json.loads(line) for line in _dbt_ls(tmp_path, "ls", "--resource-type", "test", "--output", "json",
+                                                  "--output-keys", "name tags fqn")]
     tagged = {t["name"] for t in tests if VIEW_LOGIC_TAG in t["tags"]}
     on_bi = {t["name"] for t in tests if t["fqn"][1] == "bi"}
     assert tagged == on_bi
