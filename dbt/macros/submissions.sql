@@ -1,8 +1,8 @@
 {#- Whether each printed plan figure was received for each quarter of the plan's years up to the
     run's quarter: everything of bi.submission_status but whether it is overdue, which depends on
-    the day it is read. The deadline is SUBMISSION_DEADLINE_DAYS = 15 days after the quarter closes
-    (planwatch/core/scheduling.py; the DAG runs that day, and the forms ask for the figures before
-    it). A series a region reports only yearly is expected in Q4 (the year's figure). Reads the
+    the day it is read. The deadline is the var `submission_deadline_days` days after the quarter
+    closes: its one home is SUBMISSION_DEADLINE_DAYS in planwatch/core/scheduling.py, which every
+    planwatch dbt run passes (the DAG runs that day, and the forms ask for the figures before it). A series a region reports only yearly is expected in Q4 (the year's figure). Reads the
     ingest tables as loaded (sources), as the view did before it moved into dbt.
 
     The one home of this logic, for bi.submission_status (a view, with the file each figure came
@@ -135,7 +135,7 @@ select
     indicators.indicator_name_zh,
     indicators.indicator_name_en,
     expected.breakdown,
-    cast(expected.period_end + interval 15 day as date) as deadline,
+    cast(expected.period_end + interval {{ submission_deadline_days() }} day as date) as deadline,
     latest.value is not null as is_received,
     case when latest.value is not null then latest.received_at end as received_at,
     {%- if with_source_file %}
@@ -159,3 +159,17 @@ left join regions
 left join indicators
     on indicators.indicator_code = expected.indicator_code
 {% endmacro %}
+
+
+{#- The deadline's days after the quarter's end. No default here: the one home of the number is
+    planwatch/core/scheduling.py, and a dbt run started by hand passes it like planwatch does. -#}
+{% macro submission_deadline_days() %}
+    {%- set days = var('submission_deadline_days', none) -%}
+    {%- if days is none and execute -%}
+        {{ exceptions.raise_compiler_error(
+            "dbt var `submission_deadline_days` is not set: planwatch passes it from "
+            ~ "planwatch/core/scheduling.py (SUBMISSION_DEADLINE_DAYS). Run dbt through planwatch, or add "
+            ~ "--vars '{submission_deadline_days: 15, as_of_quarter: ...}' to this command.") }}
+    {%- endif -%}
+    {{ days if days is not none else 0 }}
+{%- endmacro %}

@@ -29,6 +29,7 @@ from planwatch.core.config import Settings
 from planwatch.core.db import MEMORY_LIMIT_ENV, connect, memory_limit
 from planwatch.core.errors import ConfigError, TerminalError
 from planwatch.core.periods import Quarter
+from planwatch.core.scheduling import dbt_vars as scheduling_vars
 from planwatch.core.types import Metrics, RunContext
 from planwatch.core.faults import crash_point
 
@@ -120,7 +121,9 @@ def build_from_ingest(
     remove_db(candidate_db)
     shutil.rmtree(work, ignore_errors=True)
 
-    dbt_vars: dict[str, Any] = dict(extra_vars or {})
+    # the scheduling vars (run_dbt passes them too) belong to the fingerprint: a new deadline
+    # changes bi.submission_counts
+    dbt_vars: dict[str, Any] = {**scheduling_vars(), **(extra_vars or {})}
     dbt_vars["as_of_quarter"] = str(quarter)
     fingerprint = ingest_fingerprint(ingest_db, dbt_dir, dbt_vars)
     mode = "full_refresh"

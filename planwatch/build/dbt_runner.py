@@ -76,13 +76,16 @@ def run_dbt(
     """Run one dbt command against `candidate_db`, console quiet (warnings only), full log in `work_dir`."""
     from dbt.cli.main import dbtRunner
 
+    from planwatch.core.scheduling import dbt_vars as scheduling_vars
+
     args = [
         command,
         "--project-dir", str(dbt_dir),
         "--profiles-dir", str(dbt_dir),
         "--target-path", str(work_dir / "target"),
         "--log-path", str(work_dir / "logs"),
-        "--vars", json.dumps(dbt_vars),
+        # the scheduling rules (the submission deadline) come from their one home in Python
+        "--vars", json.dumps({**scheduling_vars(), **dbt_vars}),
         "--log-level", "warn",
         "--log-level-file", "info",
         "--no-use-colors",

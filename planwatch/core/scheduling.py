@@ -7,10 +7,22 @@ from zoneinfo import ZoneInfo
 
 from planwatch.core.periods import Quarter, last_closed_quarter
 
-TIMEZONE = ZoneInfo("Asia/Shanghai")
-# A quarter's figures are due this many days after it closes: the DAG runs that day (its cron
-# `0 2 15 1,4,7,10 *`), and bi.submission_status counts a figure missing after it as overdue.
+# The plans' and the statistics offices' time zone: the DAG's schedule and "today" for deadlines.
+TIMEZONE_NAME = "Asia/Shanghai"
+TIMEZONE = ZoneInfo(TIMEZONE_NAME)
+# A quarter's figures are due this many days after it closes: the DAG runs that day (SCHEDULE_CRON),
+# the forms print it, and bi.submission_status counts a figure missing after it as overdue (dbt reads
+# it as the var `submission_deadline_days`, which every planwatch dbt run passes: dbt_vars below).
 SUBMISSION_DEADLINE_DAYS = 15
+# 02:00 on that day of the month after each quarter closes (quarters end on a month's last day).
+SCHEDULE_CRON = f"0 2 {SUBMISSION_DEADLINE_DAYS} 1,4,7,10 *"
+# The dbt var that carries the deadline into dbt/macros/submissions.sql.
+DEADLINE_DBT_VAR = "submission_deadline_days"
+
+
+def dbt_vars() -> dict[str, int]:
+    """The scheduling rules dbt needs, as vars for every planwatch dbt run (build/dbt_runner.py)."""
+    return {DEADLINE_DBT_VAR: SUBMISSION_DEADLINE_DAYS}
 
 
 def submission_deadline(quarter: Quarter) -> date:

@@ -15,7 +15,8 @@ select
     region_code,
     any_value(region_name) as region_name,
     period,
-    -- every figure of a region and quarter has the same deadline (the quarter's end + 15 days)
+    -- every figure of a region and quarter has the same deadline (the quarter's end + the var
+    -- submission_deadline_days, from planwatch/core/scheduling.py)
     min(deadline) as deadline,
     count(*) as figures_expected,
     count(*) filter (where is_received) as figures_received,
