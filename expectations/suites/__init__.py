@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from . import marts, plan_consistency, raw_statistics
-from ._common import Rule, Suite, SuiteParams, Thresholds
+from ._common import Rule, Suite, SuiteParams, Thresholds, stock_jumped
 
-__all__ = ["Rule", "Suite", "SuiteParams", "Thresholds", "raw_suites", "mart_suites", "MART_TABLES"]
+__all__ = ["Rule", "Suite", "SuiteParams", "Thresholds", "stock_jumped", "raw_suites", "mart_suites", "MART_TABLES"]
 
 MART_TABLES = marts.TABLES
 

@@ -163,6 +163,14 @@ def outside_bounds(value: str, lo: str = "k.lo", hi: str = "k.hi") -> str:
             f"or ({lo} is not null and {value} < {lo}) or ({hi} is not null and {value} > {hi})))")
 
 
+def stock_jumped(previous: str, value: str, factor: float) -> str:
+    """SQL predicate of the rule `stock_quarter_jump`: both values positive and one more than `factor`
+    times the other. Its one home: the raw suite and the submission receipts
+    (planwatch/ingest/receipts.py) both use it."""
+    return (f"({previous} > 0 and {value} > 0 "
+            f"and ({value} / {previous} > {factor!r} or {previous} / {value} > {factor!r}))")
+
+
 def period_label(index_sql: str) -> str:
     """SQL: `YYYYQn` for a Quarter.index."""
     return f"(cast(({index_sql}) // 4 as varchar) || 'Q' || cast(({index_sql}) % 4 + 1 as varchar))"

@@ -6,7 +6,7 @@ breakdown × period in raw.stat_observations, for periods ending in or before th
 
 from __future__ import annotations
 
-from ._common import BOUNDS, KeptBatch, Rule, Suite, SuiteParams, outside_bounds, period_label
+from ._common import BOUNDS, KeptBatch, Rule, Suite, SuiteParams, outside_bounds, period_label, stock_jumped
 
 NAME = "raw_statistics"
 
@@ -149,8 +149,8 @@ def build(params: SuiteParams) -> Suite:
                           window w as (partition by b.region_code, b.indicator_code, b.breakdown
                                        order by b.period_index))
                       select region_code, indicator_code, breakdown, period, previous_value, value from s
-                      where previous_index = period_index - 1 and previous_value > 0 and value > 0
-                        and (value / previous_value > {t.jump_factor!r} or previous_value / value > {t.jump_factor!r})""",
+                      where previous_index = period_index - 1
+                        and {stock_jumped('previous_value', 'value', t.jump_factor)}""",
         ),
         Rule(
             name="value_within_region_history",

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from planwatch.core.config import Settings
 from planwatch.core.db import table_exists
@@ -68,13 +68,13 @@ def _records(con: "duckdb.DuckDBPyConnection", sql: str, params: list[Any]) -> l
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-def build_receipt(con: "duckdb.DuckDBPyConnection", file_id: str, jump_factor: float) -> Receipt:
-    """What the ingest store holds for `file_id`."""
+def build_receipt(con: "duckdb.DuckDBPyConnection", file_id: str, jump: "JumpRule") -> Receipt:
+    """What the ingest store holds for `file_id`; `jump` is the raw suite's stock rule (jump_rule)."""
     ((path, status, error, read, loaded, quarantined, loaded_at, file_seq),) = con.execute(
         "select path, status, error, coalesce(rows_read, 0), coalesce(rows_loaded, 0), "
         "coalesce(rows_quarantined, 0), loaded_at, file_seq from raw.file_ledger where file_id = ?",
         [file_id]).fetchall()
-    receipt = Receipt(path, file_id, status, error, read, loaded, quarantined, loaded_at, jump_factor=jump_factor)
+    receipt = Receipt(path, file_id, status, error, read, loaded, quarantined, loaded_at, jump_factor=jump.factor)
     receipt.quarantined = _records(con, "select line_no, raw_text, reason_code, reason from raw.stat_quarantine "
                                         "where file_id = ? order by line_no", [file_id])
     for row in receipt.quarantined:
@@ -99,7 +99,7 @@ def build_receipt(con: "duckdb.DuckDBPyConnection", file_id: str, jump_factor: f
     # The raw suite's stock_quarter_jump rule, applied to this file's rows against the previous quarter.
     if not table_exists(con, "raw", "indicators"):  # the catalog tables come with load_plans
         return receipt
-    receipt.moved = _records(con, """
+    receipt.moved = _records(con, f"""
         with prev as (
             select region_code, period, period_index, indicator_code, breakdown, arg_max(value, file_seq) as value
             from raw.stat_observations
@@ -113,9 +113,8 @@ def build_receipt(con: "duckdb.DuckDBPyConnection", file_id: str, jump_factor: f
         join prev p on p.region_code = n.region_code and p.indicator_code = n.indicator_code
                    and p.breakdown = n.breakdown
                    and p.period_index = n.period_index - 1
-        where n.file_id = ? and n.period_type = 'quarter' and p.value > 0 and n.value > 0
-          and (n.value / p.value > ? or p.value / n.value > ?)
-        order by n.line_no""", [file_seq, file_id, file_id, jump_factor, jump_factor])
+        where n.file_id = ? and n.period_type = 'quarter' and {jump.predicate('p.value', 'n.value')}
+        order by n.line_no""", [file_seq, file_id, file_id])
     return receipt
 
 
@@ -184,12 +183,25 @@ def _write_xlsx(receipt: Receipt, path: Path) -> None:
     tmp.replace(path)
 
 
-def jump_factor(settings: Settings) -> float:
-    """The raw suite's threshold for a stock moving between quarters (expectations/thresholds.yml)."""
+@dataclass(frozen=True)
+class JumpRule:
+    """The raw suite's rule `stock_quarter_jump`: its threshold and its SQL predicate, both from their
+    one home (expectations/thresholds.yml and expectations/suites/_common.py `stock_jumped`)."""
+
+    factor: float
+    stock_jumped: Callable[[str, str, float], str]
+
+    def predicate(self, previous: str, value: str) -> str:
+        return self.stock_jumped(previous, value, self.factor)
+
+
+def jump_rule(settings: Settings) -> JumpRule:
+    """The stock rule as the raw suite applies it."""
     from planwatch.core.suites import load_suites
 
     suites = load_suites(settings)
-    return float(suites.Thresholds.load(settings.expectations_dir / "thresholds.yml").jump_factor)
+    factor = float(suites.Thresholds.load(settings.expectations_dir / "thresholds.yml").jump_factor)
+    return JumpRule(factor, suites.stock_jumped)
 
 
 def write_receipts(con: "duckdb.DuckDBPyConnection", settings: Settings, file_ids: list[str]) -> list[Path]:
@@ -201,9 +213,9 @@ def write_receipts(con: "duckdb.DuckDBPyConnection", settings: Settings, file_id
     file_ids = [f for f in file_ids if f not in simulated]
     if not file_ids:
         return []
-    factor = jump_factor(settings)
+    jump = jump_rule(settings)
     out = settings.reports_dir / "receipts"
     written: list[Path] = []
     for file_id in file_ids:
-        written.extend(write_receipt(build_receipt(con, file_id, factor), out))
+        written.extend(write_receipt(build_receipt(con, file_id, jump), out))
     return written

@@ -4,6 +4,7 @@ bi.submission_status, the report's summary and the overdue digest name what was 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -217,3 +218,40 @@ def test_the_cli_writes_a_form_for_a_quarter_after_the_loaded_plan_and_says_so(
     assert "2026-04-15" in (tmp_path / "330100_2026Q1_说明.txt").read_text(encoding="utf-8")
     assert main(["form", "--region", "999999", "--quarter", "2026Q1", "--out", str(tmp_path)]) == 2
     assert "999999" in capsys.readouterr().err
+
+
+def test_the_receipt_and_the_raw_suite_flag_the_same_stock_jumps(base: Settings,
+                                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The receipt's "moved" sheet applies the raw suite's stock_quarter_jump rule (one predicate,
+    expectations/suites/_common.py stock_jumped, one threshold): a stock sent at 1.1x its previous
+    quarter is on neither, its revision to a fifth on both."""
+    import openpyxl
+
+    from planwatch.core.types import RunContext
+    from planwatch.quality.validate import validate_raw
+
+    home = tmp_path_factory.mktemp("jump") / "home"
+    shutil.copytree(base.home, home)
+    settings = Settings(home=home)
+    previous = str(Quarter.parse(QUARTER).previous())
+    ((code, value, unit),) = _query(settings.ingest_db, """
+        select o.indicator_code, arg_max(o.value, o.file_seq), any_value(o.unit) from raw.stat_observations o
+        join raw.indicators i on i.indicator_code = o.indicator_code and i.measure = 'stock'
+        where o.region_code = ? and o.period = ? and o.breakdown = '' and o.value > 0
+        group by o.indicator_code order by o.indicator_code limit 1""", [REGION, previous])
+    (settings.statistics_dir / REGION).mkdir(parents=True, exist_ok=True)
+    # a share: the jump goes down (to a fifth; the threshold is 3x either way), a jump up would leave 100 %
+    for send, factor, expected in (("steady", 1.1, []), ("revised", 0.2, [(2, code)])):
+        (settings.statistics_dir / REGION / f"{REGION}_{QUARTER}_{send}.csv").write_text(
+            f"region_code,period,indicator_code,value,unit\n{REGION},{QUARTER},{code},{value * factor:g},{unit}\n",
+            encoding="utf-8")
+        run_stages(settings, QUARTER, RUN, ("register_files", "load_statistics"))
+        (receipt,) = sorted((settings.reports_dir / "receipts").glob(f"{REGION}_{QUARTER}_{send}_*.xlsx"))
+        moved = list(openpyxl.load_workbook(receipt)["变动较大 moved"].iter_rows(min_row=2, values_only=True))
+        assert [(r[0], r[1]) for r in moved] == expected, send
+
+        validate_raw(settings, RunContext(RUN, Quarter.parse(QUARTER)))
+        ((sample,),) = _query(settings.ingest_db, "select sample from audit.dq_results where run_id = ? "
+                                                  "and expectation = 'stock_quarter_jump'", [RUN])
+        flagged = {(r["region_code"], r["indicator_code"], r["period"]) for r in json.loads(sample or "[]")}
+        assert ((REGION, code, QUARTER) in flagged) == bool(expected), (send, flagged)
