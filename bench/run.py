@@ -290,9 +290,10 @@ def run_child(args: list[str], home: Path, log_path: Path) -> dict[str, Any]:
 
 
 def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
-    from planwatch.run.pipeline import run_stage
+    from planwatch.run.pipeline import import_gx_in_background, run_stage
     from planwatch.core.types import STAGES
 
+    import_gx_in_background()  # as run_all does: one process runs every stage
     stages: dict[str, float] = {}
     metrics: dict[str, Any] = {}
     windows: dict[str, list[float]] = {}

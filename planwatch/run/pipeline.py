@@ -18,7 +18,7 @@ from planwatch.core.types import STAGES, Metrics, RunContext, TStage
 from planwatch.ingest.load_plans import load_plans
 from planwatch.ingest.load_statistics import load_statistics
 from planwatch.ingest.register import register_files
-from planwatch.quality.validate import validate_marts, validate_raw
+from planwatch.quality.validate import import_gx_in_background, validate_marts, validate_raw
 from planwatch.run.locking import run_lock
 from planwatch.serve.publish import as_of_run, publish
 from planwatch.serve.publish import rollback as publish_rollback
@@ -97,6 +97,7 @@ def run_all(quarter: str, run_id: str, settings: Settings | None = None) -> dict
     settings.ensure_dirs()
     results: dict[str, Metrics] = {}
     with run_lock(settings, RunContext(run_id=run_id, quarter=Quarter.parse(quarter)), "run_all"):
+        import_gx_in_background()  # this process runs validate_raw after the load stages
         for stage in STAGES:
             results[stage] = run_stage(stage, quarter, run_id, settings)
     return results

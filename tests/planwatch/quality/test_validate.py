@@ -211,3 +211,52 @@ def test_log_stays_readable(tmp_path: Path, clean: tuple[Path, Path], caplog: py
     assert chatter == []
     assert len(caplog.records) < 20
     assert any("stock_quarter_jump" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+
+def test_gx_imported_in_background_before_the_checks_use_it() -> None:
+    """run_all starts GX's import while the load stages run; the checks wait for it, and GX's
+    import chatter stays at warnings. A fresh interpreter: this test process has GX already."""
+    import subprocess
+
+    code = (
+        "import sys, logging\n"
+        "from planwatch.quality import validate\n"
+        "assert 'great_expectations' not in sys.modules\n"
+        "validate.import_gx_in_background()\n"
+        "first = validate._gx_import\n"
+        "validate.import_gx_in_background()\n"
+        "assert validate._gx_import is first, 'a second call starts no second import'\n"
+        "first.join(120)\n"
+        "assert not first.is_alive()\n"
+        "import great_expectations\n"
+        "print(great_expectations.ExpectationSuite.__name__,"
+        " logging.getLogger('great_expectations').level)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
+                         cwd=Path(__file__).resolve().parents[3])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ExpectationSuite", str(logging.WARNING)]
+
+
+def test_data_docs_render_new_and_missing_pages_only(tmp_path: Path, clean: tuple[Path, Path]) -> None:
+    """A check renders the pages of its own results (and of any stored result whose page is
+    missing), not every page ever stored again; the index lists every run's results."""
+    settings = _settings(tmp_path, clean, published=False)
+    docs = settings.reports_dir / "data_docs"
+    validate.validate_raw(settings, RUN)
+    first = sorted(docs.glob("validations/*/*/*/*.html"))
+    assert [p.parent.parent.parent.name for p in first] == ["plan_consistency", "raw_statistics"]
+    stamps = {p: p.stat().st_mtime_ns for p in first}
+    missing = first[0]
+    missing.unlink()  # e.g. someone cleared part of the site
+
+    later = RunContext("run_2024Q4_again", RUN.quarter)
+    validate.validate_raw(settings, later)
+    pages = sorted(docs.glob("validations/*/*/*/*.html"))
+    assert len(pages) == 4  # two runs' results of the two raw suites
+    assert missing.is_file(), "a stored result's missing page is rendered again"
+    assert first[1].stat().st_mtime_ns == stamps[first[1]], "an existing page of an earlier run is kept as is"
+    assert (docs / "expectations" / "raw_statistics.html").is_file()
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    run_folders = {p.parent.name for p in pages}
+    assert len(run_folders) == 2 and all(folder in index for folder in run_folders)
