@@ -8,8 +8,13 @@
     The one home of this logic, for bi.submission_status (a view, with the file each figure came
     from) and bi.submission_counts (the table bi.submission_by_region reads, without it: finding
     each figure's file is a third of the time at 2,850 regions, bench/README.md). DuckDB SQL
-    (arg_max), as are the bi models that use it. -#}
-{% macro submission_figures(with_source_file) %}
+    (arg_max), as are the bi models that use it.
+
+    `scope`, when given, is a CTE of the caller (region_code, period) holding the region × quarter
+    pairs to compute: only their figures come out, each as a computation over all its data would
+    give it (every version of a figure; a series' reporting kind over its whole history), which is
+    how bi.submission_counts rebuilds only what new statistics change. -#}
+{% macro submission_figures(with_source_file, scope=none) %}
 with
 
 printed_plan_rows as (
@@ -87,16 +92,32 @@ latest as (
         bool_and(period_type = 'year') as is_yearly
 
     from observations
+    {%- if scope %}
+    semi join {{ scope }} as scope
+        on scope.region_code = observations.region_code
+        and scope.period = case when observations.period_type = 'year' then observations.period || 'Q4'
+                                else observations.period end
+    {%- endif %}
     group by all
 
 ),
 
 yearly_series as (
 
+    {%- if scope %}
+    -- over every period of the series, not only the scope's (the same as over `latest`); the
+    -- source, not the CTE: DuckDB writes out a CTE read twice before reading it
+    select region_code, indicator_code, breakdown
+    from {{ source('stats', 'stat_observations') }}
+    where region_code in (select scope.region_code from {{ scope }} as scope)
+    group by all
+    having bool_and(period_type = 'year')
+    {%- else %}
     select region_code, indicator_code, breakdown
     from latest
     group by all
     having bool_and(is_yearly)
+    {%- endif %}
 
 ),
 
@@ -122,7 +143,13 @@ expected as (
         on yearly_series.region_code = plan_indicators.region_code
         and yearly_series.indicator_code = plan_indicators.indicator_code
         and yearly_series.breakdown = plan_indicators.breakdown
-    where yearly_series.region_code is null or periods.period_quarter = 4
+    where (yearly_series.region_code is null or periods.period_quarter = 4)
+    {%- if scope %}
+      and exists (
+          select 1 from {{ scope }} as scope
+          where scope.region_code = plan_indicators.region_code and scope.period = periods.period
+      )
+    {%- endif %}
 
 )
 

@@ -106,6 +106,11 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
         assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
     for table in marts:
         assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
+    # and the bi tables (bi.submission_counts, incremental by region × quarter)
+    bi_tables = _tables(incremental, "bi")
+    assert "bi.submission_counts" in bi_tables
+    for table in bi_tables:
+        assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
     # the Parquet export that follows an incremental publish (only changed years rewritten) holds
     # the rows of an export of the full build
     parquet = tmp_path / "parquet"
@@ -128,6 +133,61 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
         state = con.execute("select quarter, build_mode from audit.transform_state").fetchone()
     assert revised == (18.5, "needs_acceleration")
     assert state == ("2023Q4", "incremental")
+
+
+def _submission_counts(db: Path) -> dict[tuple[str, str], tuple[Any, ...]]:
+    with connect(db, read_only=True) as con:
+        return {(r[0], r[1]): r[2:] for r in con.execute(
+            "select region_code, period, figures_expected, figures_received, missing_indicators "
+            "from bi.submission_counts").fetchall()}
+
+
+def test_incremental_submission_counts_follow_reporting_kind(tmp_path: Path) -> None:
+    """bi.submission_counts is incremental by region × quarter; a series' first figure or its first
+    quarterly one after yearly ones changes what every quarter of its region expects (a series
+    reported only yearly is expected in Q4), and a quarter can lose its last expected figure."""
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_dirs()
+    builder = _fixture_builder()
+
+    def ingest(max_file_seq: int) -> None:
+        builder.build_ingest(settings.ingest_db, max_file_seq=max_file_seq)
+        with connect(settings.ingest_db) as con:
+            # 990100 reports only an indicator outside its plan in file 1, so the plan's one series
+            # (ELD_NURSING_BED_SHARE) has no figure: expected every quarter ...
+            con.execute("update raw.stat_observations set indicator_code = 'CHA_DONATIONS' "
+                        "where region_code = '990100' and file_seq = 1")
+            # ... until file 2 brings its first figure, a year's: then it is expected in Q4 only
+            con.execute("update raw.stat_observations set period = '2022', period_type = 'year', period_index = ? "
+                        "where region_code = '990100' and file_seq = 2 and indicator_code = 'ELD_NURSING_BED_SHARE'",
+                        [Quarter.parse("2022Q4").index])
+
+    ingest(1)
+    first = build_candidate(settings, RunContext("run-2022Q4", Quarter.parse("2022Q4")))
+    assert first["build_mode"] == "full_refresh"
+    before = _submission_counts(settings.candidate_db("run-2022Q4"))
+    _publish(settings.candidate_db("run-2022Q4"), settings)
+
+    ingest(2)
+    second = build_candidate(settings, RunContext("run-2023Q2", Quarter.parse("2023Q2")))
+    assert second["build_mode"] == "incremental"
+    incremental = settings.candidate_db("run-2023Q2")
+    build_from_ingest(settings.ingest_db, tmp_path / "full.duckdb", Quarter.parse("2023Q2"), settings.dbt_dir,
+                      full_refresh=True)
+    assert _rows(incremental, "bi.submission_counts") == _rows(tmp_path / "full.duckdb", "bi.submission_counts")
+
+    after = _submission_counts(incremental)
+    # 330100's donations were yearly (2022) in file 1; file 2 has 2023Q2: expected in every quarter now,
+    # also in the quarters the published build had counted without them
+    assert "CHA_DONATIONS" not in before[("330100", "2021Q1")][2]
+    assert after[("330100", "2021Q1")][0] == before[("330100", "2021Q1")][0] + 1
+    assert "CHA_DONATIONS" in after[("330100", "2021Q1")][2]
+    # 990100's one series became yearly: its quarters but Q4 expect nothing and are gone
+    assert before[("990100", "2021Q1")][:2] == (1, 0)
+    assert ("990100", "2021Q1") not in after and ("990100", "2022Q3") not in after
+    assert after[("990100", "2022Q4")][:2] == (1, 1)
+    # the quarters closed since (2023Q1, 2023Q2) are there, received or not
+    assert after[("330100", "2023Q1")][1] == 0 and after[("330100", "2023Q2")][1] > 0
 
 
 def _check_rebuilt_rows_test(candidate: Path, dbt_dir: Path, tmp_path: Path, bound: int) -> None:
