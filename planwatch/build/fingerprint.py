@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planwatch.build.snapshot import PLAN_TABLES, REFERENCE_TABLES
+from planwatch.build.snapshot import KEPT_WHEN_EXTENDED
 from planwatch.core.db import STORAGE_VERSION, STORAGE_VERSION_NUMBER, connect, storage_version_number
 from planwatch.core.periods import Quarter
 
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Inputs whose change invalidates every computed fact row (the statistics are handled per row).
-FINGERPRINT_TABLES = REFERENCE_TABLES + PLAN_TABLES
+# (the snapshot keeps exactly these tables in a copy it extends: one list, build/snapshot.py)
+FINGERPRINT_TABLES = KEPT_WHEN_EXTENDED
 INCREMENTAL_FACT = "fct_indicator_progress"
 STATE_TABLE = "audit.transform_state"
 

@@ -24,6 +24,8 @@ REFERENCE_TABLES = ("regions", "indicators", "indicator_aliases", "units", "plan
 PLAN_TABLES = ("plan_indicators", "plan_completion", "plan_prose_targets")
 STAT_TABLES = ("file_ledger", "stat_observations", "stat_quarantine")
 RAW_TABLES = REFERENCE_TABLES + PLAN_TABLES + STAT_TABLES
+# The tables the fingerprint hashes (build/fingerprint.py FINGERPRINT_TABLES): equal in an extended copy.
+KEPT_WHEN_EXTENDED = REFERENCE_TABLES + PLAN_TABLES
 
 # The period filter reads the index the loader wrote on every observation (planwatch.core.periods.period_index).
 _PERIOD_INDEX_SQL = "period_index"
@@ -43,7 +45,10 @@ def copy_raw_tables(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: 
     reach the candidate once, at publish (planwatch.serve.publish), after this run's checks.
 
     `extends` is the quarter of the published warehouse the candidate is a copy of: its statistics
-    are then brought up to date instead of copied again (see _extend_observations).
+    are then brought up to date instead of copied again (see _extend_observations), and its
+    reference and plan tables are kept: the build extends it only when its fingerprint, a hash of
+    exactly those tables' rows in the ingest store (build/fingerprint.py), equals this build's, so
+    the copy already holds them (270 k plan rows at 2,850 regions, bench/README.md).
     """
     con.execute("ATTACH ? AS ingest (READ_ONLY)", [str(ingest_db)])
     try:
@@ -63,7 +68,8 @@ def copy_raw_tables(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: 
         copied = 0
         extended = extends is not None and _extend_observations(con, quarter, extends)
         for table in RAW_TABLES:
-            if table == "stat_observations" and extended:
+            if (table == "stat_observations" and extended) or (
+                    extends is not None and table in KEPT_WHEN_EXTENDED and _same_columns(con, table)):
                 copied += _count_raw_rows(con, table)
                 continue
             where = f" where {_PERIOD_INDEX_SQL} <= ?" if table == "stat_observations" else ""
@@ -80,6 +86,17 @@ def _count_raw_rows(con: "duckdb.DuckDBPyConnection", table: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _same_columns(con: "duckdb.DuckDBPyConnection", table: str) -> bool:
+    """Whether raw.`table` has the same columns, in the same order, in the ingest store and the copy."""
+    columns = [
+        [r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_catalog = ? and table_schema = 'raw' "
+            "and table_name = ? order by ordinal_position", [catalog, table]).fetchall()]
+        for catalog in ("ingest", con.execute("select current_database()").fetchone()[0])  # type: ignore[index]
+    ]
+    return bool(columns[0]) and columns[0] == columns[1]
+
+
 def _extend_observations(con: "duckdb.DuckDBPyConnection", quarter: Quarter, extends: Quarter) -> bool:
     """Bring the copied raw.stat_observations from the snapshot for `extends` to the one for `quarter`.
 
@@ -90,13 +107,7 @@ def _extend_observations(con: "duckdb.DuckDBPyConnection", quarter: Quarter, ext
     (tests/planwatch/build/test_candidate.py), without copying 5 M rows again (4.4 s at 2,850 regions).
     Returns False, changing nothing, when the copy's columns are not the ingest store's.
     """
-    columns = [
-        [r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_catalog = ? and table_schema = 'raw' "
-            "and table_name = 'stat_observations' order by ordinal_position", [catalog]).fetchall()]
-        for catalog in ("ingest", con.execute("select current_database()").fetchone()[0])  # type: ignore[index]
-    ]
-    if columns[0] != columns[1] or not columns[0]:
+    if not _same_columns(con, "stat_observations"):
         return False
     con.execute(
         "create temp table _changed_files as "

@@ -106,6 +106,12 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
         assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
     for table in marts:
         assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
+    # the raw tables: the reference and plan tables kept from the published copy (its fingerprint
+    # hashes them) and the statistics brought up to date are what a full build copies
+    raw = _tables(incremental, "raw")
+    assert "raw.plan_indicators" in raw and raw == _tables(tmp_path / "full.duckdb", "raw")
+    for table in raw:
+        assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
     # and the bi tables (bi.submission_counts, incremental by region × quarter)
     bi_tables = _tables(incremental, "bi")
     assert "bi.submission_counts" in bi_tables
