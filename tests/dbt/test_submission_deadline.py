@@ -36,8 +36,10 @@ def test_a_changed_deadline_reaches_dbt(built: tuple[Path, dict[str, Any]], dbt_
     candidate, _ = built
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(candidate, copy)
+    # a full refresh, as a pipeline build with a changed deadline is (the var is in the build's
+    # fingerprint): bi.submission_counts is incremental and would keep its rows otherwise
     outcome = run_dbt(dbt_dir, copy, tmp_path / "work", {"as_of_quarter": "2023Q4", DEADLINE_DBT_VAR: 30},
-                      command="run", select=["submission_counts"])
+                      command="run", select=["submission_counts"], full_refresh=True)
     assert outcome.success, outcome.errors
     rows = dict(_deadlines(copy, "submission_counts"))
     assert rows["2023Q4"].isoformat() == "2024-01-30"
