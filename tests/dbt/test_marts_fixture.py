@@ -52,6 +52,19 @@ def test_latest_revision_wins(built: tuple[Path, dict[str, Any]]) -> None:
     assert share["actual_value"] == 56.0  # file 4 corrects file 3's 55.5
     days = _progress(db, "330100", "AST_APPROVAL_DAYS", "2022Q4")
     assert days["actual_value"] == 18.5  # file 3 revises file 1's 18
+    # only revised keys are ranked (int_observations_latest): their count, and one version elsewhere
+    counts = {(r["indicator_code"], r["period"]): (r["version_count"], r["source_file_seq"]) for r in _rows(
+        db, "select indicator_code, period, version_count, source_file_seq from intermediate.int_observations_latest "
+            "where region_code = '330100' and breakdown = '' and indicator_code in "
+            "('ELD_NURSING_BED_SHARE', 'AST_APPROVAL_DAYS') and period in ('2022Q4', '2023Q4')")}
+    assert counts[("ELD_NURSING_BED_SHARE", "2023Q4")] == (2, 4) and counts[("AST_APPROVAL_DAYS", "2022Q4")] == (2, 3)
+    by_count = {r["version_count"]: r["n"] for r in _rows(
+        db, "select version_count, count(*) as n from intermediate.int_observations_latest group by all")}
+    expected = {r["version_count"]: r["n"] for r in _rows(
+        db, "select version_count, count(*) as n from (select count(*) as version_count "
+            "from staging.stg_stats__observations where value is not null "
+            "group by region_code, indicator_code, breakdown, period) group by all")}
+    assert by_count == expected == {1: 19, 2: 2}  # both branches of the model: one version, revised
 
 
 def test_on_track_stock(built: tuple[Path, dict[str, Any]]) -> None:
