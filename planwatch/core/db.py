@@ -189,8 +189,15 @@ def storage_version_number(path: Path) -> int | None:
 
 
 def ensure_ingest_schema(con: "duckdb.DuckDBPyConnection") -> None:
+    """The ingest store's tables, and how its writers (every one calls this) checkpoint it."""
     from planwatch.core.periods import period_index_sql
 
+    # No vacuum: the store grows by whole files, each appended in its own row groups, and DuckDB's
+    # vacuum merges the part-filled last row group of each file with its neighbours by rewriting
+    # them, at the first checkpoint after the load, whichever writer makes it (5 s of CPU for a
+    # national load, bench/README.md, the rows written twice). Row groups a reloaded file empties
+    # are still dropped without it. A DuckDB setting of the whole database, not of one connection.
+    con.execute("SET max_vacuum_tasks = 0")
     con.execute(INGEST_DDL)
     if not column_exists(con, "raw", "stat_observations", "period_index"):
         # A store written before observations carried their period index gets it once, here.
