@@ -368,6 +368,10 @@ def _clean_rows_sql(header: list[str]) -> str | None:
                {code} as indicator_code, {breakdown} as breakdown, {value} as raw_value, {unit} as raw_unit,
                {num} as num, {den} as den, {reported} as reported, {source} as source
         from _sub s
+        -- a key given twice in the file, however its rows look, is judged row by row (duplicate_in_file)
+        anti join (select {region} as k0, {period} as k1, {code} as k2, {breakdown} as k3 from _sub s
+                   group by all having count(*) > 1) d
+            on d.k0 = {region} and d.k1 = {period} and d.k2 = {code} and d.k3 = {breakdown}
         join _catalog_regions r on r.region_code = {region}
         join _catalog_indicators i on i.indicator_code = {code} and i.unit = {unit}
         where s.extra = ''
@@ -384,7 +388,6 @@ def _clean_rows_sql(header: list[str]) -> str | None:
           and ({reported} = '' or (regexp_full_match({reported}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
                                    and try_strptime({reported}, '%Y-%m-%d') is not null))
           and not regexp_matches({source}, '^[\\s\\x{{a0}}\\x{{3000}}]|[\\s\\x{{a0}}\\x{{3000}}]$')
-        qualify count(*) over (partition by {region}, {period}, {code}, {breakdown}) = 1
     """
 
 
@@ -420,7 +423,13 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
             "select * from _sub where line_no not in (select line_no from _clean) or list_contains(?, line_no) "
             "order by line_no", [extra_lines]).fetchall()
 
-    outcome = judge_rows(rest([]), sub.header, catalog, today, plan_units, sub.notes)
+    def clean_rows() -> int:
+        row = con.execute("select count(*) from _clean").fetchone()
+        return int(row[0]) if row else 0
+
+    # A file whose rows are all clean (most of them) skips the search for the others.
+    everything_clean = sql is not None and clean_rows() == (con.execute("select count(*) from _sub").fetchone() or [0])[0]
+    outcome = judge_rows([] if everything_clean else rest([]), sub.header, catalog, today, plan_units, sub.notes)
     if sql is not None and outcome.rows_loaded:
         # A clean row and a judged row may share a key once normalised (城镇 vs urban, a name vs a code):
         # judge both together so that the duplicate rule sees them.
@@ -438,8 +447,7 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
         if shared:
             con.execute("delete from _clean where list_contains(?, line_no)", [shared])
             outcome = judge_rows(rest(shared), sub.header, catalog, today, plan_units, sub.notes)
-    row = con.execute("select count(*) from _clean").fetchone()
-    return (int(row[0]) if row else 0), outcome
+    return clean_rows(), outcome
 
 
 def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: Submission,

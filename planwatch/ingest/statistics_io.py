@@ -101,7 +101,8 @@ class Submission:
 
         width = self.data_width
         text = self._text
-        if text is not None and self.header_line == 1 and '"' not in text and text.count("\r") == text.count("\r\n"):
+        if text is not None and self.header_line == 1 and '"' not in text \
+                and ("\r" not in text or text.count("\r") == text.count("\r\n")):
             read = _read_plain_csv(self.path, text, width, con) if self.encoding in ("utf-8", "utf-8-sig") else None
             return _with_constants(read if read is not None else _split_plain_csv(text, width), self.constants, width)
         line_nos: list[int] = []
