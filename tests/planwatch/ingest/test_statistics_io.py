@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from planwatch.ingest.statistics_io import _read_plain_csv, _split_plain_csv, open_submission
+from planwatch.ingest.statistics_io import _read_plain_csv, _split_plain_csv, csv_lines, open_submission
 
 HEADER = "region_code,period,indicator_code,value,unit"
 TEXTS = {
@@ -113,3 +115,24 @@ def test_an_xlsx_sheet_is_read_like_the_csv(tmp_path: Path) -> None:
     assert rows == [["320583", "2024Q1", "ELD_NURSING_BED_SHARE", "55.5", "%"],
                     ["320583", "2024", "ELD_BEDS", "1200", "张"]]
     assert sub.raw_text(3) == "320583,2024,ELD_BEDS,1200,张"
+
+
+@pytest.mark.parametrize("text", [
+    "", "a", "a\n", "a\r\nb", "a\rb\r", "a\r\r\nb\n\n", "\n\n", "\r", "a\n\rb",
+    'region_code,value\r\n320583,"1\r\n2",x\r3\n"open',
+])
+def test_csv_lines_are_those_of_stringio(text: str) -> None:
+    # The csv module's records and line numbers (the quarantine's) depend on how the text is cut into lines.
+    assert list(csv_lines(text)) == list(io.StringIO(text, newline=""))
+
+    def records(lines: object) -> list[object]:
+        reader = csv.reader(lines)  # type: ignore[arg-type]
+        out: list[object] = []
+        try:
+            for cells in reader:
+                out.append((reader.line_num, cells))
+        except csv.Error as exc:
+            out.append(("error", str(exc), reader.line_num))
+        return out
+
+    assert records(csv_lines(text)) == records(io.StringIO(text, newline=""))
