@@ -290,14 +290,14 @@ def run_child(args: list[str], home: Path, log_path: Path) -> dict[str, Any]:
 
 
 def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
-    from planwatch.run.pipeline import import_gx_in_background, run_stage
+    from planwatch.run.pipeline import before_stage, run_stage
     from planwatch.core.types import STAGES
 
-    import_gx_in_background()  # as run_all does: one process runs every stage
     stages: dict[str, float] = {}
     metrics: dict[str, Any] = {}
     windows: dict[str, list[float]] = {}
     for stage in STAGES:
+        before_stage(stage)  # as run_all does: one process runs every stage
         started = time.perf_counter()
         wall_start = time.time()
         metrics[stage] = run_stage(stage, quarter, run_id)

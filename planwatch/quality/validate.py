@@ -69,8 +69,8 @@ _gx_import: threading.Thread | None = None
 
 def import_gx_in_background() -> None:
     """Start importing GX (about 4 s of one core, bench/README.md) in a daemon thread, for a process
-    that runs `validate_raw` after other stages (`run_all`, the benchmark): the import then overlaps
-    the load stages, whose DuckDB queries release the GIL. Airflow runs each stage in its own process,
+    that runs `validate_raw` after other stages (`run_all`, the benchmark; planwatch.run.pipeline.
+    before_stage): the import then overlaps the statistics load, whose DuckDB queries release the GIL. Airflow runs each stage in its own process,
     so its tasks do not call this. `_run_gx` waits for the thread before using GX; an import error
     surfaces there, from its own `import`."""
     global _gx_import

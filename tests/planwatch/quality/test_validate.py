@@ -214,15 +214,18 @@ def test_log_stays_readable(tmp_path: Path, clean: tuple[Path, Path], caplog: py
 
 
 def test_gx_imported_in_background_before_the_checks_use_it() -> None:
-    """run_all starts GX's import while the load stages run; the checks wait for it, and GX's
+    """run_all starts GX's import with the statistics load; the checks wait for it, and GX's
     import chatter stays at warnings. A fresh interpreter: this test process has GX already."""
     import subprocess
 
     code = (
         "import sys, logging\n"
         "from planwatch.quality import validate\n"
+        "from planwatch.run.pipeline import before_stage\n"
         "assert 'great_expectations' not in sys.modules\n"
-        "validate.import_gx_in_background()\n"
+        "before_stage('load_plans')\n"
+        "assert validate._gx_import is None, 'not before the statistics load'\n"
+        "before_stage('load_statistics')\n"
         "first = validate._gx_import\n"
         "validate.import_gx_in_background()\n"
         "assert validate._gx_import is first, 'a second call starts no second import'\n"
