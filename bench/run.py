@@ -240,6 +240,7 @@ def run_child(args: list[str], home: Path, log_path: Path) -> dict[str, Any]:
 
     out = log_path.with_suffix(".json")
     out.unlink(missing_ok=True)
+    log_path.unlink(missing_ok=True)  # a new file: in a data set copied with `cp -al`, never the original's
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with log_path.open("w") as fh:
