@@ -45,6 +45,8 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/ingest/load_statistics.py", "region"): "`s.c<i>` column position",
     ("planwatch/ingest/load_statistics.py", "reported"): "`s.c<i>` column position",
     ("planwatch/ingest/load_statistics.py", "source"): "`s.c<i>` column position",
+    ("planwatch/ingest/load_statistics.py", "''.join((f'\\\\x{{{c:x}}}' for c in range(12289) if chr(c).isspace()))"):
+        "_SPACE: Python's whitespace code points as \\x{..} escapes of a regular expression class (code)",
     ("planwatch/ingest/load_statistics.py", "table"): "table names passed by the module's own calls",
     ("planwatch/ingest/load_statistics.py", "unit"): "`s.c<i>` column position",
     ("planwatch/ingest/load_statistics.py", "value"): "`s.c<i>` column position",

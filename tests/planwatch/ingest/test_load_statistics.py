@@ -285,3 +285,31 @@ def test_duplicates_are_found_across_spellings_of_the_same_key(settings: Setting
     assert (metrics["rows_read"], metrics["rows_loaded"]) == (2, loaded)
     assert _query(settings, "select line_no, reason_code from raw.stat_quarantine order by line_no") == [
         (line, "duplicate_in_file") for line in quarantined_lines]
+
+
+def test_a_source_with_unicode_spaces_loads_the_same_by_either_path(settings: Settings) -> None:
+    """The fast path takes a row whole only when the row-by-row rules would keep it as it stands: a
+    `source` wrapped in spaces Python strips (an em space, a narrow no-break space, a tab) is judged
+    by the rules, which strip it, by code and by printed name alike."""
+    from planwatch.core.catalog import Catalog
+
+    catalog = Catalog.load(settings.reference_dir)
+    text = (FIXTURES / "valid_320583_2023Q2.csv").read_text(encoding="utf-8")
+    header, *rows = text.splitlines()
+    assert header.split(",")[-1] == "source", header
+    spaces = ["\u2003", "\u202f", "\u205f", "\u1680", "\t", "\u3000", "\xa0"]
+    rows = [f"{row[:row.rindex(',') + 1]}{spaces[i % len(spaces)]}统计局{spaces[(i + 1) % len(spaces)]}"
+            if i % 2 == 0 else row for i, row in enumerate(rows)]
+    text = "\n".join([header, *rows]) + "\n"
+    by_name = text.replace("indicator_code", "indicator_name", 1)
+    for code, ind in catalog.indicators.items():
+        by_name = by_name.replace(f",{code},", f",{ind.name_zh},")
+    for folder, body in (("code", text), ("name", by_name)):
+        (settings.statistics_dir / folder).mkdir()
+        (settings.statistics_dir / folder / "f.csv").write_text(body, encoding="utf-8")
+    assert _load(settings)["rows_loaded"] == 2 * len(rows)
+    sql = ("select line_no, source from raw.stat_observations o join raw.file_ledger l using (file_id) "
+           "where l.path like ? order by line_no")
+    by_code = _query(settings, sql, ["statistics/code/%"])
+    assert by_code == _query(settings, sql, ["statistics/name/%"])
+    assert [s for n, s in by_code if n % 2 == 0] == ["统计局"] * len(by_code[::2])
