@@ -89,8 +89,8 @@ def _replace_table(con: "duckdb.DuckDBPyConnection", table: str, columns: list[s
                    rows: list[dict[str, str]]) -> None:
     """Replace raw.<table> by `rows`, all columns VARCHAR: staging models cast, the loader does not."""
     con.execute(f"DROP TABLE IF EXISTS raw.{table}")
-    # Column names come from the files' header rows: quoted as identifiers, a `"` doubled.
-    cols = ", ".join('"' + c.replace('"', '""') + '" VARCHAR' for c in columns)
+    # Column names come from the files' header rows: quoted as identifiers.
+    cols = ", ".join(f"{_ident(c)} VARCHAR" for c in columns)
     con.execute(f"CREATE TABLE raw.{table} ({cols})")
     if rows:
         import pyarrow as pa
@@ -150,6 +150,74 @@ def _draft_rows(settings: Settings, catalog: Catalog, reviewed: set[str]) -> lis
     return rows
 
 
+class _StagedRows:
+    """The rows of one plan table, written to DuckDB in batches as the files are read.
+
+    Holding every file's rows as Python dicts until the end took 2.9 GiB at 11,400 regions (the
+    peak of a 4x refresh, bench/README.md); a batch holds at most BATCH rows. The table's annual
+    `target_YYYY` columns are known only after the last file (and the drafts), so batches go into
+    a temporary table by column name, and `write` copies it into raw.<table> in the final order:
+    the same table, rows in the same order, as one insert of every row gave.
+    """
+
+    BATCH = 50_000
+
+    def __init__(self, con: "duckdb.DuckDBPyConnection", columns: list[str]) -> None:
+        self.con = con
+        self.columns = columns  # besides the annual ones: the rows' other keys are dropped
+        self.buffer: list[dict[str, str]] = []
+        self.buffer_annual: set[str] = set()
+        self.staged: list[str] = []  # columns of the temporary table, in the order they came
+        self.rows = 0
+
+    def add(self, rows: list[dict[str, str]], annual: list[str]) -> None:
+        self.buffer.extend(rows)
+        self.buffer_annual.update(annual)
+        if len(self.buffer) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.buffer:
+            return
+        import pyarrow as pa
+
+        columns = self.columns + sorted(self.buffer_annual - set(self.columns))
+        # One Arrow batch, not executemany: DuckDB binds executemany row by row (about 4 ms a row,
+        # 15 minutes for the 270k plan rows of 2,850 counties; bench/README.md). '' is NULL.
+        batch = pa.table({c: pa.array([row.get(c, "") or None for row in self.buffer], type=pa.string())
+                          for c in columns})
+        if not self.staged:
+            self.con.execute("CREATE TEMP TABLE _plan_stage (" + ", ".join(f"{_ident(c)} VARCHAR" for c in columns) + ")")
+            self.staged = list(columns)
+        for c in columns:
+            if c not in self.staged:
+                self.con.execute(f"ALTER TABLE _plan_stage ADD COLUMN {_ident(c)} VARCHAR")
+                self.staged.append(c)
+        self.con.register("_plan_rows", batch)
+        try:
+            self.con.execute("INSERT INTO _plan_stage BY NAME SELECT * FROM _plan_rows")
+        finally:
+            self.con.unregister("_plan_rows")
+        self.rows += len(self.buffer)
+        self.buffer, self.buffer_annual = [], set()
+
+    def write(self, table: str, columns: list[str]) -> int:
+        """Replace raw.<table> by the staged rows, with `columns` in this order; returns the row count."""
+        self._flush()
+        self.con.execute(f"DROP TABLE IF EXISTS raw.{table}")
+        self.con.execute(f"CREATE TABLE raw.{table} (" + ", ".join(f"{_ident(c)} VARCHAR" for c in columns) + ")")
+        if self.staged:
+            picked = ", ".join(_ident(c) if c in self.staged else "NULL" for c in columns)
+            self.con.execute(f"INSERT INTO raw.{table} SELECT {picked} FROM _plan_stage")
+            self.con.execute("DROP TABLE _plan_stage")
+        return self.rows
+
+
+def _ident(column: str) -> str:
+    """A column name from a file's header, quoted as an identifier (a `"` doubled)."""
+    return '"' + column.replace('"', '""') + '"'
+
+
 def load_plans(settings: Settings, run: RunContext) -> Metrics:
     """Stage: replace the reference and plan tables of the ingest store with what raw/ holds now.
 
@@ -184,31 +252,34 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
         unresolved = 0
         for table, folder_attr, columns, review_columns in PLAN_TABLES:
             folder: Path = getattr(settings, folder_attr)
-            rows = []
+            staged = _StagedRows(con, columns + review_columns + ["review_status", "source_file"])
             annual: set[str] = set()
+            reviewed_docs: set[str] = set()
             files = _csv_files(folder)
             simulated = simulated_plan_files(settings) if table == "plan_indicators" else []
             # The status travels with the path: `path in simulated` was a list search per file.
             for path, status in [(p, "reviewed") for p in files] + [(p, "simulated") for p in simulated]:
                 source_file = str(path.relative_to(raw_dir))
                 file_rows = _read_rows(path, columns)
-                annual.update(annual_columns(_header(path)))
+                file_annual = annual_columns(_header(path))
+                annual.update(file_annual)
                 for row in file_rows:
                     row["review_status"] = status
                     row["source_file"] = source_file
-                rows.extend(file_rows)
+                    reviewed_docs.add(row.get("source_doc", ""))
                 if table == "plan_indicators" and status == "reviewed":
                     unresolved += _count_unresolved(path, file_rows, catalog)
+                staged.add(file_rows, file_annual)
             if table == "plan_indicators":
-                drafts = _draft_rows(settings, catalog, {r["source_doc"] for r in rows})
+                drafts = _draft_rows(settings, catalog, reviewed_docs)
                 metrics["draft_rows"] = len(drafts)
-                rows.extend(drafts)
                 for draft in drafts:
                     annual.update(annual_columns(list(draft)))
-            _replace_table(con, table, columns + annual_columns(list(annual)) + review_columns
-                           + ["review_status", "source_file"], rows)
+                staged.add(drafts, sorted(annual))
+            rows = staged.write(table, columns + annual_columns(list(annual)) + review_columns
+                                + ["review_status", "source_file"])
             metrics[f"{table}_files"] = len(files) + len(simulated)
-            metrics[f"{table}_rows"] = len(rows)
+            metrics[f"{table}_rows"] = rows
         metrics["rows_unresolved_code"] = unresolved
         con.execute(
             "insert or replace into audit.load_state (stage, input_digest, metrics, loaded_at) "

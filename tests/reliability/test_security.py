@@ -29,8 +29,12 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/quality/gx_duckdb.py", "text('select column_name, data_type, is_nullable from information_schema.columns "
                                "where table_schema = :schema and table_name = :table order by ordinal_position')"):
         "a constant text() with bound parameters",
-    ("planwatch/ingest/load_plans.py", "', '.join(('\"' + c.replace('\"', '\"\"') + '\" VARCHAR' for c in columns))"):
-        "header names of reviewed CSVs, quoted as identifiers with `\"` doubled (values go in through Arrow)",
+    ("planwatch/ingest/load_plans.py", 'column.replace(\'"\', \'""\')'):
+        "_ident: a column name from a plan file's header, quoted as an identifier (every `\"` doubled)",
+    ("planwatch/ingest/load_plans.py", "', '.join((f'{_ident(c)} VARCHAR' for c in columns))"):
+        "column definitions: names quoted by _ident",
+    ("planwatch/ingest/load_plans.py", "', '.join((_ident(c) if c in self.staged else 'NULL' for c in columns))"):
+        "the staged plan rows' columns, quoted by _ident, or NULL",
     ("planwatch/ingest/load_plans.py", "table"): "table names from the REFERENCE_TABLES / RULE_TABLES / PLAN_TABLES constants",
     ("planwatch/core/db.py", "period_index_sql('period')"): "planwatch.core.periods' SQL expression over a constant column name",
     ("planwatch/ingest/load_statistics.py", "period_index_sql('period')"):

@@ -94,3 +94,35 @@ def test_new_plan_document_without_review_loads_as_draft(planwatch_home: Path) -
     drafts = _rows(settings, "select distinct region_code, review_status, source_file "
                              "from raw.plan_indicators where review_status = 'draft'")
     assert drafts == [("520300", "draft", f"plans/{seed.name}")]
+
+
+def test_plan_rows_written_in_batches_give_the_same_tables(planwatch_home: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader writes plan rows in batches (a 4x refresh held 2.9 GiB of them at once): one row
+    per batch, with a file whose annual columns appear only half-way (target_2030), gives the
+    tables, columns and rows in order, of one batch for everything."""
+    from planwatch.ingest import load_plans as module
+
+    plans = planwatch_home / "raw" / "plan_indicators"
+    text = (plans / "321200_14th.csv").read_text(encoding="utf-8")
+    (plans / "321200_x.csv").write_text(text.replace("target_2025", "target_2030", 1), encoding="utf-8")
+    settings = Settings.from_env()
+    tables = ("plan_indicators", "plan_completion", "plan_prose_targets")
+    results = []
+    for batch in (1_000_000, 1):
+        monkeypatch.setattr(module._StagedRows, "BATCH", batch)
+        settings.ingest_db.unlink(missing_ok=True)
+        metrics = load_plans(settings, RUN)
+        con = duckdb.connect(str(settings.ingest_db), read_only=True)
+        try:
+            results.append((metrics, {t: ([c[0] for c in con.execute(f"describe raw.{t}").fetchall()],
+                                          con.execute(f"select * from raw.{t}").fetchall()) for t in tables}))
+        finally:
+            con.close()
+    (one_metrics, one), (many_metrics, many) = results
+    assert one == many and one_metrics == many_metrics
+    columns, rows = one["plan_indicators"]
+    assert len(rows) == one_metrics["plan_indicators_rows"] > 68
+    annual = [c for c in columns if c.startswith("target_2")]
+    assert annual == ["target_2021", "target_2022", "target_2023", "target_2024", "target_2025", "target_2030"]
+    assert columns[-2:] == ["review_status", "source_file"]
