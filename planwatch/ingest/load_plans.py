@@ -85,27 +85,6 @@ def _read_rows(path: Path, required: list[str]) -> list[dict[str, str]]:
                           "save the reviewed file as UTF-8") from exc
 
 
-def _replace_table(con: "duckdb.DuckDBPyConnection", table: str, columns: list[str],
-                   rows: list[dict[str, str]]) -> None:
-    """Replace raw.<table> by `rows`, all columns VARCHAR: staging models cast, the loader does not."""
-    con.execute(f"DROP TABLE IF EXISTS raw.{table}")
-    # Column names come from the files' header rows: quoted as identifiers.
-    cols = ", ".join(f"{_ident(c)} VARCHAR" for c in columns)
-    con.execute(f"CREATE TABLE raw.{table} ({cols})")
-    if rows:
-        import pyarrow as pa
-
-        # One Arrow batch, not executemany: DuckDB binds executemany row by row (about 4 ms a row,
-        # 15 minutes for the 270k plan rows of 2,850 counties; bench/README.md).
-        batch = pa.table({f"c{i}": pa.array([row.get(c, "") or None for row in rows], type=pa.string())
-                          for i, c in enumerate(columns)})
-        con.register("_plan_rows", batch)
-        try:
-            con.execute(f"INSERT INTO raw.{table} SELECT * FROM _plan_rows")
-        finally:
-            con.unregister("_plan_rows")
-
-
 def write_catalog_rules(con: "duckdb.DuckDBPyConnection", catalog: Catalog) -> dict[str, int]:
     """Replace raw.indicator_rules and raw.unit_conversions by what `catalog` derives; rows per table."""
     import pyarrow as pa
@@ -151,7 +130,7 @@ def _draft_rows(settings: Settings, catalog: Catalog, reviewed: set[str]) -> lis
 
 
 class _StagedRows:
-    """The rows of one plan table, written to DuckDB in batches as the files are read.
+    """The rows of one raw table (a plan table, or a reference file), written to DuckDB in batches as read.
 
     Holding every file's rows as Python dicts until the end took 2.9 GiB at 11,400 regions (the
     peak of a 4x refresh, bench/README.md); a batch holds at most BATCH rows. The table's annual
@@ -245,7 +224,9 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
                 # Synthetic regions of a simulated set travel with it, not in raw/reference.
                 for sim_path in simulated_region_files(settings):
                     rows.extend(_read_rows(sim_path, ["region_code"]))
-            _replace_table(con, table, columns, rows)
+            staged = _StagedRows(con, columns)
+            staged.add(rows, [])
+            staged.write(table, columns)
             metrics[f"{table}_rows"] = len(rows)
         for table, count in write_catalog_rules(con, catalog).items():
             metrics[f"{table}_rows"] = count

@@ -58,33 +58,35 @@ revised_keys as (
 
 ),
 
-ranked as (
+keyed as (
 
-    select versions.*, 1 as version_rank, 1 as version_count
+    select versions.*, coalesce(revised_keys.version_count, 1) as version_count
     from versions
     left join revised_keys
         on revised_keys.region_code = versions.region_code
         and revised_keys.indicator_code = versions.indicator_code
         and revised_keys.breakdown = versions.breakdown
         and revised_keys.period = versions.period
-    where revised_keys.region_code is null
+
+),
+
+ranked as (
+
+    select keyed.*, 1 as version_rank
+    from keyed
+    where keyed.version_count = 1
 
     union all
 
     select
-        versions.*,
+        keyed.*,
         row_number() over (
-            partition by versions.region_code, versions.indicator_code, versions.breakdown, versions.period
-            order by versions.file_seq desc, versions.line_no desc
-        ) as version_rank,
-        revised_keys.version_count
+            partition by keyed.region_code, keyed.indicator_code, keyed.breakdown, keyed.period
+            order by keyed.file_seq desc, keyed.line_no desc
+        ) as version_rank
 
-    from versions
-    inner join revised_keys
-        on revised_keys.region_code = versions.region_code
-        and revised_keys.indicator_code = versions.indicator_code
-        and revised_keys.breakdown = versions.breakdown
-        and revised_keys.period = versions.period
+    from keyed
+    where keyed.version_count > 1
 
 ),
 
