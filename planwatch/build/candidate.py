@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from planwatch.build.dbt_runner import run_dbt
 from planwatch.build.bi_views import check_bi_views
 from planwatch.build.fingerprint import INCREMENTAL_FACT, extendable_quarter, ingest_fingerprint, write_build_state
-from planwatch.build.snapshot import copy_raw_tables, remove_db
+from planwatch.build.snapshot import copy_ingest_file, copy_raw_tables, remove_db, trim_ingest_copy
 from planwatch.core.config import Settings
 from planwatch.core.db import MEMORY_LIMIT_ENV, connect, memory_limit
 from planwatch.core.errors import ConfigError, TerminalError
@@ -136,9 +136,13 @@ def build_from_ingest(
         shutil.copyfile(previous_db, candidate_db)
         mode = "incremental"
         log.info("dbt_build: extending a copy of %s (built for %s, fingerprint unchanged)", previous_db, extends)
+    byte_copy = extends is None and copy_ingest_file(ingest_db, candidate_db)
     with connect(candidate_db) as con:
         built = _built_up_to(con) if extends is not None else None
-        copied = copy_raw_tables(con, ingest_db, quarter, extends)
+        if byte_copy:
+            copied = trim_ingest_copy(con, ingest_db, quarter)
+        else:
+            copied = copy_raw_tables(con, ingest_db, quarter, extends)
         write_build_state(con, run_id, quarter, fingerprint, mode)
         if built is not None:
             # After the fingerprint: the bound changes every run and says nothing about the inputs.

@@ -205,6 +205,11 @@ def ensure_ingest_schema(con: "duckdb.DuckDBPyConnection") -> None:
         con.execute(f"UPDATE raw.stat_observations SET period_index = {period_index_sql('period')}")
 
 
+def quote_identifier(name: str) -> str:
+    """A name read from a catalog or a file header as a SQL identifier: in double quotes, each `"` doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def column_exists(con: "duckdb.DuckDBPyConnection", schema: str, table: str, column: str) -> bool:
     row = con.execute(
         "select count(*) from information_schema.columns where table_schema = ? and table_name = ? "

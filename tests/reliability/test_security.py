@@ -35,6 +35,12 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
         "column definitions: names quoted by _ident",
     ("planwatch/ingest/load_plans.py", "', '.join((_ident(c) if c in self.staged else 'NULL' for c in columns))"):
         "the staged plan rows' columns, quoted by _ident, or NULL",
+    ("planwatch/build/snapshot.py", "quote_identifier(schema)"):
+        "trim_ingest_copy: a schema name from the copied store's own catalog, quoted by planwatch.core.db.quote_identifier",
+    ("planwatch/build/snapshot.py", "quote_identifier(table)"):
+        "trim_ingest_copy: a table name from the copied store's own catalog, quoted by quote_identifier",
+    ("planwatch/build/snapshot.py", "quote_identifier(view)"):
+        "trim_ingest_copy: a view name from the copied store's own catalog, quoted by quote_identifier",
     ("planwatch/ingest/load_plans.py", "table"): "table names from the REFERENCE_TABLES / RULE_TABLES / PLAN_TABLES constants",
     ("planwatch/core/db.py", "period_index_sql('period')"): "planwatch.core.periods' SQL expression over a constant column name",
     ("planwatch/ingest/load_statistics.py", "period_index_sql('period')"):
