@@ -30,6 +30,7 @@ from planwatch.core.types import Metrics, RunContext
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,12 @@ RULE_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def _read_rows(path: Path, required: list[str]) -> list[dict[str, str]]:
-    """Rows of a reviewed CSV, every value a stripped string; refuses files missing a column."""
+# A file's rows column by column: {column name: one cell per row}, and how many rows.
+Columns = tuple[dict[str, list[str]], int]
+
+
+def _read_columns(path: Path, required: list[str]) -> Columns:
+    """A reviewed CSV's cells column by column, every value a stripped string; refuses files missing a column."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh)
@@ -75,14 +80,23 @@ def _read_rows(path: Path, required: list[str]) -> list[dict[str, str]]:
                     str(path), f"line 1: missing column(s) {', '.join(missing)}",
                     "add them to the header; see docs/architecture.md, 'Plan files'",
                 )
-            # csv.reader + zip rather than DictReader: 270k plan rows of 2,850 counties read in a
-            # third of the time. Short rows read as '' in the missing columns, as DictReader did;
-            # cells beyond the header are dropped, as before.
+            # Columns straight from the rows (zip in C), not a dict per row: the dicts and the
+            # per-cell look-ups that turned them into Arrow columns were most of the stage's CPU
+            # (bench/README.md). Short rows read as '' in the missing columns, cells beyond the
+            # header are dropped, and a name given twice keeps its last column, as a dict per row did.
             pad = [""] * len(header)
-            return [dict(zip(header, map(str.strip, cells + pad))) for cells in reader if cells]
+            rows = [cells + pad for cells in reader if cells]
+            columns = zip(*rows) if rows else iter([()] * len(header))
+            return {name: list(map(str.strip, cells)) for name, cells in zip(header, columns)}, len(rows)
     except UnicodeDecodeError as exc:
         raise FileRefused(str(path), f"not UTF-8 ({exc.reason} at byte {exc.start})",
                           "save the reviewed file as UTF-8") from exc
+
+
+def _columns_of(rows: list[dict[str, str]]) -> Columns:
+    """Rows given as dicts (the extractor's drafts) column by column, '' where a row lacks a column."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return {name: [row.get(name, "") for row in rows] for name in names}, len(rows)
 
 
 def write_catalog_rules(con: "duckdb.DuckDBPyConnection", catalog: Catalog) -> dict[str, int]:
@@ -133,38 +147,55 @@ class _StagedRows:
     """The rows of one raw table (a plan table, or a reference file), written to DuckDB in batches as read.
 
     Holding every file's rows as Python dicts until the end took 2.9 GiB at 11,400 regions (the
-    peak of a 4x refresh, bench/README.md); a batch holds at most BATCH rows. The table's annual
-    `target_YYYY` columns are known only after the last file (and the drafts), so batches go into
-    a temporary table by column name, and `write` copies it into raw.<table> in the final order:
-    the same table, rows in the same order, as one insert of every row gave.
+    peak of a 4x refresh, bench/README.md); a batch holds at most BATCH rows, column by column. The
+    table's annual `target_YYYY` columns are known only after the last file (and the drafts), so
+    batches go into a temporary table by column name, and `write` copies it into raw.<table> in the
+    final order: the same table, rows in the same order, as one insert of every row gave.
     """
 
     BATCH = 50_000
 
     def __init__(self, con: "duckdb.DuckDBPyConnection", columns: list[str]) -> None:
         self.con = con
-        self.columns = columns  # besides the annual ones: the rows' other keys are dropped
-        self.buffer: list[dict[str, str]] = []
+        self.columns = columns  # besides the annual ones: the files' other columns are dropped
+        self.buffer: list[tuple[Columns, dict[str, str]]] = []  # (a file's columns, its constant columns)
+        self.buffered = 0
         self.buffer_annual: set[str] = set()
         self.staged: list[str] = []  # columns of the temporary table, in the order they came
         self.rows = 0
 
-    def add(self, rows: list[dict[str, str]], annual: list[str]) -> None:
-        self.buffer.extend(rows)
+    def add(self, columns: Columns, annual: list[str], constants: dict[str, str] | None = None) -> None:
+        """Stage a file's `columns`; `constants` are columns with one value for all its rows."""
+        self.buffer.append((columns, constants or {}))
+        self.buffered += columns[1]
         self.buffer_annual.update(annual)
-        if len(self.buffer) >= self.BATCH:
+        if self.buffered >= self.BATCH:
             self._flush()
 
+    def _column(self, name: str) -> "pa.Array":
+        """One column of the buffered files as Arrow; '' (or absent) is NULL."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values: list[str | None] = []
+        for (cells, rows), constants in self.buffer:
+            if name in constants:
+                values += [constants[name]] * rows
+            else:
+                values += cells.get(name) or [None] * rows  # [] for a file without rows
+        array = pa.array(values, pa.string())  # one conversion per column, not one per file
+        return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+
     def _flush(self) -> None:
-        if not self.buffer:
+        if not self.buffered:
+            self.buffer = []
             return
         import pyarrow as pa
 
         columns = self.columns + sorted(self.buffer_annual - set(self.columns))
         # One Arrow batch, not executemany: DuckDB binds executemany row by row (about 4 ms a row,
-        # 15 minutes for the 270k plan rows of 2,850 counties; bench/README.md). '' is NULL.
-        batch = pa.table({c: pa.array([row.get(c, "") or None for row in self.buffer], type=pa.string())
-                          for c in columns})
+        # 15 minutes for the 270k plan rows of 2,850 counties; bench/README.md).
+        batch = pa.table({c: self._column(c) for c in columns})
         if not self.staged:
             self.con.execute("CREATE TEMP TABLE _plan_stage (" + ", ".join(f"{_ident(c)} VARCHAR" for c in columns) + ")")
             self.staged = list(columns)
@@ -177,8 +208,8 @@ class _StagedRows:
             self.con.execute("INSERT INTO _plan_stage BY NAME SELECT * FROM _plan_rows")
         finally:
             self.con.unregister("_plan_rows")
-        self.rows += len(self.buffer)
-        self.buffer, self.buffer_annual = [], set()
+        self.rows += self.buffered
+        self.buffer, self.buffered, self.buffer_annual = [], 0, set()
 
     def write(self, table: str, columns: list[str]) -> int:
         """Replace raw.<table> by the staged rows, with `columns` in this order; returns the row count."""
@@ -218,16 +249,14 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
         con.execute("BEGIN")
         for table, filename in REFERENCE_TABLES.items():
             path = settings.reference_dir / filename
-            rows = _read_rows(path, [])
             columns = _header(path)
+            staged = _StagedRows(con, columns)
+            staged.add(_read_columns(path, []), [])
             if table == "regions":
                 # Synthetic regions of a simulated set travel with it, not in raw/reference.
                 for sim_path in simulated_region_files(settings):
-                    rows.extend(_read_rows(sim_path, ["region_code"]))
-            staged = _StagedRows(con, columns)
-            staged.add(rows, [])
-            staged.write(table, columns)
-            metrics[f"{table}_rows"] = len(rows)
+                    staged.add(_read_columns(sim_path, ["region_code"]), [])
+            metrics[f"{table}_rows"] = staged.write(table, columns)
         for table, count in write_catalog_rules(con, catalog).items():
             metrics[f"{table}_rows"] = count
         unresolved = 0
@@ -241,22 +270,21 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
             # The status travels with the path: `path in simulated` was a list search per file.
             for path, status in [(p, "reviewed") for p in files] + [(p, "simulated") for p in simulated]:
                 source_file = str(path.relative_to(raw_dir))
-                file_rows = _read_rows(path, columns)
+                file_columns = _read_columns(path, columns)
+                cells, rows = file_columns
                 file_annual = annual_columns(_header(path))
                 annual.update(file_annual)
-                for row in file_rows:
-                    row["review_status"] = status
-                    row["source_file"] = source_file
-                    reviewed_docs.add(row.get("source_doc", ""))
+                if rows:
+                    reviewed_docs.update(cells.get("source_doc", [""]))
                 if table == "plan_indicators" and status == "reviewed":
-                    unresolved += _count_unresolved(path, file_rows, catalog)
-                staged.add(file_rows, file_annual)
+                    unresolved += _count_unresolved(path, file_columns, catalog)
+                staged.add(file_columns, file_annual, {"review_status": status, "source_file": source_file})
             if table == "plan_indicators":
                 drafts = _draft_rows(settings, catalog, reviewed_docs)
                 metrics["draft_rows"] = len(drafts)
                 for draft in drafts:
                     annual.update(annual_columns(list(draft)))
-                staged.add(drafts, sorted(annual))
+                staged.add(_columns_of(drafts), sorted(annual))
             rows = staged.write(table, columns + annual_columns(list(annual)) + review_columns
                                 + ["review_status", "source_file"])
             metrics[f"{table}_files"] = len(files) + len(simulated)
@@ -299,14 +327,15 @@ def _unchanged_metrics(con: "duckdb.DuckDBPyConnection", digest: str) -> Metrics
     return json.loads(row[0]) if row else None
 
 
-def _count_unresolved(path: Path, rows: list[dict[str, str]], catalog: Catalog) -> int:
+def _count_unresolved(path: Path, columns: Columns, catalog: Catalog) -> int:
     """Rows of `path` whose indicator_code is not in the catalog: counted here, reported by the raw checks."""
+    cells, rows = columns
+    names = cells.get("indicator_name", [None] * rows)
     count = 0
-    for row in rows:
-        if row.get("indicator_code", "") not in catalog.indicators:
+    for code, name in zip(cells.get("indicator_code", [""] * rows), names):
+        if code not in catalog.indicators:
             count += 1
-            log.warning("%s: indicator_code=%r of %r is not in raw/reference/indicators.csv",
-                        path.name, row.get("indicator_code"), row.get("indicator_name"))
+            log.warning("%s: indicator_code=%r of %r is not in raw/reference/indicators.csv", path.name, code, name)
     return count
 
 

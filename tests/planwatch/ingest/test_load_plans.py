@@ -126,3 +126,29 @@ def test_plan_rows_written_in_batches_give_the_same_tables(planwatch_home: Path,
     annual = [c for c in columns if c.startswith("target_2")]
     assert annual == ["target_2021", "target_2022", "target_2023", "target_2024", "target_2025", "target_2030"]
     assert columns[-2:] == ["review_status", "source_file"]
+
+
+def test_plan_cells_read_column_by_column_as_the_rows_were(planwatch_home: Path) -> None:
+    """The loader reads a plan file column by column (no dict per row): a short row reads '' (NULL)
+    in its missing columns, cells beyond the header are dropped, blank lines skipped, cells
+    stripped, and a file with a header only adds no rows."""
+    settings = Settings.from_env()
+    plans = settings.plan_indicators_dir
+    text = (plans / "321200_14th.csv").read_text(encoding="utf-8-sig")
+    header = text.splitlines()[0]
+    width = len(header.split(","))
+    columns = header.split(",")
+    first = ["990001", " 测试县 ", "14th", "1"] + [""] * (width - 4)
+    code_at = columns.index("indicator_code")
+    first[code_at] = "ELD_NURSING_BED_SHARE"
+    (plans / "990001_14th.csv").write_text(
+        header + "\n" + ",".join(first) + ",extra,cells\n\n" + "990001,短行\n", encoding="utf-8")
+    (plans / "990002_14th.csv").write_text(header + "\n", encoding="utf-8")
+    metrics = load_plans(settings, RUN)
+    assert metrics["plan_indicators_rows"] == 68 + 2
+    rows = _rows(settings, "select region_name, plan, seq, indicator_code, source_file from raw.plan_indicators "
+                           "where region_code = '990001' order by seq nulls last")
+    assert rows == [("测试县", "14th", "1", "ELD_NURSING_BED_SHARE", "plan_indicators/990001_14th.csv"),
+                    ("短行", None, None, None, "plan_indicators/990001_14th.csv")]
+    assert metrics["rows_unresolved_code"] == 1  # the short row has no indicator_code
+    assert metrics["plan_indicators_files"] == 6
