@@ -410,6 +410,19 @@ def _register_catalog(con: "duckdb.DuckDBPyConnection", catalog: Catalog) -> Non
     }))
 
 
+def _put_back_optimizers(con: "duckdb.DuckDBPyConnection", after_error: bool = False) -> None:
+    """RESET disabled_optimizers. After a failed statement DuckDB may have aborted the transaction and
+    then refuses every statement: that refusal must not hide the statement's own error (load_file
+    rolls back and the stage fails with it; the setting goes with the connection)."""
+    import duckdb
+
+    try:
+        con.execute("RESET disabled_optimizers")
+    except duckdb.TransactionException:
+        if not after_error:
+            raise
+
+
 def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Catalog, today: date,
                 plan_units: PrintedUnits | None = None) -> tuple[int, FileOutcome]:
     """Split `_sub` into rows accepted as they stand (left in temp table `_clean`) and the rest, judged
@@ -428,8 +441,10 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         try:
             con.execute(f"create or replace temp table _clean as {sql}", [last_closed_quarter(today).index])
-        finally:
-            con.execute("RESET disabled_optimizers")
+        except BaseException:
+            _put_back_optimizers(con, after_error=True)
+            raise
+        _put_back_optimizers(con)
 
     def rest(extra_lines: list[int]) -> list[TRow]:
         return con.execute(

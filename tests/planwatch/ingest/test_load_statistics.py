@@ -365,3 +365,34 @@ def test_the_clean_row_query_builds_its_hash_tables_on_the_catalog_not_on_the_fi
         assert "RIGHT_ANTI" in default, default
     finally:
         con.close()
+
+
+class _FailingCleanQuery(_PlanRecorder):
+    """The loader's connection, where the clean-row query fails inside DuckDB (aborting the transaction)."""
+
+    def execute(self, sql: str, params: list[object] | None = None) -> duckdb.DuckDBPyConnection:
+        if sql.startswith("create or replace temp table _clean as"):
+            return self.con.execute("create or replace temp table _clean as select cast('x' as integer) as line_no")
+        return super().execute(sql, params)
+
+
+def test_a_failing_clean_row_query_raises_its_own_error(settings: Settings) -> None:
+    """Putting DuckDB's optimizer setting back after a failed clean-row query must not replace the
+    query's error by DuckDB's "transaction is aborted" refusal of the RESET."""
+    from planwatch.core.catalog import Catalog
+    from planwatch.ingest.load_statistics import _judge_file, _register_catalog
+    from planwatch.ingest.statistics_io import open_submission
+
+    catalog = Catalog.load(settings.reference_dir)
+    path = _drop(settings, "valid_320583_2023Q2.csv")
+    sub = open_submission(path, "valid_320583_2023Q2.csv")
+    con = duckdb.connect()
+    try:
+        _register_catalog(con, catalog)
+        con.register("_sub", sub.table(con))
+        con.begin()  # load_file judges a file inside its transaction
+        with pytest.raises(duckdb.ConversionException, match="'x'"):
+            _judge_file(_FailingCleanQuery(con), sub, catalog, TODAY)  # type: ignore[arg-type]
+        con.rollback()
+    finally:
+        con.close()
