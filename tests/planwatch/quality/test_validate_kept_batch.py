@@ -131,3 +131,18 @@ def test_an_earlier_error_blocks_again_when_nothing_changed(tmp_path: Path, clea
     with pytest.raises(ChecksFailed) as info:
         publish_mod.publish(settings, run)
     assert info.value.failed == ["raw_statistics.value_within_catalog_bounds"]
+
+
+def test_a_new_quarter_is_compared_with_the_kept_quarter_before_it(tmp_path: Path, clean: tuple[Path, Path],
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """stock_quarter_jump reads the batch's previous_quarter_value: when only the new quarter is recomputed,
+    its rows must still get the value of the quarter before, which the kept batch already holds."""
+    settings = _settings(tmp_path, clean)
+    assert _run(settings, "q3", "2024Q3")[("raw_statistics", "stock_quarter_jump")][:3] == ("warn", True, 0)
+    _apply(settings, LATE_FILE.replace("period = '2024Q1'", "period = '2099Q1'"))  # the 2024Q4 jump alone
+    with caplog.at_level("INFO", logger="planwatch.quality.validate"):
+        kept = _run(settings, "q4", "2024Q4")
+    assert f"periods from index {Quarter.parse('2024Q4').index} recomputed" in caplog.text
+    jump = kept[("raw_statistics", "stock_quarter_jump")]
+    assert jump[:3] == ("warn", False, 1) and '"period": "2024Q4"' in jump[3][0]
+    assert kept == _run(settings, "q4-fresh", "2024Q4", afresh=True)
