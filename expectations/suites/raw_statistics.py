@@ -15,6 +15,10 @@ NAME = "raw_statistics"
 COLUMNS = ("region_code, indicator_code, breakdown, period, period_type, value, numerator, denominator, "
            "file_id, file_seq, line_no, period_index")  # period_index: written by the loader (Quarter.index)
 KEY = "region_code, indicator_code, breakdown, period"
+# value_within_region_history sums a series' earlier values as whole millionths, exactly (hugeint): n times
+# the sum of squares stays below 2^127 for values up to about 1e11 over 100 quarters; beyond, DuckDB
+# reports an overflow and the rule is recorded as not run.
+HISTORY_SCALE = 1_000_000
 
 
 def batch_between(low: int | None, high: int) -> str:
@@ -169,17 +173,38 @@ def build(params: SuiteParams) -> Suite:
             description=(f"a value of {params.quarter} lies within {t.history_zscore:g} standard deviations of "
                          f"the same series' earlier values (at least {t.history_min_points}; flow indicators "
                          f"against the same quarter of earlier years)"),
-            query=f"""with s as (
+            # The series' earlier values as exact sums of whole millionths (HISTORY_SCALE): a sum of
+            # integers does not depend on the order DuckDB's threads add them in, so a GROUP BY gives
+            # the same findings in every run (a window over every series' history did the same at 2.5x the
+            # CPU; a GROUP BY of doubles flipped values on the border between runs: bench/README.md).
+            # Any earlier value that is not finite: no finding, as avg/stddev over it gave none.
+            query=f"""with q as (
                           select b.region_code, b.indicator_code, b.breakdown, b.period, b.period_index, b.value,
-                                 avg(b.value) over w as history_mean, stddev_samp(b.value) over w as history_sd,
-                                 count(b.value) over w as history_points
+                                 case when i.measure = 'flow' then b.period_index % 4 end as season,
+                                 case when isfinite(b.value) then round(b.value * {HISTORY_SCALE})::hugeint end
+                                     as whole
                           from batch_rows b join raw.indicators i using (indicator_code)
-                          where b.period_type = 'quarter'
-                          window w as (partition by b.region_code, b.indicator_code, b.breakdown,
-                                                    case when i.measure = 'flow' then b.period_index % 4 end
-                                       order by b.period_index rows between unbounded preceding and 1 preceding))
+                          where b.period_type = 'quarter'),
+                      latest_quarter as (select * from q where period_index = {qi}),
+                      earlier as (
+                          select e.region_code, e.indicator_code, e.breakdown, count(e.value) as n,
+                                 bool_and(e.value is null or isfinite(e.value)) as finite,
+                                 sum(e.whole) as s1, sum(e.whole * e.whole) as s2
+                          from q e semi join latest_quarter c on c.region_code = e.region_code
+                                                  and c.indicator_code = e.indicator_code
+                                                  and c.breakdown = e.breakdown
+                                                  and c.season is not distinct from e.season
+                          where e.period_index < {qi}
+                          group by all),
+                      s as (
+                          select c.region_code, c.indicator_code, c.breakdown, c.period, c.value,
+                                 h.n as history_points, h.s1 / h.n / {HISTORY_SCALE} as history_mean,
+                                 sqrt(((h.n * h.s2 - h.s1 * h.s1) / (h.n * (h.n - 1)))::double) / {HISTORY_SCALE}
+                                     as history_sd
+                          from latest_quarter c join earlier h using (region_code, indicator_code, breakdown)
+                          where h.finite and h.n > 1)
                       select region_code, indicator_code, breakdown, period, value, history_mean, history_sd from s
-                      where period_index = {qi} and history_points >= {int(t.history_min_points)}
+                      where history_points >= {int(t.history_min_points)}
                         and history_sd > 0 and abs(value - history_mean) > {t.history_zscore!r} * history_sd""",
         ),
     ]
