@@ -205,7 +205,8 @@ def build(params: SuiteParams) -> Suite:
                           where h.finite and h.n > 1)
                       select region_code, indicator_code, breakdown, period, value, history_mean, history_sd from s
                       where history_points >= {int(t.history_min_points)}
-                        and history_sd > 0 and abs(value - history_mean) > {t.history_zscore!r} * history_sd""",
+                        and history_sd > 0 and abs(value - history_mean) > {t.history_zscore!r} * history_sd
+                      order by region_code, indicator_code, breakdown""",
         ),
     ]
     # The batch reads every raw row (3 s at national scale): derive it once, not in each of the rules'
