@@ -5,53 +5,15 @@
     a fact row of its series (fct_indicator_progress) or its completion row (fct_plan_completion)
     carries it. A figure that is not used says why (exclusion_reason); bi.plan_figures_excluded
     lists them, and the report and `planwatch summary` count them. Simulated plans are left out:
-    they are not printed anywhere. -#}
-{#- the annual targets are whatever `target_YYYY` columns the plan files have (plan periods, #15) -#}
-{%- set annual_figures = annual_target_columns(ref('stg_plans__indicator_targets')) -%}
-{%- set indicator_figures = ['baseline_value', 'target_value'] + annual_figures -%}
-{%- set completion_figures = ['baseline_value', 'target_value', 'actual_value'] -%}
+    they are not printed anywhere.
+
+    The judging is int_plan_figures_judged (plan and reference tables only, kept by an incremental
+    build); this model adds reaches_facts, which follows the statistics. -#}
 with
 
-plan_rows as (
+figures as (
 
-    select * from {{ ref('stg_plans__indicator_targets') }}
-    where review_status <> 'simulated'
-
-),
-
-completion_rows as (
-
-    select * from {{ ref('stg_plans__completion_results') }}
-
-),
-
-prose_rows as (
-
-    select * from {{ ref('stg_plans__prose_targets') }}
-
-),
-
-plan_targets as (
-
-    select * from {{ ref('int_plan_targets_converted') }}
-
-),
-
-completion as (
-
-    select * from {{ ref('int_plan_completion_converted') }}
-
-),
-
-indicators as (
-
-    select * from {{ ref('stg_reference__indicators') }}
-
-),
-
-unit_conversions as (
-
-    select * from {{ ref('stg_reference__unit_conversions') }}
+    select * from {{ ref('int_plan_figures_judged') }}
 
 ),
 
@@ -65,205 +27,46 @@ progress_series as (
 
 ),
 
-completion_facts as (
-
-    select * from {{ ref('fct_plan_completion') }}
-
-),
-
-table_figures as (
-
-    {#- the two plan tables, one select per printed figure column: where each table's rows,
-        conversion and facts are -#}
-    {%- set tables = [
-        {'plan_table': 'plan_indicators', 'rows': 'plan_rows', 'review_status': 'plan_rows.review_status',
-         'converted': 'plan_targets', 'facts': 'plan_targets', 'kept': 'plan_targets.plan_target_id',
-         'figures': indicator_figures,
-         'joins': 'left join plan_targets on plan_targets.source_row_id = plan_rows.plan_row_id'},
-        {'plan_table': 'plan_completion', 'rows': 'completion_rows', 'review_status': "'reviewed'",
-         'converted': 'completion', 'facts': 'completion_facts', 'kept': 'completion.completion_id',
-         'figures': completion_figures,
-         'joins': 'left join completion on completion.completion_row_id = completion_rows.completion_row_id '
-                  'left join completion_facts on completion_facts.completion_id = completion.completion_id'},
-    ] %}
-    {%- for table in tables %}
-    {%- set last_table = loop.last %}
-    {%- for figure in table.figures %}
-    select
-        {{ table.rows }}.source_file,
-        {{ table.rows }}.source_doc,
-        {{ table.rows }}.source_line,
-        {{ table.rows }}.region_code,
-        {{ table.rows }}.plan,
-        {{ table.rows }}.indicator_name,
-        {{ table.rows }}.indicator_code as printed_indicator_code,
-        {{ table.rows }}.breakdown,
-        {{ table.review_status }} as review_status,
-        '{{ figure }}' as figure,
-        {{ table.rows }}.{{ figure }} as printed_value,
-        {{ table.rows }}.unit as printed_unit,
-        {{ table.rows }}.unit_as_read,
-        {{ table.rows }}.unit_note,
-        {{ table.converted }}.indicator_code,
-        {{ table.converted }}.unit,
-        {{ table.converted }}.unit_conversion_status,
-        {% if figure in annual_figures -%}
-        {{ table.rows }}.{{ figure }} * {{ table.converted }}.conversion_factor as value_in_catalog_unit,
-        {%- else -%}
-        {{ table.facts }}.{{ figure }} as value_in_catalog_unit,
-        {%- endif %}
-        {{ table.kept }} is not null as row_is_kept,
-        false as has_table_row,
-        '{{ table.plan_table }}' as plan_table
-
-    from {{ table.rows }}
-    {{ table.joins }}
-    where {{ table.rows }}.{{ figure }} is not null
-    {% if not (loop.last and last_table) %}union all{% endif %}
-    {%- endfor %}
-    {%- endfor %}
-
-),
-
-prose_figures as (
-
-    select
-        prose_rows.source_file,
-        prose_rows.source_doc,
-        prose_rows.source_line,
-        prose_rows.region_code,
-        prose_rows.plan,
-        prose_rows.indicator_name,
-        prose_rows.indicator_code as printed_indicator_code,
-        '' as breakdown,
-        'reviewed' as review_status,
-        'prose_target_value' as figure,
-        prose_rows.target_value as printed_value,
-        prose_rows.unit as printed_unit,
-        prose_rows.unit_as_read,
-        prose_rows.unit_note,
-        coalesce(plan_targets.indicator_code, table_targets.indicator_code) as indicator_code,
-        coalesce(plan_targets.unit, table_targets.unit) as unit,
-        coalesce(plan_targets.unit_conversion_status, table_targets.unit_conversion_status)
-            as unit_conversion_status,
-        -- a prose target that repeats the table's figure (in the catalog unit: 2700 人 = 0.27 万人)
-        -- is used through the table row
-        case
-            when plan_targets.plan_target_id is not null then plan_targets.target_value
-            when abs(prose_rows.target_value * prose_conversions.factor - table_targets.target_value) < 1e-9
-                then table_targets.target_value
-        end as value_in_catalog_unit,
-        table_targets.plan_target_id is not null as has_table_row,
-        'plan_prose_targets' as plan_table
-
-    from prose_rows
-    left join plan_targets
-        on plan_targets.source_row_id = prose_rows.prose_target_id
-    left join plan_targets as table_targets
-        on table_targets.target_source = 'table'
-        and table_targets.region_code = prose_rows.region_code
-        and table_targets.plan = prose_rows.plan
-        and table_targets.indicator_code = prose_rows.indicator_code
-        and table_targets.breakdown = ''
-    -- the prose unit (as read; empty: the catalog's) to the table row's catalog unit
-    left join unit_conversions as prose_conversions
-        on prose_conversions.from_unit = coalesce(prose_rows.unit_as_read, prose_rows.unit, table_targets.unit)
-        and prose_conversions.to_unit = table_targets.unit
-    where prose_rows.target_value is not null
-
-),
-
-prose_figures_kept as (
-
-    select
-        prose_figures.*,
-        value_in_catalog_unit is not null as row_is_kept
-    from prose_figures
-
-),
-
-all_figures as (
-
-    select * from table_figures
-    union all
-    select
-        source_file, source_doc, source_line, region_code, plan, indicator_name, printed_indicator_code,
-        breakdown, review_status, figure, printed_value, printed_unit, unit_as_read, unit_note, indicator_code,
-        unit, unit_conversion_status, value_in_catalog_unit, row_is_kept, has_table_row, plan_table
-    from prose_figures_kept
-
-),
-
-judged as (
-
-    select
-        all_figures.*,
-        case
-            when all_figures.review_status = 'draft' then 'a draft row nobody has reviewed'
-            when all_figures.plan_table = 'plan_prose_targets' and not all_figures.row_is_kept
-                and all_figures.has_table_row
-                then {{ sql_string("the plan's table gives this indicator another figure; the table row is used") }}
-            when not all_figures.row_is_kept and all_figures.printed_indicator_code is not null
-                and known.indicator_code is null
-                then {{ dbt.concat(["'indicator_code '", "all_figures.printed_indicator_code", "' is not in the catalog'"]) }}
-            when not all_figures.row_is_kept and all_figures.printed_indicator_code is null
-                then 'the name resolves to no catalog indicator: add it to raw/reference/indicator_aliases.csv'
-            when not all_figures.row_is_kept
-                then 'a second row of the same indicator in this plan; the first printed row is used'
-            when all_figures.unit_conversion_status in ('unconvertible', 'unknown_unit')
-                then {{ dbt.concat([
-                    "'unit '", "coalesce(all_figures.unit_as_read, all_figures.printed_unit, '')",
-                    "case when all_figures.unit_as_read is not null then ' (as read)' else ' (as printed)' end",
-                    "' does not convert to the catalog unit '", "coalesce(all_figures.unit, '')",
-                    "'; record the reading in unit_as_read with the reason in unit_note'"]) }}
-        end as exclusion_reason
-
-    from all_figures
-    left join indicators as known
-        on known.indicator_code = all_figures.printed_indicator_code
-
-),
-
 final as (
 
     select
-        {{ dbt.concat(["judged.source_file", "'#'", "coalesce(judged.source_line, '')", "'#'",
-                       "judged.breakdown", "'#'", "judged.figure", "'#'", "judged.indicator_name"]) }}
-            as plan_figure_id,
-        judged.region_code,
-        judged.plan,
-        judged.plan_table,
-        judged.source_file,
-        judged.source_doc,
-        judged.source_line,
-        judged.indicator_name,
-        coalesce(judged.indicator_code, judged.printed_indicator_code) as indicator_code,
-        judged.breakdown,
-        judged.figure,
-        judged.printed_value,
-        judged.printed_unit,
-        judged.unit_as_read,
-        judged.unit_note,
-        (judged.unit_as_read is not null) as is_unit_as_read,
-        judged.unit,
-        judged.unit_conversion_status,
-        case when judged.exclusion_reason is null then judged.value_in_catalog_unit end as value_in_catalog_unit,
-        (judged.exclusion_reason is null) as is_used,
+        figures.plan_figure_id,
+        figures.region_code,
+        figures.plan,
+        figures.plan_table,
+        figures.source_file,
+        figures.source_doc,
+        figures.source_line,
+        figures.indicator_name,
+        figures.indicator_code,
+        figures.breakdown,
+        figures.figure,
+        figures.printed_value,
+        figures.printed_unit,
+        figures.unit_as_read,
+        figures.unit_note,
+        figures.is_unit_as_read,
+        figures.unit,
+        figures.unit_conversion_status,
+        figures.value_in_catalog_unit,
+        figures.is_used,
+        -- a completion figure is carried by its fct_plan_completion row, which every converted
+        -- completion row has; a target figure by a fact row of its series
         (
-            judged.exclusion_reason is null
+            figures.is_used
             and (
-                (judged.plan_table = 'plan_completion' and judged.value_in_catalog_unit is not null)
-                or (judged.plan_table <> 'plan_completion' and progress_series.region_code is not null)
+                (figures.plan_table = 'plan_completion' and figures.value_in_catalog_unit is not null)
+                or (figures.plan_table <> 'plan_completion' and progress_series.region_code is not null)
             )
         ) as reaches_facts,
-        judged.exclusion_reason
+        figures.exclusion_reason
 
-    from judged
+    from figures
     left join progress_series
-        on progress_series.region_code = judged.region_code
-        and progress_series.indicator_code = judged.indicator_code
-        and progress_series.breakdown = judged.breakdown
-        and progress_series.plan = judged.plan
+        on progress_series.region_code = figures.region_code
+        and progress_series.indicator_code = figures.indicator_code
+        and progress_series.breakdown = figures.breakdown
+        and progress_series.plan = figures.plan
 
 )
 
