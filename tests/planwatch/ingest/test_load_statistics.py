@@ -6,6 +6,7 @@ import csv
 import shutil
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -315,6 +316,20 @@ def test_a_source_with_unicode_spaces_loads_the_same_by_either_path(settings: Se
     assert [s for n, s in by_code if n % 2 == 0] == ["统计局"] * len(by_code[::2])
 
 
+def _judging_connection(settings: Settings) -> tuple[Any, Any, duckdb.DuckDBPyConnection]:
+    """A valid county file opened as the loader opens it, and a connection with it and the catalog registered."""
+    from planwatch.core.catalog import Catalog
+    from planwatch.ingest.load_statistics import _register_catalog
+    from planwatch.ingest.statistics_io import open_submission
+
+    catalog = Catalog.load(settings.reference_dir)
+    sub = open_submission(_drop(settings, "valid_320583_2023Q2.csv"), "valid_320583_2023Q2.csv")
+    con = duckdb.connect()
+    _register_catalog(con, catalog)
+    con.register("_sub", sub.table(con))
+    return catalog, sub, con
+
+
 class _PlanRecorder:
     """The loader's connection, recording the plan of the clean-row query as DuckDB runs it."""
 
@@ -338,17 +353,10 @@ def test_the_clean_row_query_builds_its_hash_tables_on_the_catalog_not_on_the_fi
     RIGHT_ANTI) and leaves DuckDB's optimizer settings as it found them."""
     import re
 
-    from planwatch.core.catalog import Catalog
-    from planwatch.ingest.load_statistics import _clean_rows_sql, _judge_file, _register_catalog
-    from planwatch.ingest.statistics_io import open_submission
+    from planwatch.ingest.load_statistics import _clean_rows_sql, _judge_file
 
-    catalog = Catalog.load(settings.reference_dir)
-    path = _drop(settings, "valid_320583_2023Q2.csv")
-    sub = open_submission(path, "valid_320583_2023Q2.csv")
-    con = duckdb.connect()
+    catalog, sub, con = _judging_connection(settings)
     try:
-        _register_catalog(con, catalog)
-        con.register("_sub", sub.table(con))
         sql = _clean_rows_sql(sub.header)
         assert sql is not None
         params = [TODAY.year * 4]  # any bound: the plan is the point
@@ -379,17 +387,10 @@ class _FailingCleanQuery(_PlanRecorder):
 def test_a_failing_clean_row_query_raises_its_own_error(settings: Settings) -> None:
     """Putting DuckDB's optimizer setting back after a failed clean-row query must not replace the
     query's error by DuckDB's "transaction is aborted" refusal of the RESET."""
-    from planwatch.core.catalog import Catalog
-    from planwatch.ingest.load_statistics import _judge_file, _register_catalog
-    from planwatch.ingest.statistics_io import open_submission
+    from planwatch.ingest.load_statistics import _judge_file
 
-    catalog = Catalog.load(settings.reference_dir)
-    path = _drop(settings, "valid_320583_2023Q2.csv")
-    sub = open_submission(path, "valid_320583_2023Q2.csv")
-    con = duckdb.connect()
+    catalog, sub, con = _judging_connection(settings)
     try:
-        _register_catalog(con, catalog)
-        con.register("_sub", sub.table(con))
         con.begin()  # load_file judges a file inside its transaction
         with pytest.raises(duckdb.ConversionException, match="'x'"):
             _judge_file(_FailingCleanQuery(con), sub, catalog, TODAY)  # type: ignore[arg-type]
