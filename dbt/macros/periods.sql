@@ -31,16 +31,26 @@
     ) }} as date)
 {%- endmacro %}
 
-{% macro as_of_index() -%}
-    {#- the run's quarter (var as_of_quarter) as a period index, checked at compile time -#}
-    {%- set q = var('as_of_quarter') | string | upper -%}
+{% macro as_of_quarter() -%}
+    {#- The run's quarter (YYYYQn), checked at compile time. planwatch passes it in the environment
+        (PLANWATCH_AS_OF_QUARTER, planwatch/build/dbt_runner.py), not as a var: dbt parses the whole
+        project again when a var changes, but only the files that read an env var when it changes,
+        so a run keeps its parse of the last one (bench/README.md). A build by hand passes var
+        as_of_quarter (dbt/README.md); the env var, when set, wins. -#}
+    {%- set q = env_var('PLANWATCH_AS_OF_QUARTER', var('as_of_quarter') | string) | upper -%}
     {%- if not modules.re.match('^[0-9]{4}Q[1-4]$', q) -%}
-        {{ exceptions.raise_compiler_error("var as_of_quarter=" ~ q ~ " is not YYYYQn (e.g. 2025Q4)") }}
+        {{ exceptions.raise_compiler_error("as_of_quarter=" ~ q ~ " is not YYYYQn (e.g. 2025Q4)") }}
     {%- endif -%}
+    {{- return(q) -}}
+{%- endmacro %}
+
+{% macro as_of_index() -%}
+    {#- the run's quarter (as_of_quarter()) as a period index -#}
+    {%- set q = as_of_quarter() -%}
     {{ (q[0:4] | int) * 4 + (q[5] | int) - 1 }}
 {%- endmacro %}
 
 {% macro as_of_year() -%}
-    {#- the year of the run's quarter (var as_of_quarter) -#}
-    {{ (as_of_index() | trim | int) // 4 }}
+    {#- the year of the run's quarter (as_of_quarter()) -#}
+    {{ as_of_quarter()[0:4] | int }}
 {%- endmacro %}

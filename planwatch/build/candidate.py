@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from planwatch.build.dbt_parse import PARSE_DIR_NAME
 from planwatch.build.dbt_runner import run_dbt
 from planwatch.build.bi_views import check_bi_views
 from planwatch.build.fingerprint import INCREMENTAL_FACT, extendable_quarter, ingest_fingerprint, write_build_state
@@ -83,7 +84,7 @@ def _what_to_do(problems: list[str]) -> str:
         return (f"DuckDB ran out of its memory limit ({MEMORY_LIMIT_ENV}={memory_limit()}): set "
                 f"{MEMORY_LIMIT_ENV} higher (e.g. 2GB) and run again; beyond the limit it spills to disk. ")
     if "No space left on device" in text:
-        return ("The disk is full (DuckDB spills to `<candidate>.tmp/` beside the candidate): free space "
+        return ("The disk is full (DuckDB spills to `.dbt-parse/build.duckdb.tmp/` beside the candidate): free space "
                 "in the warehouse folder, or remove old candidates and versions, and run again. ")
     return ""
 
@@ -100,6 +101,7 @@ def build_from_ingest(
     run_id: str = "manual",
     extra_vars: dict[str, Any] | None = None,
     logic_tests: bool = False,
+    parse_dir: Path | None = None,
 ) -> Metrics:
     """Snapshot `ingest_db` into a new `candidate_db` for `quarter` and run `dbt build` there.
 
@@ -109,6 +111,8 @@ def build_from_ingest(
     tests tagged `view_logic` (invariants of the bi views' SQL, dbt_project.yml). A run leaves them
     out (`logic_tests=False`; 2-4 s and 95 s of node time of a national build, bench/README.md) and
     `make test` runs them (tests/dbt/test_marts_fixture.py), as dbt recommends for unit tests.
+    dbt's parse of the project is kept for the next build in `parse_dir` (default `.dbt-parse/`
+    beside the candidate; build/dbt_parse.py).
     """
     started = time.monotonic()
     if not ingest_db.exists():
@@ -156,7 +160,8 @@ def build_from_ingest(
     # them; a test that also reads statistics (a relationship into an evaluation) still runs
     outcome = run_dbt(dbt_dir, candidate_db, work, dbt_vars, full_refresh=(mode == "full_refresh"),
                       exclude_resource_types=() if logic_tests else ("unit_test",), exclude=exclude,
-                      indirect_selection="cautious" if mode == "incremental" else None)
+                      indirect_selection="cautious" if mode == "incremental" else None,
+                      parse_dir=parse_dir or candidate_db.parent / PARSE_DIR_NAME)
     crash_point("dbt_build.after_dbt")  # candidate built, stage not yet recorded
     if outcome.errors or outcome.failed or not outcome.success:
         problems = outcome.errors + outcome.failed

@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from planwatch.build.dbt_parse import kept_parse
 from planwatch.core.errors import WarehouseLocked
+
+# The values that change every run reach dbt as env vars, not vars: dbt parses the whole project
+# again when a var changes, but only the files that read an env var when that changes
+# (build/dbt_parse.py). dbt reads them in dbt/macros/periods.sql (as_of_quarter()) and in the
+# `where` of the tests keyed by period (dbt/models/*/_*__models.yml).
+RUN_ENV_VARS = {
+    "as_of_quarter": "PLANWATCH_AS_OF_QUARTER",
+    "rebuilt_from_period_index": "PLANWATCH_REBUILT_FROM_PERIOD_INDEX",
+}
 
 
 @dataclass
@@ -29,17 +39,27 @@ class DbtOutcome:
 
 
 @contextmanager
-def _build_db_env(candidate_db: Path) -> Iterator[None]:
-    """dbt's profile reads PLANWATCH_BUILD_DB; set it for this invocation only."""
-    old = os.environ.get("PLANWATCH_BUILD_DB")
-    os.environ["PLANWATCH_BUILD_DB"] = str(candidate_db)
+def _build_db_env(candidate_db: Path, run_values: dict[str, Any] | None = None) -> Iterator[None]:
+    """dbt's profile reads PLANWATCH_BUILD_DB, the models the RUN_ENV_VARS; set them for this
+    invocation only (one left unset is unset for it, so a caller's value cannot leak in)."""
+    values = {"PLANWATCH_BUILD_DB": str(candidate_db)}
+    for var, env in RUN_ENV_VARS.items():
+        value = (run_values or {}).get(var)
+        values[env] = None if value is None else str(value)
+    old = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("PLANWATCH_BUILD_DB", None)
-        else:
-            os.environ["PLANWATCH_BUILD_DB"] = old
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _release_duckdb() -> None:
@@ -72,12 +92,18 @@ def run_dbt(
     exclude_resource_types: tuple[str, ...] = (),
     exclude: list[str] | None = None,
     indirect_selection: str | None = None,
+    parse_dir: Path | None = None,
 ) -> DbtOutcome:
-    """Run one dbt command against `candidate_db`, console quiet (warnings only), full log in `work_dir`."""
+    """Run one dbt command against `candidate_db`, console quiet (warnings only), full log in `work_dir`.
+
+    `parse_dir` keeps dbt's parse of the project for the next build (build/dbt_parse.py).
+    """
     from dbt.cli.main import dbtRunner
 
     from planwatch.core.scheduling import dbt_vars as scheduling_vars
 
+    all_vars = {**scheduling_vars(), **dbt_vars}
+    run_values = {k: all_vars.pop(k) for k in RUN_ENV_VARS if k in all_vars}
     args = [
         command,
         "--project-dir", str(dbt_dir),
@@ -85,7 +111,7 @@ def run_dbt(
         "--target-path", str(work_dir / "target"),
         "--log-path", str(work_dir / "logs"),
         # the scheduling rules (the submission deadline) come from their one home in Python
-        "--vars", json.dumps({**scheduling_vars(), **dbt_vars}),
+        "--vars", json.dumps(all_vars),
         "--log-level", "warn",
         "--log-level-file", "info",
         "--no-use-colors",
@@ -101,11 +127,14 @@ def run_dbt(
         args += ["--indirect-selection", indirect_selection]
     for resource_type in exclude_resource_types:
         args += ["--exclude-resource-type", resource_type]
-    with _build_db_env(candidate_db):
-        try:
-            result = dbtRunner().invoke(args)
-        finally:
-            _release_duckdb()
+    with kept_parse(parse_dir, candidate_db, work_dir / "target") as (dbt_db, parse_file):
+        if parse_file is not None:
+            args += ["--partial-parse-file-path", str(parse_file)]
+        with _build_db_env(dbt_db, run_values):
+            try:
+                result = dbtRunner().invoke(args)
+            finally:
+                _release_duckdb()
     outcome = DbtOutcome(success=bool(result.success))
     if result.exception is not None:
         text = str(result.exception)

@@ -1,6 +1,5 @@
 {#- Every quarter and every year from var period_spine_start_year to the later of the last plan
     target year and the run's quarter. -#}
-{%- set as_of = var('as_of_quarter') | string -%}
 with
 
 plan_years as (
@@ -23,8 +22,8 @@ years as (
     cross join plan_years
     where {{ var('period_spine_start_year') }} + generated_number - 1
         <= case
-            when coalesce(last_plan_year, 0) > {{ as_of[0:4] }} then last_plan_year
-            else {{ as_of[0:4] }}
+            when coalesce(last_plan_year, 0) > {{ as_of_year() }} then last_plan_year
+            else {{ as_of_year() }}
         end
 
 ),

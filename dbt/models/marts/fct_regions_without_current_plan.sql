@@ -2,7 +2,6 @@
     quarter falls in (raw/reference/plan_periods.csv): their statistics still load and are checked,
     and sit in fct_indicator_progress without a target for their year (plan null, or the ended
     plan's series as target_year_passed) until the plan is added. -#}
-{%- set as_of = var('as_of_quarter') | string -%}
 with
 
 plan_targets as (
@@ -32,7 +31,7 @@ regions as (
 current_period as (
 
     select * from plan_periods
-    where {{ as_of[0:4] }} between first_year and last_year
+    where {{ as_of_year() }} between first_year and last_year
 
 ),
 
@@ -49,7 +48,7 @@ covered as (
     -- a plan target whose window holds the run's year
     select distinct region_code
     from plan_targets
-    where {{ as_of[0:4] }} between window_start_year and window_end_year
+    where {{ as_of_year() }} between window_start_year and window_end_year
 
 ),
 
@@ -66,7 +65,7 @@ unplanned_observations as (
 
     select region_code, count(*) as observations_without_plan
     from observations
-    where period_year = {{ as_of[0:4] }}
+    where period_year = {{ as_of_year() }}
     group by region_code
 
 ),
@@ -79,7 +78,7 @@ final as (
         coalesce(regions.is_simulated, false) as is_simulated,
         current_period.plan as current_plan,
         current_period.plan_name_zh as current_plan_name_zh,
-        {{ as_of[0:4] }} as as_of_year,
+        {{ as_of_year() }} as as_of_year,
         latest_plans.latest_plan,
         latest_plans.last_plan_year,
         coalesce(unplanned_observations.observations_without_plan, 0) as observations_without_plan,
