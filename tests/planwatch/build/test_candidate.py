@@ -316,7 +316,8 @@ def test_same_every_quarter_models_read_no_statistics_and_no_quarter(tmp_path: P
 
     tag = f"tag:{SAME_EVERY_QUARTER_TAG}"
     tagged = _dbt_ls(tmp_path, "ls", "--resource-type", "model", "--select", tag, "--output", "name")
-    assert {"int_plan_rows_resolved", "int_plan_targets_converted", "int_plan_annual_targets_unpivoted"} <= set(tagged)
+    assert {"int_plan_rows_resolved", "int_plan_targets_converted", "int_plan_annual_targets_unpivoted",
+            "stg_reference__regions", "stg_plans__indicator_targets", "dim_region", "fct_plan_completion"} <= set(tagged)
     # no statistics and no audit table upstream (intersection: tagged and downstream of the source)
     for source in ("source:stats+", "source:audit+"):
         assert _dbt_ls(tmp_path, "ls", "--resource-type", "model", "--select", f"{tag},{source}",
