@@ -61,3 +61,23 @@ def test_dbt_test_catches_the_defect(tmp_path: Path, built: tuple[Path, dict[str
     assert before is not None and before[0] > 0, f"marts.{model} is empty in the fixture build"
     failed = [label for label in outcome.failed + outcome.errors if label.startswith(twin)]
     assert failed, f"{case}: expected {twin}* to fail; failed: {outcome.failed}, errors: {outcome.errors}"
+
+
+def test_fact_id_rechecks_the_chain_keys_a_run_leaves_out(tmp_path: Path, built: tuple[Path, dict[str, Any]],
+                                                          dbt_dir: Path) -> None:
+    """A run leaves out the key tests of int_observations_latest and int_progress_inputs_joined
+    (tag chain_logic, planwatch.build.candidate): a duplicate key there is caught by the fact's
+    unique progress_id, built on it as a run builds it."""
+    from planwatch.build.candidate import CHAIN_LOGIC_TAG
+
+    candidate = tmp_path / "candidate.duckdb"
+    shutil.copy2(built[0], candidate)
+    with connect(candidate) as con:
+        con.execute("insert into intermediate.int_observations_latest "
+                    "select * from intermediate.int_observations_latest limit 1")
+    outcome = run_dbt(dbt_dir, candidate, tmp_path / "work", {"as_of_quarter": "2023Q4"}, full_refresh=True,
+                      select=["int_progress_inputs_joined+"], exclude=[f"tag:{CHAIN_LOGIC_TAG}"],
+                      exclude_resource_types=("unit_test",))
+    failed = outcome.failed + outcome.errors
+    assert any(label.startswith("unique_fct_indicator_progress_progress_id") for label in failed), failed
+    assert not any("int_progress_inputs_joined" in label or "int_observations_latest" in label for label in failed)

@@ -233,6 +233,9 @@ def test_changed_vars_force_full_refresh(tmp_path: Path) -> None:
     dbt_log = (tmp_path / "published.dbt" / "logs" / "dbt.log").read_text()
     assert "OK created sql view model bi.submission_status" in dbt_log
     assert "unique_combination_of_columns_submission_status" not in dbt_log
+    # and the intermediate key tests that the fact's id re-checks (tag chain_logic)
+    assert "unique_combination_of_columns_int_observations_latest" not in dbt_log
+    assert "PASS unique_fct_indicator_progress_progress_id" in dbt_log
     stricter = {"min_data_points": 50}
     metrics = build_from_ingest(ingest, tmp_path / "next.duckdb", Quarter.parse("2023Q4"), REPO_ROOT / "dbt",
                                 previous_db=published, extra_vars=stricter)
@@ -293,6 +296,23 @@ def test_view_logic_tag_covers_the_bi_views_tests_only(tmp_path: Path) -> None:
     assert {"unique_combination_of_columns_submission_status_region_code__plan__indicator_code__breakdown__period",
             "expression_is_true_status_counts_indicators__indicators_1"} <= tagged
     assert len(tagged) >= 8 and len(tests) - len(tagged) > 150  # the marts' and models' data tests stay
+
+
+def test_chain_logic_tag_covers_the_intermediate_keys_the_fact_rechecks(tmp_path: Path) -> None:
+    """The tests a run leaves out as chain_logic are the two intermediate key tests that
+    fct_indicator_progress.progress_id's unique test re-checks (tests/dbt/test_mart_tests_catch_defects.py)."""
+    import json
+
+    from planwatch.build.candidate import CHAIN_LOGIC_TAG
+
+    tests = [json.loads(line) for line in _dbt_ls(tmp_path, "ls", "--resource-type", "test", "--output", "json",
+                                                  "--output-keys", "name tags")]
+    tagged = {t["name"] for t in tests if CHAIN_LOGIC_TAG in t["tags"]}
+    assert tagged == {
+        "unique_combination_of_columns_int_observations_latest_region_code__indicator_code__breakdown__period",
+        "unique_combination_of_columns_int_progress_inputs_joined_region_code__indicator_code__breakdown__period",
+    }
+    assert CHAIN_LOGIC_TAG not in next(t for t in tests if t["name"] == "unique_fct_indicator_progress_progress_id")["tags"]
 
 
 def _dbt_ls(tmp_path: Path, *args: str) -> list[str]:
