@@ -56,14 +56,27 @@ plans as (
 
 ),
 
+regions as (
+
+    select * from {{ ref('dim_region') }}
+
+),
+
+statuses as (
+
+    select * from {{ ref('dim_status') }}
+
+),
+
 one_per_quarter_end as (
 
     -- only the columns this mart shows: a window carries every column it is given through its
-    -- sort, and the fact table is wide (bench/README.md)
+    -- sort, and the fact table is wide (bench/README.md). The region's name and the status labels
+    -- join after the windows, from the tables the fact takes them from (`final`: CPU of the
+    -- model's query 15.0 -> 13.3 s nationally, bench/README.md, fifth pass)
     select
         series_id,
         region_code,
-        region_name,
         indicator_code,
         indicator_name,
         breakdown,
@@ -79,8 +92,6 @@ one_per_quarter_end as (
         expected_value,
         progress_ratio,
         status,
-        status_zh,
-        status_en,
         is_simulated,
         source_file_seq,
         row_number() over (
@@ -139,7 +150,7 @@ final as (
             as status_history_id,
         resolved.series_id,
         resolved.region_code,
-        resolved.region_name,
+        regions.region_name,
         resolved.indicator_code,
         resolved.indicator_name,
         resolved.breakdown,
@@ -152,8 +163,8 @@ final as (
         resolved.expected_value,
         resolved.progress_ratio,
         resolved.status,
-        resolved.status_zh,
-        resolved.status_en,
+        statuses.status_zh,
+        statuses.status_en,
         resolved.resolved_previous_period as previous_period,
         resolved.resolved_previous_status as previous_status,
         (resolved.resolved_previous_status is not null and resolved.resolved_previous_status <> resolved.status)
@@ -169,6 +180,10 @@ final as (
     from resolved
     left join plans
         on plans.plan_id = resolved.plan_id
+    left join regions
+        on regions.region_code = resolved.region_code
+    left join statuses
+        on statuses.status = resolved.status
 
 )
 
