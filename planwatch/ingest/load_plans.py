@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from planwatch.core.catalog import Catalog
 from planwatch.core.catalog_loader import load_catalog, simulated_plan_files, simulated_region_files
 from planwatch.core.config import Settings
-from planwatch.core.db import connect, ensure_ingest_schema, table_exists
+from planwatch.core.db import connect, ensure_ingest_schema, quote_identifier, table_exists
 from planwatch.core.errors import FileRefused
 from planwatch.ingest.extract.rows import COMPLETION_COLUMNS as EXTRACTED_COMPLETION_COLUMNS
 from planwatch.ingest.extract.rows import INDICATOR_COLUMNS, INDICATOR_REVIEW_COLUMNS, REVIEW_COLUMNS
@@ -197,11 +197,11 @@ class _StagedRows:
         # 15 minutes for the 270k plan rows of 2,850 counties; bench/README.md).
         batch = pa.table({c: self._column(c) for c in columns})
         if not self.staged:
-            self.con.execute("CREATE TEMP TABLE _plan_stage (" + ", ".join(f"{_ident(c)} VARCHAR" for c in columns) + ")")
+            self.con.execute("CREATE TEMP TABLE _plan_stage (" + ", ".join(f"{quote_identifier(c)} VARCHAR" for c in columns) + ")")
             self.staged = list(columns)
         for c in columns:
             if c not in self.staged:
-                self.con.execute(f"ALTER TABLE _plan_stage ADD COLUMN {_ident(c)} VARCHAR")
+                self.con.execute(f"ALTER TABLE _plan_stage ADD COLUMN {quote_identifier(c)} VARCHAR")
                 self.staged.append(c)
         self.con.register("_plan_rows", batch)
         try:
@@ -215,17 +215,12 @@ class _StagedRows:
         """Replace raw.<table> by the staged rows, with `columns` in this order; returns the row count."""
         self._flush()
         self.con.execute(f"DROP TABLE IF EXISTS raw.{table}")
-        self.con.execute(f"CREATE TABLE raw.{table} (" + ", ".join(f"{_ident(c)} VARCHAR" for c in columns) + ")")
+        self.con.execute(f"CREATE TABLE raw.{table} (" + ", ".join(f"{quote_identifier(c)} VARCHAR" for c in columns) + ")")
         if self.staged:
-            picked = ", ".join(_ident(c) if c in self.staged else "NULL" for c in columns)
+            picked = ", ".join(quote_identifier(c) if c in self.staged else "NULL" for c in columns)
             self.con.execute(f"INSERT INTO raw.{table} SELECT {picked} FROM _plan_stage")
             self.con.execute("DROP TABLE _plan_stage")
         return self.rows
-
-
-def _ident(column: str) -> str:
-    """A column name from a file's header, quoted as an identifier (a `"` doubled)."""
-    return '"' + column.replace('"', '""') + '"'
 
 
 def load_plans(settings: Settings, run: RunContext) -> Metrics:

@@ -29,12 +29,12 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/quality/gx_duckdb.py", "text('select column_name, data_type, is_nullable from information_schema.columns "
                                "where table_schema = :schema and table_name = :table order by ordinal_position')"):
         "a constant text() with bound parameters",
-    ("planwatch/ingest/load_plans.py", 'column.replace(\'"\', \'""\')'):
-        "_ident: a column name from a plan file's header, quoted as an identifier (every `\"` doubled)",
-    ("planwatch/ingest/load_plans.py", "', '.join((f'{_ident(c)} VARCHAR' for c in columns))"):
-        "column definitions: names quoted by _ident",
-    ("planwatch/ingest/load_plans.py", "', '.join((_ident(c) if c in self.staged else 'NULL' for c in columns))"):
-        "the staged plan rows' columns, quoted by _ident, or NULL",
+    ("planwatch/ingest/load_plans.py", "', '.join((f'{quote_identifier(c)} VARCHAR' for c in columns))"):
+        "column definitions: names from a plan file's header, quoted by planwatch.core.db.quote_identifier",
+    ("planwatch/ingest/load_plans.py", "quote_identifier(c)"):
+        "a column name from a plan file's header, quoted by quote_identifier",
+    ("planwatch/ingest/load_plans.py", "', '.join((quote_identifier(c) if c in self.staged else 'NULL' for c in columns))"):
+        "the staged plan rows' columns, quoted by quote_identifier, or NULL",
     ("planwatch/build/snapshot.py", "quote_identifier(schema)"):
         "trim_ingest_copy: a schema name from the copied store's own catalog, quoted by planwatch.core.db.quote_identifier",
     ("planwatch/build/snapshot.py", "quote_identifier(table)"):
