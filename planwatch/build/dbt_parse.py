@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from planwatch.build.snapshot import remove_db, wal_of
 from planwatch.core.db import connect
 
 log = logging.getLogger(__name__)
@@ -36,15 +37,6 @@ log = logging.getLogger(__name__)
 PARSE_DIR_NAME = ".dbt-parse"  # beside the candidates (build/candidate.py)
 PARSE_FILE = "partial_parse.msgpack"  # dbt's name for its kept parse
 LINK_NAME = "build.duckdb"
-
-
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + ".wal")
-
-
-def _remove_link(link: Path) -> None:
-    _wal(link).unlink(missing_ok=True)
-    link.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -64,7 +56,7 @@ def kept_parse(parse_dir: Path | None, candidate_db: Path, target_dir: Path) -> 
         link = parse_dir / LINK_NAME
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _remove_link(link)  # a killed build's: its candidate is never reused
+            remove_db(link)  # a killed build's: its candidate is never reused
             os.link(candidate_db, link)
             linked = True
         except OSError as exc:  # held by another build, no candidate yet, another file system
@@ -78,12 +70,12 @@ def kept_parse(parse_dir: Path | None, candidate_db: Path, target_dir: Path) -> 
             yield link, kept if kept.exists() else None  # dbt refuses a parse file that is not there
         finally:
             try:
-                if _wal(link).exists():
+                if wal_of(link).exists():
                     # a log dbt left at close: into the candidate, which others open by its own path
                     with connect(link):
                         pass  # DuckDB replays the log on open and checkpoints it on close
             finally:
-                _remove_link(link)
+                remove_db(link)
         new = target_dir / PARSE_FILE
         if new.exists():
             shutil.copyfile(new, parse_dir / (PARSE_FILE + ".new"))

@@ -42,8 +42,9 @@ def wal_of(path: Path) -> Path:
 
 
 def remove_db(path: Path) -> None:
-    """Delete a DuckDB file and its write-ahead log, if there."""
-    for p in (path, wal_of(path)):
+    """Delete a DuckDB file and its write-ahead log, if there: the log first, so that a crash in
+    between never leaves a log that DuckDB would replay into the next file made at this path."""
+    for p in (wal_of(path), path):
         p.unlink(missing_ok=True)
 
 
