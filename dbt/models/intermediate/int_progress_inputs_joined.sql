@@ -11,6 +11,25 @@
     new quarter costs one row per series instead of every series' whole history. -#}
 {{ config(**incremental_by_key(['region_code', 'indicator_code', 'breakdown', 'period'])) }}
 
+{#- The plan's attributes that the progress arithmetic reads: by the name they take here, the column
+    of int_plan_targets_converted; and the base's columns of int_plan_bases_chained. -#}
+{%- set plan_attribute_columns = {
+    'attribute': 'attribute',
+    'target_year': 'target_year',
+    'target_value': 'target_value',
+    'target_kind': 'target_kind',
+    'plan_start_year': 'window_start_year',
+} -%}
+{%- set base_columns = ['baseline_year', 'baseline_value', 'baseline_source'] -%}
+
+{#- Where the plan's attributes join. A full build joins them after the series window, by id: the
+    window sorts every column it is given, and it sorts every observation of history there (CPU of
+    the model's query 17 -> 13.7 s nationally, bench/README.md, fifth pass). An incremental build's
+    window sorts one quarter's rows, and joined after it the attributes cost more memory than the
+    sort saves: at 4x national scale the quarter ran out of its 1 GB (bench/README.md, sixth pass),
+    so they join with the plan, before the window. -#}
+{%- set attributes_before_window = is_incremental() -%}
+
 {%- set first_observation_columns = {
     'first_observation_value': 'value',
     'first_observation_period_type': 'period_type',
@@ -115,13 +134,20 @@ matched as (
 
     -- Resolving the plan on the plan side (270k rows a year at national scale) rather than per
     -- observation (5 M rows) takes a range join and a window over every observation out of the
-    -- build (bench/README.md). Only the plan's id and name here: the series window below sorts
-    -- every column it is given, so the plan's attributes join after it (`series`), by id
-    -- (CPU of the model's query 17 -> 13.7 s nationally, bench/README.md, fifth pass).
+    -- build (bench/README.md). The plan's attributes join here or after the series window
+    -- (`attributes_before_window` above).
     select
         observations.*,
         plan_for_year.plan_target_id,
         plan_for_year.plan,
+        {%- if attributes_before_window %}
+        {%- for name, column in plan_attribute_columns.items() %}
+        plan_for_year.{{ column }} as {{ name }},
+        {%- endfor %}
+        {%- for column in base_columns %}
+        bases.{{ column }},
+        {%- endfor %}
+        {%- endif %}
         coalesce(plan_for_year.is_after_target_year, false) as is_after_target_year
 
     from observations
@@ -130,6 +156,10 @@ matched as (
         and plan_for_year.indicator_code = observations.indicator_code
         and plan_for_year.breakdown = observations.breakdown
         and plan_for_year.plan_year = observations.period_year
+    {%- if attributes_before_window %}
+    left join bases
+        on bases.plan_target_id = plan_for_year.plan_target_id
+    {%- endif %}
 
 ),
 
@@ -233,23 +263,25 @@ series_counted as (
 
 series as (
 
+    {% if attributes_before_window -%}
+    select * from series_counted
+    {%- else -%}
     -- the plan's attributes, by id (plan_target_id is unique: a null id finds none)
     select
         series_counted.*,
-        plan_targets.attribute,
-        bases.baseline_year,
-        bases.baseline_value,
-        bases.baseline_source,
-        plan_targets.target_year,
-        plan_targets.target_value,
-        plan_targets.target_kind,
-        plan_targets.window_start_year as plan_start_year
+        {%- for name, column in plan_attribute_columns.items() %}
+        plan_targets.{{ column }} as {{ name }},
+        {%- endfor %}
+        {%- for column in base_columns %}
+        bases.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
 
     from series_counted
     left join plan_targets
         on plan_targets.plan_target_id = series_counted.plan_target_id
     left join bases
         on bases.plan_target_id = series_counted.plan_target_id
+    {%- endif %}
 
 ),
 
