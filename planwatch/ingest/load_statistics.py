@@ -426,25 +426,24 @@ def _put_back_optimizers(con: "duckdb.DuckDBPyConnection", after_error: bool = F
 def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Catalog, today: date,
                 plan_units: PrintedUnits | None = None) -> tuple[int, FileOutcome]:
     """Split `_sub` into rows accepted as they stand (left in temp table `_clean`) and the rest, judged
-    row by row; returns (rows in `_clean`, outcome of the rest)."""
-    sql = _clean_rows_sql(sub.header)
+    row by row; returns (rows in `_clean`, outcome of the rest). A small file, or one naming its
+    indicators by printed name, is judged row by row whole, without `_clean`: (0, outcome)."""
+    sql = None if sub.is_small else _clean_rows_sql(sub.header)
     if sql is None:
-        con.execute("create or replace temp table _clean (line_no bigint, region_code varchar, period varchar, "
-                    "period_type varchar, indicator_code varchar, breakdown varchar, raw_value varchar, raw_unit varchar, "
-                    "num varchar, den varchar, reported varchar, source varchar)")
-    else:
-        # DuckDB guesses that few rows pass the regular expressions, so it builds its hash tables on the
-        # file's side (all of it, every column) and probes them with the 11,400 regions: 600 MiB of a
-        # 4x county file, the peak of the 4x refresh. Joined as written, the small sides are built
-        # instead (2.6 -> 1.8 s of CPU, +600 -> +150 MiB; bench/README.md). The setting is the
-        # database's, not the connection's: put back at once.
-        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-        try:
-            con.execute(f"create or replace temp table _clean as {sql}", [last_closed_quarter(today).index])
-        except BaseException:
-            _put_back_optimizers(con, after_error=True)
-            raise
-        _put_back_optimizers(con)
+        rows = con.execute("select * from _sub order by line_no").fetchall()
+        return 0, judge_rows(rows, sub.header, catalog, today, plan_units, sub.notes)
+    # DuckDB guesses that few rows pass the regular expressions, so it builds its hash tables on the
+    # file's side (all of it, every column) and probes them with the 11,400 regions: 600 MiB of a
+    # 4x county file, the peak of the 4x refresh. Joined as written, the small sides are built
+    # instead (2.6 -> 1.8 s of CPU, +600 -> +150 MiB; bench/README.md). The setting is the
+    # database's, not the connection's: put back at once.
+    con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    try:
+        con.execute(f"create or replace temp table _clean as {sql}", [last_closed_quarter(today).index])
+    except BaseException:
+        _put_back_optimizers(con, after_error=True)
+        raise
+    _put_back_optimizers(con)
 
     def rest(extra_lines: list[int]) -> list[TRow]:
         return con.execute(
@@ -452,13 +451,13 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
             "order by line_no", [extra_lines]).fetchall()
 
     def clean_rows() -> int:
-        row = con.execute("select count(*) from _clean").fetchone()
-        return int(row[0]) if row else 0
+        # fetchall: a result left open (fetchone) makes DuckDB refuse the next register()
+        return int(con.execute("select count(*) from _clean").fetchall()[0][0])
 
     # A file whose rows are all clean (most of them) skips the search for the others.
-    everything_clean = sql is not None and clean_rows() == (con.execute("select count(*) from _sub").fetchone() or [0])[0]
+    everything_clean = clean_rows() == (con.execute("select count(*) from _sub").fetchone() or [0])[0]
     outcome = judge_rows([] if everything_clean else rest([]), sub.header, catalog, today, plan_units, sub.notes)
-    if sql is not None and outcome.rows_loaded:
+    if outcome.rows_loaded:
         # A clean row and a judged row may share a key once normalised (城镇 vs urban, a name vs a code):
         # judge both together so that the duplicate rule sees them.
         import pyarrow as pa
@@ -478,18 +477,19 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
     return clean_rows(), outcome
 
 
-def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: Submission,
+def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: Submission, clean: int,
             outcome: FileOutcome, loaded_at: datetime) -> None:
     import pyarrow as pa
 
     file_id, file_seq, rel = entry
-    con.execute(
-        _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, breakdown, "
-        "cast(raw_value as double), raw_unit, raw_value, raw_unit, cast(nullif(num, '') as double), "
-        "cast(nullif(den, '') as double), cast(nullif(reported, '') as date), source, lower(source) = 'simulated', "
-        f"?::timestamp, ?::varchar, {period_index_sql('period')} from _clean",
-        [file_id, file_seq, loaded_at, "; ".join(sub.notes) or None],
-    )
+    if clean:
+        con.execute(
+            _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, breakdown, "
+            "cast(raw_value as double), raw_unit, raw_value, raw_unit, cast(nullif(num, '') as double), "
+            "cast(nullif(den, '') as double), cast(nullif(reported, '') as date), source, lower(source) = 'simulated', "
+            f"?::timestamp, ?::varchar, {period_index_sql('period')} from _clean",
+            [file_id, file_seq, loaded_at, "; ".join(sub.notes) or None],
+        )
     schema = pa.schema([
         ("line_no", pa.int64()), ("region_code", pa.string()), ("period", pa.string()), ("period_type", pa.string()),
         ("indicator_code", pa.string()), ("breakdown", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
@@ -559,7 +559,7 @@ def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Cat
         con.execute("delete from raw.stat_observations where file_id = ?", [file_id])
         con.execute("delete from raw.stat_quarantine where file_id = ?", [file_id])
         clean, outcome = _judge_file(con, sub, catalog, today, plan_units)
-        _insert(con, entry, sub, outcome, loaded_at)
+        _insert(con, entry, sub, clean, outcome, loaded_at)
         loaded, quarantined = _count(con, "stat_observations", file_id), _count(con, "stat_quarantine", file_id)
         rows_read = table.num_rows
         if loaded != clean + outcome.rows_loaded or rows_read != loaded + quarantined:
@@ -572,7 +572,7 @@ def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Cat
             "rows_quarantined = ?, loaded_at = ? where file_id = ?",
             [rows_read, loaded, quarantined, loaded_at, file_id],
         )
-        con.execute("drop table _clean")
+        con.execute("drop table if exists _clean")  # a small file has none
         crash_point("load_statistics.before_commit")  # proves a file is loaded whole or not at all
         con.commit()
     except BaseException:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -46,6 +47,11 @@ OPTIONAL_COLUMNS = ("breakdown", "numerator", "denominator")
 DATA_SUFFIXES = (".csv", ".xlsx", ".xls")
 
 _FORMAT_HINT = "see raw/README.md for the submission format"
+
+# A file with fewer lines is read by the Arrow split and judged by the row-by-row rules alone:
+# DuckDB's CSV reader and the clean-row query cost about 7 + 10 ms of CPU a file whatever its size,
+# more than the split and the rules take below 1,000-5,000 lines (bench/README.md, sixth pass).
+SMALL_FILE_LINES = 1000
 
 
 @dataclass
@@ -89,12 +95,25 @@ class Submission:
     def column_index(self) -> dict[str, int]:
         return {name: i for i, name in enumerate(self.header) if name}
 
+    @cached_property
+    def is_small(self) -> bool:
+        """Fewer than SMALL_FILE_LINES lines (rows of an .xlsx): read and judged in Python, where
+        DuckDB's fixed cost per statement would exceed the work."""
+        if self._text is None:
+            return len(self._xlsx_rows) < SMALL_FILE_LINES
+        at = -1
+        for _ in range(SMALL_FILE_LINES):  # the first lines only: a county file has 267,900
+            at = self._text.find("\n", at + 1)
+            if at < 0:
+                return True
+        return False
+
     def table(self, con: "duckdb.DuckDBPyConnection | None" = None) -> "pa.Table":
         """Every non-blank row as columns: `line_no`, `ncells`, `extra` (cells past the header's width,
         comma-joined, '' when none are filled) and `c0`…`c{n-1}` (text cells in header order, '' when absent).
 
         A plain CSV (no quotes, no lone carriage returns) is read by DuckDB's CSV reader when it is
-        UTF-8 with plain line feeds, else split by Arrow, both without a Python loop; anything else
+        UTF-8 with plain line feeds and not small (`is_small`), else split by Arrow, both without a Python loop; anything else
         goes through the csv module, which follows quoting and multi-line records. `con` is the
         DuckDB connection to read with (the loader's; a new in-memory one when None).
         """
@@ -104,7 +123,8 @@ class Submission:
         text = self._text
         if text is not None and self.header_line == 1 and '"' not in text \
                 and ("\r" not in text or text.count("\r") == text.count("\r\n")):
-            read = _read_plain_csv(self.path, text, width, con) if self.encoding in ("utf-8", "utf-8-sig") else None
+            read = _read_plain_csv(self.path, text, width, con) \
+                if self.encoding in ("utf-8", "utf-8-sig") and not self.is_small else None
             return _with_constants(read if read is not None else _split_plain_csv(text, width), self.constants, width)
         line_nos: list[int] = []
         ncells: list[int] = []

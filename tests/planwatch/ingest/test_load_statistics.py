@@ -23,6 +23,13 @@ def settings(tmp_path: Path) -> Settings:
     return make_statistics_home(tmp_path)
 
 
+@pytest.fixture
+def clean_row_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file, however small, read by DuckDB's reader and split by the clean-row query, as a
+    county file is: the fixtures are far below SMALL_FILE_LINES."""
+    monkeypatch.setattr("planwatch.ingest.statistics_io.SMALL_FILE_LINES", 0)
+
+
 def _drop(settings: Settings, fixture: str, name: str | None = None) -> Path:
     target = settings.statistics_dir / (name or Path(fixture).name)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -253,7 +260,7 @@ def test_simulated_source_marks_rows_simulated(settings: Settings) -> None:
     assert _query(settings, "select source, is_simulated from raw.stat_observations") == [("simulated", True)]
 
 
-def test_rows_taken_whole_and_rows_judged_one_by_one_load_identically(settings: Settings) -> None:
+def test_rows_taken_whole_and_rows_judged_one_by_one_load_identically(settings: Settings, clean_row_query: None) -> None:
     # By code, every row of the valid file is taken by the vectorised path; by printed name, every row is
     # judged by the rules one at a time. Both must give the same observations.
     from planwatch.core.catalog import Catalog
@@ -275,9 +282,46 @@ def test_rows_taken_whole_and_rows_judged_one_by_one_load_identically(settings: 
     assert _query(settings, sql, ["statistics/code/%"]) == _query(settings, sql, ["statistics/name/%"])
 
 
+def test_a_small_file_judged_row_by_row_loads_as_the_clean_row_query_loads_it(settings: Settings,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below SMALL_FILE_LINES a file skips DuckDB's reader and the clean-row query: the rules alone
+    give the same observations, every column (mapped too: the file has no source column)."""
+    import planwatch.ingest.load_statistics as loader
+
+    header, *rows = (FIXTURES / "valid_320583_2023Q2.csv").read_text(encoding="utf-8").splitlines()
+    names = header.split(",")
+    keep = [i for i, name in enumerate(names) if name != "source"]
+    text = "\n".join(",".join(line.split(",")[i] for i in keep) for line in [header, *rows]) + "\n"
+    queries: list[list[str]] = []  # headers the clean-row query was built for
+    original = loader._clean_rows_sql
+    monkeypatch.setattr(loader, "_clean_rows_sql", lambda h: queries.append(h) or original(h))
+
+    monkeypatch.setattr("planwatch.ingest.statistics_io.SMALL_FILE_LINES", 0)
+    (settings.statistics_dir / "query").mkdir()
+    (settings.statistics_dir / "query" / "f.csv").write_text(text, encoding="utf-8")
+    assert _load(settings)["rows_loaded"] == len(rows)
+    assert len(queries) == 1
+    monkeypatch.undo()
+    monkeypatch.setattr(loader, "_clean_rows_sql", lambda h: queries.append(h) or original(h))
+    (settings.statistics_dir / "rules").mkdir()
+    (settings.statistics_dir / "rules" / "f.csv").write_text(text + "\n", encoding="utf-8")  # other bytes, same rows
+    assert _load(settings)["rows_loaded"] == len(rows)
+    assert len(queries) == 1  # the small file did not use it
+    cols = ("line_no, region_code, period, period_type, indicator_code, breakdown, value, unit, raw_value, raw_unit, "
+            "numerator, denominator, reported_on, source, is_simulated, mapped, period_index")
+    sql = (f"select {cols} from raw.stat_observations o join raw.file_ledger l using (file_id) where l.path like ? "
+           "order by line_no")
+    by_query = _query(settings, sql, ["statistics/query/%"])
+    assert by_query == _query(settings, sql, ["statistics/rules/%"])
+    assert by_query[0][-2] == "source from the file name"
+
+
+@pytest.mark.parametrize("small_file_lines", [0, 1000], ids=["clean-row query", "row by row"])
 @pytest.mark.parametrize("second_value, loaded, quarantined_lines", [("100", 1, [3]), ("99", 0, [2, 3])])
 def test_duplicates_are_found_across_spellings_of_the_same_key(settings: Settings, second_value: str, loaded: int,
-                                                                quarantined_lines: list[int]) -> None:
+                                                                quarantined_lines: list[int], small_file_lines: int,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("planwatch.ingest.statistics_io.SMALL_FILE_LINES", small_file_lines)
     (settings.statistics_dir / "dup.csv").write_text(
         "region_code,period,indicator_code,breakdown,value,unit,reported_on,source\n"
         "320583,2023Q2,COM_SERVICE_COVERAGE,urban,100,%,2023-07-20,局\n"
@@ -288,7 +332,7 @@ def test_duplicates_are_found_across_spellings_of_the_same_key(settings: Setting
         (line, "duplicate_in_file") for line in quarantined_lines]
 
 
-def test_a_source_with_unicode_spaces_loads_the_same_by_either_path(settings: Settings) -> None:
+def test_a_source_with_unicode_spaces_loads_the_same_by_either_path(settings: Settings, clean_row_query: None) -> None:
     """The fast path takes a row whole only when the row-by-row rules would keep it as it stands: a
     `source` wrapped in spaces Python strips (an em space, a narrow no-break space, a tab) is judged
     by the rules, which strip it, by code and by printed name alike."""
@@ -346,7 +390,8 @@ class _PlanRecorder:
         return getattr(self.con, name)
 
 
-def test_the_clean_row_query_builds_its_hash_tables_on_the_catalog_not_on_the_file(settings: Settings) -> None:
+def test_the_clean_row_query_builds_its_hash_tables_on_the_catalog_not_on_the_file(settings: Settings,
+                                                                                   clean_row_query: None) -> None:
     """DuckDB guesses that few rows pass the clean-row filters and so built its join hash tables on the
     file's side, every column of every row (600 MiB for a 4x county file: the peak of the 4x refresh,
     bench/README.md). _judge_file makes it build on the catalog and duplicate-key side (ANTI, not
@@ -384,7 +429,7 @@ class _FailingCleanQuery(_PlanRecorder):
         return super().execute(sql, params)
 
 
-def test_a_failing_clean_row_query_raises_its_own_error(settings: Settings) -> None:
+def test_a_failing_clean_row_query_raises_its_own_error(settings: Settings, clean_row_query: None) -> None:
     """Putting DuckDB's optimizer setting back after a failed clean-row query must not replace the
     query's error by DuckDB's "transaction is aborted" refusal of the RESET."""
     from planwatch.ingest.load_statistics import _judge_file

@@ -41,6 +41,19 @@ def test_a_large_file_keeps_its_line_order(tmp_path: Path) -> None:
     assert read.column("line_no").to_pylist()[:3] == [3, 4, 5]  # line 2 (i = 0) is blank
 
 
+def test_a_file_below_small_file_lines_is_split_in_arrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("planwatch.ingest.statistics_io.SMALL_FILE_LINES", 4)
+    read: list[Path] = []
+    monkeypatch.setattr("planwatch.ingest.statistics_io._read_plain_csv", lambda path, *_: read.append(path))
+    for name, lines in (("small.csv", 3), ("large.csv", 4)):  # header and data lines, each ending in \n
+        path = tmp_path / name
+        path.write_text("".join(f"{HEADER}\n" if i == 0 else "1,2,3,4,5\n" for i in range(lines)), encoding="utf-8")
+        sub = open_submission(path, name)
+        assert sub.is_small == (lines < 4)
+        assert sub.table().num_rows == lines - 1
+    assert [p.name for p in read] == ["large.csv"]  # the small file never reached DuckDB's reader
+
+
 def test_what_the_reader_would_count_differently_goes_to_arrow(tmp_path: Path) -> None:
     crlf = f"{HEADER}\r\n1,2,3,4,5\r\n\r\n6,7,8,9,10\r\n"
     path = tmp_path / "crlf.csv"
