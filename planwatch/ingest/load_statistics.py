@@ -428,8 +428,8 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
     """Split `_sub` into rows accepted as they stand (left in temp table `_clean`) and the rest, judged
     row by row; returns (rows in `_clean`, outcome of the rest). A small file, or one naming its
     indicators by printed name, is judged row by row whole, without `_clean`: (0, outcome)."""
-    sql = None if sub.is_small else _clean_rows_sql(sub.header)
-    if sql is None:
+    sql = _clean_rows_sql(sub.header)
+    if sql is None or sub.is_small:
         rows = con.execute("select * from _sub order by line_no").fetchall()
         return 0, judge_rows(rows, sub.header, catalog, today, plan_units, sub.notes)
     # DuckDB guesses that few rows pass the regular expressions, so it builds its hash tables on the

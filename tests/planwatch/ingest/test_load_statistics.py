@@ -292,21 +292,24 @@ def test_a_small_file_judged_row_by_row_loads_as_the_clean_row_query_loads_it(se
     names = header.split(",")
     keep = [i for i, name in enumerate(names) if name != "source"]
     text = "\n".join(",".join(line.split(",")[i] for i in keep) for line in [header, *rows]) + "\n"
-    queries: list[list[str]] = []  # headers the clean-row query was built for
-    original = loader._clean_rows_sql
-    monkeypatch.setattr(loader, "_clean_rows_sql", lambda h: queries.append(h) or original(h))
+    judged: list[int] = []  # rows each file gave the row-by-row rules
+    original = loader.judge_rows
 
+    def judge_rows(rows: Any, *args: Any) -> Any:
+        rows = list(rows)
+        judged.append(len(rows))
+        return original(rows, *args)
+
+    monkeypatch.setattr(loader, "judge_rows", judge_rows)
     monkeypatch.setattr("planwatch.ingest.statistics_io.SMALL_FILE_LINES", 0)
     (settings.statistics_dir / "query").mkdir()
     (settings.statistics_dir / "query" / "f.csv").write_text(text, encoding="utf-8")
     assert _load(settings)["rows_loaded"] == len(rows)
-    assert len(queries) == 1
-    monkeypatch.undo()
-    monkeypatch.setattr(loader, "_clean_rows_sql", lambda h: queries.append(h) or original(h))
+    monkeypatch.setattr("planwatch.ingest.statistics_io.SMALL_FILE_LINES", 1000)
     (settings.statistics_dir / "rules").mkdir()
     (settings.statistics_dir / "rules" / "f.csv").write_text(text + "\n", encoding="utf-8")  # other bytes, same rows
     assert _load(settings)["rows_loaded"] == len(rows)
-    assert len(queries) == 1  # the small file did not use it
+    assert judged == [0, len(rows)]  # the clean-row query took every row, then the rules did
     cols = ("line_no, region_code, period, period_type, indicator_code, breakdown, value, unit, raw_value, raw_unit, "
             "numerator, denominator, reported_on, source, is_simulated, mapped, period_index")
     sql = (f"select {cols} from raw.stat_observations o join raw.file_ledger l using (file_id) where l.path like ? "
