@@ -66,6 +66,12 @@ def period_index_sql(column: str) -> str:
             f" + case when length({column}) = 6 then cast(substr({column}, 6, 1) as integer) else 4 end - 1)")
 
 
+def year_of_index_sql(column: str) -> str:
+    """SQL: the year of a `period_index` column (the inverse of `Quarter.index`, year × 4 + quarter − 1;
+    a year's own rows carry its Q4's index)."""
+    return f"({column} // 4)"
+
+
 def period_end_quarter(period: str) -> Quarter:
     """The quarter in which a period ends: a year ends in its Q4."""
     p, kind = parse_period(period)

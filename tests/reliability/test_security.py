@@ -88,6 +88,10 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/serve/parquet_export.py", "str(path).replace(\"'\", \"''\")"): "an export path planwatch makes, quoted as a literal",
     ("planwatch/serve/parquet_export.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
     ("planwatch/serve/parquet_export.py", "int(year)"): "a partition's year as DuckDB computed it, an integer",
+    ("planwatch/serve/parquet_export.py", "first"): "Quarter(int(year), 1).index: an integer from a year DuckDB computed",
+    ("planwatch/serve/parquet_export.py", "last"): "Quarter(int(year), 4).index: an integer from a year DuckDB computed",
+    ("planwatch/serve/parquet_export.py", "year_of_index_sql(INDEX_COLUMN)"):
+        "planwatch.core.periods' SQL expression over a constant column name",
     ("planwatch/ingest/statistics_io.py", "', '.join((f\"coalesce(parts[{i + 1}], '') as c{i}\" for i in range(width)))"):
         "list positions and column names c<i> numbered from the header's width",
     ("planwatch/ingest/statistics_io.py", "width"): "the header's width, an integer",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from planwatch.core.periods import Quarter, period_index, period_index_sql
+from planwatch.core.periods import Quarter, period_index, period_index_sql, year_of_index_sql
 
 PERIODS = ["2020Q1", "2020Q4", "2020", "2021Q1", "2025Q3", "2025", "1999Q2"]
 
@@ -20,3 +20,11 @@ def test_sql_copy_matches_python(period: str) -> None:
     con = duckdb.connect()
     row = con.execute(f"select {period_index_sql('p')} from (select ? as p)", [period]).fetchone()
     assert row is not None and row[0] == period_index(period)
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_year_of_an_index_is_the_periods_year(period: str) -> None:
+    # the Parquet export finds a year's rows by period_index (planwatch.serve.parquet_export)
+    con = duckdb.connect()
+    row = con.execute(f"select {year_of_index_sql('i')} from (select ?::integer as i)", [period_index(period)]).fetchone()
+    assert row is not None and row[0] == int(period[:4])
