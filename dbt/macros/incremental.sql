@@ -16,15 +16,17 @@
     Asked before the model's SQL runs and written into it as a literal, so that DuckDB can skip
     every older row while it reads (a predicate computed inside the query is not pushed down). The
     models keep their own per-series rule; this bound only prunes what cannot match it. None when
-    nothing is newer. -#}
-{% macro earliest_changed_period_index(relation, target, built_columns=('source_file_seq', 'period_index')) %}
+    nothing is newer. `relation_columns`: the file_seq and period_index columns of `relation` (the
+    statistics name the first `file_seq`). -#}
+{% macro earliest_changed_period_index(relation, target, built_columns=('source_file_seq', 'period_index'),
+                                      relation_columns=('source_file_seq', 'period_index')) %}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set sql -%}
         select min(r.period_index)
         from {{ relation }} as r
-        where {{ newer_than_built('r.source_file_seq', 'r.period_index', target, built_columns) }}
+        where {{ newer_than_built('r.' ~ relation_columns[0], 'r.' ~ relation_columns[1], target, built_columns) }}
     {%- endset -%}
     {{ return(run_query(sql).columns[0].values()[0]) }}
 {% endmacro %}
