@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# dbt_project.yml tags the bi views' tests with it: checks of the views' SQL, not of the data.
+# dbt_project.yml tags the bi views' tests with it, and _intermediate__models.yml the key test of the
+# view int_observations_year_end: checks of the views' SQL, not of the data.
 VIEW_LOGIC_TAG = "view_logic"
 # _intermediate__models.yml tags with it the key tests of the statistics chain's intermediate
 # tables that fct_indicator_progress.progress_id's unique test proves again in every run: each of
@@ -112,7 +113,8 @@ def build_from_ingest(
     `previous_db` is a published warehouse whose facts may be reused (see the module docstring);
     `full_refresh=True` ignores it. `extra_vars` override dbt vars (thresholds) for this build.
     Logic tests check the models' SQL, not the data: dbt's unit tests (fixed rows), the data
-    tests tagged `view_logic` (invariants of the bi views' SQL, dbt_project.yml) and those tagged
+    tests tagged `view_logic` (invariants of the views' SQL: the bi views', dbt_project.yml, and
+    int_observations_year_end's key) and those tagged
     `chain_logic` (the intermediate keys that the fact's unique id re-checks). A run leaves them
     out (`logic_tests=False`; 2-4 s and 95 s of node time of a national build, and 8 s of the
     chain's, bench/README.md) and `make test` runs them (tests/dbt/test_marts_fixture.py), as dbt
