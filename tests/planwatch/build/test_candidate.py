@@ -49,6 +49,13 @@ def _tables(db: Path, schema: str) -> list[str]:
             "select table_name from duckdb_tables() where schema_name = ? order by 1", [schema]).fetchall()]
 
 
+def _views(db: Path, schema: str) -> list[str]:
+    with connect(db, read_only=True) as con:
+        return [f"{schema}.{r[0]}" for r in con.execute(
+            "select view_name from duckdb_views() where schema_name = ? and not internal order by 1",
+            [schema]).fetchall()]
+
+
 def _parquet_rows(out_dir: Path, table: str) -> list[tuple[Any, ...]]:
     whole, years = out_dir / f"{table}.parquet", out_dir / table
     pattern = str(whole) if whole.exists() else str(years / "*" / "*.parquet")
@@ -90,7 +97,8 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
     assert second["fct_indicator_progress_rows"] == full["fct_indicator_progress_rows"] == 21
     # the incremental build kept the 21 plan-side models tagged same_every_quarter from the
     # published copy (4 intermediate tables, int_plan_completion_converted, 10 staging views, 6 marts)
-    assert second["models_built"] == full["models_built"] - 21
+    # and the 10 bi views (BI_VIEWS)
+    assert second["models_built"] == full["models_built"] - 21 - 10
     assert _facts(incremental) == _facts(tmp_path / "full.duckdb")
     for table in INCREMENTAL_TABLES:
         assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
@@ -117,6 +125,11 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
     assert "bi.submission_counts" in bi_tables
     for table in bi_tables:
         assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
+    # the bi views kept from the published copy show what the full build's show
+    bi_views = _views(incremental, "bi")
+    assert "bi.latest_status" in bi_views and bi_views == _views(tmp_path / "full.duckdb", "bi")
+    for view in bi_views:
+        assert _rows(incremental, view) == _rows(tmp_path / "full.duckdb", view), view
     # the Parquet export that follows an incremental publish (only changed years rewritten) holds
     # the rows of an export of the full build
     parquet = tmp_path / "parquet"
@@ -359,6 +372,35 @@ def test_same_every_quarter_models_read_no_statistics_and_no_quarter(tmp_path: P
         assert result.success, result.exception
         compiled[quarter] = {p.name: p.read_text() for p in target.rglob("compiled/**/*.sql")}
     assert len(compiled["2023Q4"]) >= len(tagged) + 10  # the models and their tests
+    assert compiled["2023Q4"] == compiled["2030Q1"]
+
+
+def test_bi_views_kept_by_an_incremental_build_read_no_quarter(tmp_path: Path) -> None:
+    """An incremental build keeps the bi views from the published file (planwatch.build.candidate.BI_VIEWS):
+    right only if the selection holds views alone (no rows to bring up to date) whose SQL does not
+    change with the quarter."""
+    import json
+
+    from planwatch.build.candidate import BI_VIEWS
+    from planwatch.build.dbt_runner import _build_db_env
+    from planwatch.core.scheduling import dbt_vars
+    from dbt.cli.main import dbtRunner
+
+    views = _dbt_ls(tmp_path, "ls", "--resource-type", "model", "--select", BI_VIEWS, "--output", "name")
+    assert {"latest_status", "status_counts", "submission_status", "submission_by_region", "dq_summary"} <= set(views)
+    assert len(views) == 10 and "submission_counts" not in views
+    compiled = {}
+    for quarter in ("2023Q4", "2030Q1"):
+        target = tmp_path / f"compiled-{quarter}"
+        with _build_db_env(tmp_path / "compile.duckdb"):
+            result = dbtRunner().invoke(["compile", "--project-dir", str(REPO_ROOT / "dbt"), "--profiles-dir",
+                                         str(REPO_ROOT / "dbt"), "--target-path", str(target), "--log-path",
+                                         str(tmp_path / "logs"), "--quiet", "--select", BI_VIEWS,
+                                         "--indirect-selection", "empty",
+                                         "--vars", json.dumps({**dbt_vars(), "as_of_quarter": quarter})])
+        assert result.success, result.exception
+        compiled[quarter] = {p.name: p.read_text() for p in target.rglob("compiled/**/*.sql")}
+    assert {f"{view}.sql" for view in views} <= set(compiled["2023Q4"])  # and the ephemeral they read
     assert compiled["2023Q4"] == compiled["2030Q1"]
 
 
