@@ -343,12 +343,33 @@ def _dbt_ls(tmp_path: Path, *args: str) -> list[str]:
     return list(result.result or [])
 
 
+def _compiled_by_quarter(tmp_path: Path, select: str, indirect_selection: str,
+                        quarters: tuple[str, ...] = ("2023Q4", "2030Q1")) -> dict[str, dict[str, str]]:
+    """The compiled SQL of `select` (file name -> text) for each quarter, with the pipeline's vars."""
+    import json
+
+    from planwatch.build.dbt_runner import _build_db_env
+    from planwatch.core.scheduling import dbt_vars
+    from dbt.cli.main import dbtRunner
+
+    compiled = {}
+    for quarter in quarters:
+        target = tmp_path / f"compiled-{quarter}"
+        with _build_db_env(tmp_path / "compile.duckdb"):
+            result = dbtRunner().invoke(["compile", "--project-dir", str(REPO_ROOT / "dbt"), "--profiles-dir",
+                                         str(REPO_ROOT / "dbt"), "--target-path", str(target), "--log-path",
+                                         str(tmp_path / "logs"), "--quiet", "--select", select,
+                                         "--indirect-selection", indirect_selection,
+                                         "--vars", json.dumps({**dbt_vars(), "as_of_quarter": quarter})])
+        assert result.success, result.exception
+        compiled[quarter] = {p.name: p.read_text() for p in target.rglob("compiled/**/*.sql")}
+    return compiled
+
+
 def test_same_every_quarter_models_read_no_statistics_and_no_quarter(tmp_path: Path) -> None:
     """An incremental build keeps the tables tagged same_every_quarter from the published file
     (planwatch.build.candidate): that is only right if nothing they read changes between quarters."""
     from planwatch.build.candidate import SAME_EVERY_QUARTER_TAG
-    from planwatch.build.dbt_runner import _build_db_env
-    from dbt.cli.main import dbtRunner
 
     tag = f"tag:{SAME_EVERY_QUARTER_TAG}"
     tagged = _dbt_ls(tmp_path, "ls", "--resource-type", "model", "--select", tag, "--output", "name")
@@ -360,17 +381,7 @@ def test_same_every_quarter_models_read_no_statistics_and_no_quarter(tmp_path: P
                        "--output", "name") == [], source
     # no var that changes with the quarter: the compiled SQL of the models and of the tests that
     # leave with them (every model they read is tagged) is the same for two quarters
-    compiled = {}
-    for quarter in ("2023Q4", "2030Q1"):
-        target = tmp_path / f"compiled-{quarter}"
-        with _build_db_env(tmp_path / "compile.duckdb"):
-            result = dbtRunner().invoke(["compile", "--project-dir", str(REPO_ROOT / "dbt"), "--profiles-dir",
-                                         str(REPO_ROOT / "dbt"), "--target-path", str(target), "--log-path",
-                                         str(tmp_path / "logs"), "--quiet", "--select", tag,
-                                         "--indirect-selection", "cautious",
-                                         "--vars", f'{{"as_of_quarter": "{quarter}"}}'])
-        assert result.success, result.exception
-        compiled[quarter] = {p.name: p.read_text() for p in target.rglob("compiled/**/*.sql")}
+    compiled = _compiled_by_quarter(tmp_path, tag, "cautious")
     assert len(compiled["2023Q4"]) >= len(tagged) + 10  # the models and their tests
     assert compiled["2023Q4"] == compiled["2030Q1"]
 
@@ -379,27 +390,12 @@ def test_bi_views_kept_by_an_incremental_build_read_no_quarter(tmp_path: Path) -
     """An incremental build keeps the bi views from the published file (planwatch.build.candidate.BI_VIEWS):
     right only if the selection holds views alone (no rows to bring up to date) whose SQL does not
     change with the quarter."""
-    import json
-
     from planwatch.build.candidate import BI_VIEWS
-    from planwatch.build.dbt_runner import _build_db_env
-    from planwatch.core.scheduling import dbt_vars
-    from dbt.cli.main import dbtRunner
 
     views = _dbt_ls(tmp_path, "ls", "--resource-type", "model", "--select", BI_VIEWS, "--output", "name")
     assert {"latest_status", "status_counts", "submission_status", "submission_by_region", "dq_summary"} <= set(views)
     assert len(views) == 10 and "submission_counts" not in views
-    compiled = {}
-    for quarter in ("2023Q4", "2030Q1"):
-        target = tmp_path / f"compiled-{quarter}"
-        with _build_db_env(tmp_path / "compile.duckdb"):
-            result = dbtRunner().invoke(["compile", "--project-dir", str(REPO_ROOT / "dbt"), "--profiles-dir",
-                                         str(REPO_ROOT / "dbt"), "--target-path", str(target), "--log-path",
-                                         str(tmp_path / "logs"), "--quiet", "--select", BI_VIEWS,
-                                         "--indirect-selection", "empty",
-                                         "--vars", json.dumps({**dbt_vars(), "as_of_quarter": quarter})])
-        assert result.success, result.exception
-        compiled[quarter] = {p.name: p.read_text() for p in target.rglob("compiled/**/*.sql")}
+    compiled = _compiled_by_quarter(tmp_path, BI_VIEWS, "empty")
     assert {f"{view}.sql" for view in views} <= set(compiled["2023Q4"])  # and the ephemeral they read
     assert compiled["2023Q4"] == compiled["2030Q1"]
 
