@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,10 +126,14 @@ INGEST_DDL = RAW_DDL + AUDIT_DDL
 
 
 @contextlib.contextmanager
-def connect(path: Path, read_only: bool = False, retries: int = 5) -> Iterator["duckdb.DuckDBPyConnection"]:
-    """Open a DuckDB file, retrying briefly while another process holds its write lock."""
+def connect(path: Path, read_only: bool = False, retries: int = 5,
+            opener: Callable[..., "duckdb.DuckDBPyConnection"] | None = None) -> Iterator["duckdb.DuckDBPyConnection"]:
+    """Open a DuckDB file, retrying briefly while another process holds its write lock, and opening a
+    read-only one again when a publish replaced it during the open (_file_id). `opener` is what opens
+    the file, `duckdb.connect` unless a test replaces the file from inside it."""
     import duckdb
 
+    opener = opener or duckdb.connect
     path.parent.mkdir(parents=True, exist_ok=True)
     delay = 0.2
     # Only a new file needs the setting (an existing one keeps its format), and DuckDB refuses two
@@ -137,24 +141,64 @@ def connect(path: Path, read_only: bool = False, retries: int = 5) -> Iterator["
     config = {} if read_only or path.exists() or str(path) == ":memory:" else {
         "storage_compatibility_version": STORAGE_VERSION}
     for attempt in range(retries + 1):
+        before = _file_id(path) if read_only else None
         try:
-            con = duckdb.connect(str(path), read_only=read_only, config=config)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or attempt == retries:
-                if "lock" in str(exc).lower():
-                    raise WarehouseLocked(
-                        f"`file={path}` is locked by another process ({exc}). "
-                        "Wait for the running pipeline to finish, or stop the process that holds it."
-                    ) from exc
+            con = opener(str(path), read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            if _replaced_while_opening(path, before, attempt, retries, exc):
+                continue
+            if not isinstance(exc, duckdb.IOException) or "lock" not in str(exc).lower():
                 raise
+            if attempt == retries:
+                raise WarehouseLocked(
+                    f"`file={path}` is locked by another process ({exc}). "
+                    "Wait for the running pipeline to finish, or stop the process that holds it."
+                ) from exc
             time.sleep(delay)
             delay *= 2
+            continue
+        if _replaced_while_opening(path, before, attempt, retries, None):
+            con.close()  # opened, but perhaps from two files (_file_id): the next open sees one whole
+            continue
+        break
     try:
         con.execute(f"SET memory_limit = '{memory_limit()}'")
         yield con
     finally:
         con.close()
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """Which file a path names now (device, inode); None if there is none.
+
+    Publish replaces the published warehouse by a rename (planwatch/serve/publish.py). DuckDB 2.0
+    opens a database file by its path three times while connecting (the magic bytes, the headers,
+    then the blocks), so a rename between two of those opens makes it read the headers of one file
+    and the blocks of the other: "Failed to load metadata pointer" or "No more data remaining in
+    MetadataReader" (docs/bi.md: 11 of 590 opens under back-to-back renames; it failed a CI run of
+    tests/reliability/test_concurrency.py once). A read-only connect compares the file before and after, and opens again
+    when the path was replaced in between. Every publish writes a new file, so the same inode
+    before and after means one file throughout (only a rollback, run by hand, puts an older file
+    back; a publish and a rollback within one open would fool the check). Tools outside planwatch open the path themselves: docs/bi.md."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _replaced_while_opening(path: Path, before: tuple[int, int] | None, attempt: int, retries: int,
+                            error: Exception | None) -> bool:
+    """True when a read-only open must be tried again because the path now names another file."""
+    if before is None or _file_id(path) == before:
+        return False
+    if attempt == retries:
+        raise WarehouseLocked(
+            f"`file={path}` was replaced {retries + 1} times while it was being opened (a publish or "
+            "rollback each time). Open it again once the pipeline's publish stage has finished."
+        ) from error
+    log.info("%s was replaced while it was being opened (%s); opening it again", path, error or "opened")
+    return True
 
 
 MEMORY_LIMIT_ENV = "PLANWATCH_DUCKDB_MEMORY_LIMIT"

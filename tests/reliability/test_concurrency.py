@@ -1,6 +1,8 @@
 """Concurrency: one writer per home (a second run is refused, never interleaved), and BI readers
 that hold the published warehouse open read-only through ten publishes neither block them nor see
-a mixture of two versions."""
+a mixture of two versions. A fresh open at the instant of a publish's rename can fail in DuckDB
+itself (planwatch/core/db.py, `_file_id`); planwatch's own readers open again, docs/bi.md says
+what a BI tool sees."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pytest
 
 from conftest import QUARTER, REPO_ROOT, RUN_ID, child_env, copy_home, run_child, run_stages, run_status
 from planwatch.core.config import Settings
+from planwatch.core.db import connect
 from planwatch.core.errors import TerminalError
 from planwatch.run.locking import RunLocked, lock_path
 from planwatch.core.periods import Quarter
@@ -189,11 +192,22 @@ ANSWER = ("select (select max(period) from marts.fct_indicator_progress), "
 
 
 def _answer(path: Path) -> tuple:
+    """As a BI tool asks: its own DuckDB connection, opened by path and closed."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         return con.execute(ANSWER).fetchone()
     finally:
         con.close()
+
+
+def _planwatch_answer(path: Path) -> tuple:
+    """As planwatch's own readers ask (the report, the submission form): core.db.connect."""
+    with connect(path, read_only=True) as con:
+        return con.execute(ANSWER).fetchone()
+
+
+def _inode(path: Path) -> int:
+    return path.stat().st_ino
 
 
 def test_a_bi_reader_holding_the_warehouse_open_through_ten_publishes(
@@ -228,13 +242,22 @@ def test_a_bi_reader_holding_the_warehouse_open_through_ten_publishes(
         cwd=REPO_ROOT, env=child_env(settings.home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     fresh: list[tuple] = []
     errors: list[str] = []
+    opened_mid_rename = 0
     deadline = time.monotonic() + 300
     try:
         while publisher.poll() is None and time.monotonic() < deadline:
+            # A new read-only connection each time, in turn planwatch's and a plain DuckDB one.
+            plain = len(fresh) % 2 == 1
+            before = _inode(settings.published_db)
             try:
-                fresh.append(_answer(settings.published_db))  # a new read-only connection each time
+                fresh.append((_answer if plain else _planwatch_answer)(settings.published_db))
             except Exception as exc:  # collected: the assertion shows every kind of failure
-                errors.append(f"{type(exc).__name__}: {exc}")
+                if plain and _inode(settings.published_db) != before:
+                    # DuckDB 2.0 opens the file three times by path (core/db.py, _file_id): a plain
+                    # open during the rename can fail. It never answers from two versions (below).
+                    opened_mid_rename += 1
+                else:
+                    errors.append(f"{'plain' if plain else 'planwatch'} {type(exc).__name__}: {exc}")
             time.sleep(0.02)
         out, err = publisher.communicate(timeout=120)
     finally:
@@ -246,8 +269,10 @@ def test_a_bi_reader_holding_the_warehouse_open_through_ten_publishes(
     durations = json.loads(out.strip().splitlines()[-1])
     assert len(durations) == publishes
     assert max(durations) < 15, f"a publish waited on the reader: {durations}"
-    print(f"ten publishes under a held reader: longest {max(durations):.2f} s, {len(fresh)} fresh reads")
+    print(f"ten publishes under a held reader: longest {max(durations):.2f} s, {len(fresh)} fresh reads, "
+          f"{opened_mid_rename} plain opens failed during a rename")
     assert errors == []
+    assert opened_mid_rename <= publishes  # at most the one plain open under way at each rename
     assert set(from_held) == {old_answer}, "the held connection must keep its version, whole"
     assert set(fresh) <= {old_answer, new_answer} and set(fresh) == {old_answer, new_answer}, set(fresh)
     assert len(fresh) >= publishes
