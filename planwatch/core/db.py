@@ -232,16 +232,26 @@ def storage_version_number(path: Path) -> int | None:
     return int.from_bytes(head[12:20], "little")
 
 
+def without_vacuum(con: "duckdb.DuckDBPyConnection") -> None:
+    """No vacuum at this database's checkpoints, for files that grow by appends: the ingest store
+    (one load per file) and a candidate (the statistics a build adds, the incremental models' rows).
+
+    DuckDB's vacuum merges the part-filled last row group of each append with its neighbours by
+    rewriting them, at the first checkpoint after it, whichever writer makes it: 5 s of CPU for a
+    national load, and in an incremental build 0.3 s at the snapshot's close and 1.9-5.7 s at dbt's
+    (bench/README.md, seventh pass), the rows written twice. Row groups a delete empties are still
+    dropped without it. A DuckDB setting of the whole database, not of one connection; dbt's own
+    connection gets it from dbt/profiles.yml.
+    """
+    con.execute("SET max_vacuum_tasks = 0")
+
+
 def ensure_ingest_schema(con: "duckdb.DuckDBPyConnection") -> None:
     """The ingest store's tables, and how its writers (every one calls this) checkpoint it."""
     from planwatch.core.periods import period_index_sql
 
-    # No vacuum: the store grows by whole files, each appended in its own row groups, and DuckDB's
-    # vacuum merges the part-filled last row group of each file with its neighbours by rewriting
-    # them, at the first checkpoint after the load, whichever writer makes it (5 s of CPU for a
-    # national load, bench/README.md, the rows written twice). Row groups a reloaded file empties
-    # are still dropped without it. A DuckDB setting of the whole database, not of one connection.
-    con.execute("SET max_vacuum_tasks = 0")
+    # the store grows by whole files, each appended in its own row groups (without_vacuum)
+    without_vacuum(con)
     con.execute(INGEST_DDL)
     if not column_exists(con, "raw", "stat_observations", "period_index"):
         # A store written before observations carried their period index gets it once, here.

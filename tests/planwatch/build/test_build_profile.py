@@ -1,13 +1,17 @@
-"""The DuckDB settings of dbt's build connection (dbt/profiles.yml, target `candidate`)."""
+"""The DuckDB settings of the build's connections: dbt's (dbt/profiles.yml, target `candidate`) and
+planwatch's own to the candidate (planwatch.core.db.without_vacuum)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import jinja2
 import yaml
+
+from planwatch.core.db import without_vacuum
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -21,13 +25,19 @@ def _candidate_settings() -> dict[str, str]:
     return {key: env.from_string(str(value)).render() for key, value in settings.items()}
 
 
-def _row_groups_after_an_append(db: Path, settings: dict[str, str]) -> int:
+def _dbt_duckdb_applies(settings: dict[str, str]) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    def apply(con: duckdb.DuckDBPyConnection) -> None:
+        for key, value in settings.items():  # as dbt-duckdb does, on its cursor
+            con.execute(f"SET {key} = '{value}'")
+    return apply
+
+
+def _row_groups_after_an_append(db: Path, setup: Callable[[duckdb.DuckDBPyConnection], None]) -> int:
     """Row groups of a table written whole, then appended to in a second transaction (as an
-    incremental model is), after the close's checkpoint, with `settings` applied as dbt-duckdb
-    applies them (`SET key = 'value'` on its cursor)."""
+    incremental model or the snapshot's new statistics are), after the close's checkpoint, on a
+    connection that `setup` configured."""
     con = duckdb.connect(str(db))
-    for key, value in settings.items():
-        con.execute(f"SET {key} = '{value}'")
+    setup(con)
     # 150,000 rows: one full row group of 122,880 and one part-filled, twice
     con.execute("create table t as select range as i, 'built ' || range as s from range(150000)")
     con.execute("checkpoint")
@@ -45,6 +55,10 @@ def _row_groups_after_an_append(db: Path, settings: dict[str, str]) -> int:
 def test_the_build_connection_leaves_appended_row_groups_unmerged_at_close(tmp_path: Path) -> None:
     # DuckDB's default vacuum merges the two part-filled row groups (4 -> 3) by rewriting them at
     # the close's checkpoint; the profile turns it off (its comment, bench/README.md's seventh pass)
-    assert _row_groups_after_an_append(tmp_path / "default.duckdb", {}) == 3
+    assert _row_groups_after_an_append(tmp_path / "default.duckdb", _dbt_duckdb_applies({})) == 3
     settings = _candidate_settings()
-    assert _row_groups_after_an_append(tmp_path / "profile.duckdb", settings) == 4
+    assert _row_groups_after_an_append(tmp_path / "profile.duckdb", _dbt_duckdb_applies(settings)) == 4
+
+
+def test_planwatchs_connection_to_a_candidate_leaves_appended_row_groups_unmerged(tmp_path: Path) -> None:
+    assert _row_groups_after_an_append(tmp_path / "candidate.duckdb", without_vacuum) == 4
