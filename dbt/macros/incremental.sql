@@ -36,6 +36,11 @@
     {%- if bound is none -%} false {%- else -%} {{ column }} >= {{ bound | int }} {%- endif -%}
 {%- endmacro %}
 
+{#- `column >= the year of bound`, for a year column; false when there is no bound. -#}
+{% macro period_year_at_least(column, bound) -%}
+    {%- if bound is none -%} false {%- else -%} {{ column }} >= {{ year_of_period_index(bound) }} {%- endif -%}
+{%- endmacro %}
+
 {#- Two CTEs of an incremental model keyed by series_id: `changed_series` (each series with a row of
     `source` new to this model, and the earliest such period) and `scope_name` (every row of
     `source` of those series from that period on: what the model rebuilds). `source` is a CTE of

@@ -22,6 +22,11 @@
     ({{ period_year(period) }} * 4 + {{ period_quarter(period) }} - 1)
 {%- endmacro %}
 
+{% macro year_of_period_index(index) -%}
+    {#- the year of a period index (period_index above), for a literal known when compiling -#}
+    {{- return((index | int) // 4) -}}
+{%- endmacro %}
+
 {% macro period_end_date(year_expr, quarter_expr) -%}
     {#- last day of quarter `quarter_expr` of `year_expr`, as a date -#}
     cast({{ dbt.dateadd(

@@ -30,6 +30,11 @@
     so they join with the plan, before the window. -#}
 {%- set attributes_before_window = is_incremental() -%}
 
+{#- An incremental build reads only what it recomputes: the observations from the earliest newer
+    period on, and the plan years from that period's year on. -#}
+{%- set from_index = earliest_changed_period_index(ref('int_observations_latest'), this)
+    if is_incremental() else none -%}
+
 {%- set first_observation_columns = {
     'first_observation_value': 'value',
     'first_observation_period_type': 'period_type',
@@ -42,6 +47,12 @@ with
 observations as (
 
     select * from {{ ref('int_observations_latest') }}
+    {%- if is_incremental() %}
+    -- every row the build recomputes is from this period on: read no older one (a literal,
+    -- so that DuckDB skips the older row groups; before it, the join with the plan and the
+    -- attributes ran over all 5 M observations of history and was written out, being read twice)
+    where {{ period_index_at_least('period_index', from_index) }}
+    {%- endif %}
 
 ),
 
@@ -105,6 +116,11 @@ plan_years as (
     inner join numbers
         on numbers.generated_number <= greatest(plan_targets.window_end_year, {{ as_of_year() }})
             - plan_targets.window_start_year + 1
+    {%- if is_incremental() %}
+    -- only the years of the observations read above; the ranking below is per year, so the
+    -- years left out change no rank
+    where {{ period_year_at_least('plan_targets.window_start_year + numbers.generated_number - 1', from_index) }}
+    {%- endif %}
 
 ),
 
@@ -164,7 +180,6 @@ matched as (
 ),
 
 {% if is_incremental() %}
-{%- set from_index = earliest_changed_period_index(ref('int_observations_latest'), this) %}
 changed_series as (
 
     -- per series across plans: a changed final-year actual is the chained base of the next
@@ -195,10 +210,16 @@ recomputed as (
 
 ),
 
-seed as (
+{#- The seed reads the kept rows of the year before the earliest changed period: a series that
+    reports every quarter, or only yearly, has its last kept row there. The pairs of series and
+    plan recomputed without one there (a longer gap, or none at all) are looked up in the older
+    rows, which costs a scan of history only when there are such pairs. -#}
+{%- set seed_from_index = (from_index | int) - 4 if from_index is not none else none %}
+seed_recent as (
 
     -- the kept rows of each changed series: the count runs on from theirs, and the first
-    -- observation (the same on every row of a series) is theirs
+    -- observation (the same on every row of a series and plan) is theirs. The count only grows
+    -- with the period, so the last kept rows hold its maximum
     select
         kept.region_code,
         kept.indicator_code,
@@ -215,7 +236,57 @@ seed as (
         and changed_series.indicator_code = kept.indicator_code
         and changed_series.breakdown = kept.breakdown
         and kept.period_index < changed_series.from_period_index
+    where {{ period_index_at_least('kept.period_index', seed_from_index) }}
     group by kept.region_code, kept.indicator_code, kept.breakdown, kept.plan
+
+),
+
+seed_missing as (
+
+    select distinct
+        recomputed.region_code,
+        recomputed.indicator_code,
+        recomputed.breakdown,
+        recomputed.plan
+
+    from recomputed
+    left join seed_recent
+        on seed_recent.region_code = recomputed.region_code
+        and seed_recent.indicator_code = recomputed.indicator_code
+        and seed_recent.breakdown = recomputed.breakdown
+        and coalesce(seed_recent.plan, '') = coalesce(recomputed.plan, '')
+    where seed_recent.region_code is null
+
+),
+
+seed_older as (
+
+    select
+        kept.region_code,
+        kept.indicator_code,
+        kept.breakdown,
+        kept.plan,
+        max(kept.observations_to_date) as observations_before,
+        {%- for column in first_observation_columns %}
+        min(kept.{{ column }}) as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+
+    from {{ this }} as kept
+    inner join seed_missing
+        on seed_missing.region_code = kept.region_code
+        and seed_missing.indicator_code = kept.indicator_code
+        and seed_missing.breakdown = kept.breakdown
+        and coalesce(seed_missing.plan, '') = coalesce(kept.plan, '')
+    where not ({{ period_index_at_least('kept.period_index', seed_from_index) }})
+    group by kept.region_code, kept.indicator_code, kept.breakdown, kept.plan
+
+),
+
+seed as (
+
+    select * from seed_recent
+    union all
+    select * from seed_older
 
 ),
 {% else %}

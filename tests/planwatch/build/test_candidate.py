@@ -209,6 +209,47 @@ def test_incremental_submission_counts_follow_reporting_kind(tmp_path: Path) -> 
     assert after[("330100", "2023Q1")][1] == 0 and after[("330100", "2023Q2")][1] > 0
 
 
+def test_incremental_progress_inputs_seed_a_series_after_a_gap(tmp_path: Path) -> None:
+    """int_progress_inputs_joined seeds a changed series' count and first observation from its kept
+    rows of the year before the change; a series with no kept row in that year (a gap of more than
+    a year) is seeded from its older rows, and the build still equals a full one."""
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_dirs()
+    builder = _fixture_builder()
+    builder.build_ingest(settings.ingest_db)  # files 1-4, up to 2024Q1
+    first = build_candidate(settings, RunContext("run-2024Q1", Quarter.parse("2024Q1")))
+    assert first["build_mode"] == "full_refresh"
+    _publish(settings.candidate_db("run-2024Q1"), settings)
+
+    # file 5: the nursing-bed share goes on from 2024Q1; the service coverage, last reported for
+    # 2023Q4, comes back five quarters later
+    line = {"file_seq": "5", "region_code": "330100", "breakdown": "", "numerator": "", "denominator": "",
+            "source": "fixture"}
+    builder.build_ingest(settings.ingest_db, extra_observations=[
+        line | {"line_no": "2", "period": "2025Q1", "indicator_code": "ELD_NURSING_BED_SHARE", "value": "58",
+                "unit": "%", "numerator": "5800", "denominator": "10000"},
+        line | {"line_no": "3", "period": "2025Q1", "indicator_code": "COM_SERVICE_COVERAGE", "value": "100",
+                "unit": "%"},
+    ])
+    second = build_candidate(settings, RunContext("run-2025Q1", Quarter.parse("2025Q1")))
+    assert second["build_mode"] == "incremental"
+    incremental = settings.candidate_db("run-2025Q1")
+    build_from_ingest(settings.ingest_db, tmp_path / "full.duckdb", Quarter.parse("2025Q1"), settings.dbt_dir,
+                      full_refresh=True)
+    for table in ("intermediate.int_progress_inputs_joined", "marts.fct_indicator_progress"):
+        assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
+
+    with connect(incremental, read_only=True) as con:
+        seeded = dict((r[0], r[1:]) for r in con.execute(
+            "select indicator_code, observations_to_date, first_observation_period_type, first_observation_year, "
+            "first_observation_quarter, first_observation_value from intermediate.int_progress_inputs_joined "
+            "where region_code = '330100' and period = '2025Q1'").fetchall())
+    # 2021Q4, 2022Q4, 2023Q2, 2023Q4 (as corrected), 2024Q1, 2025Q1: seeded from the year before
+    assert seeded["ELD_NURSING_BED_SHARE"] == (6, "quarter", 2021, 4, 52.0)
+    # 2021Q4, 2022Q4, 2023Q4, 2025Q1: nothing kept in the year before, seeded from the older rows
+    assert seeded["COM_SERVICE_COVERAGE"] == (4, "quarter", 2021, 4, 100.0)
+
+
 def _check_rebuilt_rows_test(candidate: Path, dbt_dir: Path, tmp_path: Path, bound: int) -> None:
     """The unique test of int_observations_latest, restricted to rebuilt rows (its `where` config),
     finds a duplicate key from the bound on, and, by design, not one before it (a published row)."""
