@@ -3,13 +3,26 @@
     the progress ratio is Σ(actual − base) / Σ(target − base) over regions that have both; shares
     with components are Σnumerator / Σdenominator × the unit's scale; a share without components
     cannot be combined and stays null (`rollup_method = not_aggregable`). The share of regions on
-    course is a count over a count. -#}
+    course is a count over a count.
+
+    Incremental by period: a period's rows sum the fact's rows of that period, and an incremental
+    build rebuilds no fact row before the earliest period with a newer statistics row
+    (PLANWATCH_REBUILT_FROM_PERIOD_INDEX, planwatch/build/candidate.py). So it recomputes the
+    periods from that one on, from every region's rows of them, and keeps the earlier ones. A
+    fact row keeps its plan from build to build (the plan of a year is ranked among the same
+    targets), so no rollup of a recomputed period is left without rows. Without the bound (a
+    build by hand) it recomputes every period. -#}
+{{ config(**incremental_by_key('rollup_id')) }}
+{%- set rebuilt_from = env_var('PLANWATCH_REBUILT_FROM_PERIOD_INDEX', '') %}
 with
 
 progress as (
 
     select * from {{ ref('fct_indicator_progress') }}
     where plan is not null
+    {%- if is_incremental() and rebuilt_from %}
+      and period_index >= {{ rebuilt_from | int }}
+    {%- endif %}
 
 ),
 
