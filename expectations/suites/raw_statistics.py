@@ -165,12 +165,14 @@ def build(params: SuiteParams) -> Suite:
             severity="warn",
             description=(f"a stock indicator does not move by more than a factor {t.jump_factor:g} from one "
                          f"quarter to the next"),
-            # previous_quarter_value: the batch's (batch_between), the series' quarter before
+            # previous_quarter_value: the batch's (batch_between), the series' quarter before. In key
+            # order: the batch's rows come in no fixed order, and the sample keeps the first rows.
             query=f"""select b.region_code, b.indicator_code, b.breakdown, b.period,
                              b.previous_quarter_value as previous_value, b.value
                       from batch_rows b join raw.indicators i using (indicator_code)
                       where i.measure = 'stock' and b.period_type = 'quarter'
-                        and {stock_jumped('b.previous_quarter_value', 'b.value', t.jump_factor)}""",
+                        and {stock_jumped('b.previous_quarter_value', 'b.value', t.jump_factor)}
+                      order by b.region_code, b.indicator_code, b.breakdown, b.period_index""",
         ),
         Rule(
             name="value_within_region_history",
