@@ -69,14 +69,14 @@ def build_candidate(settings: Settings, run: RunContext) -> Metrics:
     )
 
 
-def _built_up_to(con: "duckdb.DuckDBPyConnection") -> tuple[int, int]:
+def built_up_to(con: "duckdb.DuckDBPyConnection") -> tuple[int, int]:
     """The newest file_seq and period of the facts in a copy of the published build."""
     row = con.execute(f"select coalesce(max(source_file_seq), -1), coalesce(max(period_index), -1) "
                       f"from marts.{INCREMENTAL_FACT}").fetchone()
     return (int(row[0]), int(row[1])) if row else (-1, -1)
 
 
-def _earliest_new_period(con: "duckdb.DuckDBPyConnection", file_seq: int, period_index: int) -> int:
+def earliest_new_period(con: "duckdb.DuckDBPyConnection", file_seq: int, period_index: int) -> int:
     """The earliest period of a statistics row newer than the published build (a later file, or a later
     period): the incremental models rebuild nothing before it (dbt/macros/incremental.sql,
     newer_than_built), so the tests keyed by period check the rows from it on (their `where` config,
@@ -156,7 +156,7 @@ def build_from_ingest(
     byte_copy = extends is None and copy_ingest_file(ingest_db, candidate_db)
     with connect(candidate_db) as con:
         without_vacuum(con)  # the statistics it appends stay in their own row groups
-        built = _built_up_to(con) if extends is not None else None
+        built = built_up_to(con) if extends is not None else None
         if byte_copy:
             copied = trim_ingest_copy(con, ingest_db, quarter)
         else:
@@ -164,7 +164,7 @@ def build_from_ingest(
         write_build_state(con, run_id, quarter, fingerprint, mode)
         if built is not None:
             # After the fingerprint: the bound changes every run and says nothing about the inputs.
-            dbt_vars["rebuilt_from_period_index"] = _earliest_new_period(con, *built)
+            dbt_vars["rebuilt_from_period_index"] = earliest_new_period(con, *built)
 
     crash_point("dbt_build.before_dbt")  # candidate snapshot written, dbt not started
     exclude = [] if logic_tests else [f"tag:{VIEW_LOGIC_TAG}", f"tag:{CHAIN_LOGIC_TAG}"]

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from planwatch.core.db import connect
-from planwatch.core.periods import Quarter, year_of_index_sql
+from planwatch.core.periods import Quarter
+from planwatch.serve.partition_state import INDEX_COLUMN, recorded_states, year_states
 
 if TYPE_CHECKING:
     import duckdb
@@ -39,12 +40,10 @@ def mart_tables(con: "duckdb.DuckDBPyConnection") -> list[str]:
 # Tables not named here are written whole.
 PARTITIONED = ("fct_indicator_progress", "fct_indicator_status_history")
 PARTITION_COLUMN = "period_year"
-# Years are found by `period_index` (an integer the scan filters before it reads the other columns),
-# not by the text of `period`: cast(left(period, 4)) made DuckDB decode every row's period for
-# each year, 0.3-0.5 s of CPU per year file nationally (bench/README.md, sixth pass).
-INDEX_COLUMN = "period_index"
-PARTITION_YEAR_SQL = year_of_index_sql(INDEX_COLUMN)
-MANIFEST = "_partitions.json"  # what each partition file was written from: rows and a hash of them
+# Years are found by `period_index` (INDEX_COLUMN: an integer the scan filters before it reads the
+# other columns), not by the text of `period`: cast(left(period, 4)) made DuckDB decode every row's
+# period for each year, 0.3-0.5 s of CPU per year file nationally (bench/README.md, sixth pass).
+MANIFEST = "_partitions.json"  # what each partition file was written from: rows and a hash or token of them
 
 
 def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
@@ -53,7 +52,7 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
 
     Opens `db_path` read-only. Each file is written under a temporary name and renamed over the old
     one, so a reader sees either the previous file or the new one, never half a file. A year whose
-    rows are those of the last export (same count and hash of its rows, recorded in MANIFEST) keeps
+    rows are those of the last export (same count and state of its rows, recorded in MANIFEST) keeps
     its file: an incremental publish rewrites the years it changed. Parquet files of marts or years
     that no longer exist are removed. Returns rows per table.
     """
@@ -85,11 +84,11 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
                     rows[table] = int(count[0]) if count else 0
                     written += 1
                     continue
-                # The year's row count and an order-independent hash of its rows (hash of the row,
-                # summed): what decides whether the year's file must be written again.
-                years = {str(int(year)): [int(n), str(digest)] for year, n, digest in con.execute(
-                    f"SELECT {PARTITION_YEAR_SQL} AS y, count(*), sum(hash(t)::hugeint) FROM {source} AS t "
-                    "GROUP BY y ORDER BY y").fetchall() if year is not None}
+                # The year's row count and a state of its rows (an order-independent hash, or a token
+                # for a year an incremental build changed): what decides whether the year's file must
+                # be written again. Publish records them in the file (serve/partition_state.py);
+                # a file without that record (a rollback to an older version) is hashed here.
+                years = recorded_states(con, table) or year_states(con, table)
                 manifest[table] = years
                 rows[table] = sum(int(n) for n, _ in years.values())
                 previous = old_manifest.get(table, {})
@@ -129,6 +128,12 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
 def parquet_files(out_dir: Path) -> list[Path]:
     """Every Parquet file of an export (whole marts and the years of partitioned ones)."""
     return sorted(out_dir.glob("*.parquet")) + sorted(out_dir.glob(f"*/{PARTITION_COLUMN}=*/*.parquet"))
+
+
+def partitioned_tables(con: "duckdb.DuckDBPyConnection") -> list[str]:
+    """The marts written one file per year (PARTITIONED, when they have INDEX_COLUMN)."""
+    present = set(mart_tables(con))
+    return [t for t in PARTITIONED if t in present and _has_column(con, t, INDEX_COLUMN)]
 
 
 def _has_column(con: "duckdb.DuckDBPyConnection", table: str, column: str) -> bool:

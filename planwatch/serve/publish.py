@@ -35,7 +35,8 @@ from planwatch.core.db import connect, storage_version_number, table_exists
 from planwatch.core.errors import ChecksFailed, ConfigError, TerminalError
 from planwatch.core.faults import crash_point
 from planwatch.core.periods import Quarter
-from planwatch.serve.parquet_export import export_parquet, parquet_files
+from planwatch.serve.parquet_export import export_parquet, parquet_files, partitioned_tables
+from planwatch.serve.partition_state import record_partition_states
 from planwatch.core.types import Metrics, RunContext
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,8 @@ def _blocking_failures(settings: Settings, run: RunContext) -> tuple[list[str], 
 
 def _copy_audit_into(candidate: Path, settings: Settings, run: RunContext) -> None:
     """Copy every `audit.*` table of the ingest store into the candidate (the only copy: the build
-    stage leaves them empty); mark this run as published there."""
+    stage leaves them empty); mark this run as published there; record what each year of the
+    partitioned facts holds (audit.parquet_partitions, not in the ingest store)."""
     with connect(candidate) as con:
         con.execute("attach ? as ingest (read_only)", [str(settings.ingest_db)])
         try:
@@ -164,6 +166,9 @@ def _copy_audit_into(candidate: Path, settings: Settings, run: RunContext) -> No
             "ended_at = coalesce(ended_at, now()::timestamp) where run_id = ?",
             [run.run_id],
         )
+        # what each year of the facts holds, for the export: only the years this build can have
+        # changed are hashed again (serve/partition_state.py)
+        record_partition_states(con, partitioned_tables(con))
         con.execute("checkpoint")
     wal = candidate.with_name(candidate.name + ".wal")
     if wal.exists():

@@ -17,7 +17,8 @@ from planwatch.core.errors import TerminalError
 from planwatch.core.periods import Quarter
 from planwatch.build.candidate import build_candidate, build_from_ingest
 from planwatch.core.types import RunContext
-from planwatch.serve.parquet_export import export_parquet
+from planwatch.serve.parquet_export import export_parquet, partitioned_tables
+from planwatch.serve.partition_state import record_partition_states, recorded_states, year_states
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -69,7 +70,10 @@ INCREMENTAL_TABLES = ("raw.stat_observations", "intermediate.int_observations_la
 
 
 def _publish(candidate: Path, settings: Settings) -> None:
-    """What the publish stage does, enough for the next build to find the facts."""
+    """What the publish stage does, enough for the next build to find the facts and the export the
+    record of the facts' years (serve/partition_state.py)."""
+    with connect(candidate) as con:
+        record_partition_states(con, partitioned_tables(con))
     shutil.copyfile(candidate, settings.published_db)
 
 
@@ -132,6 +136,22 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
         assert _rows(incremental, view) == _rows(tmp_path / "full.duckdb", view), view
     # the Parquet export that follows an incremental publish (only changed years rewritten) holds
     # the rows of an export of the full build
+    # publish records what each year of the facts holds, marking changed only the years the
+    # incremental build can have changed (from the revised 2022Q4 on); the others keep the hashes
+    # of the published record, which are those of the year's rows now
+    with connect(incremental) as con:
+        tables = partitioned_tables(con)
+        assert tables == ["fct_indicator_progress", "fct_indicator_status_history"]
+        assert all(recorded_states(con, t) is None for t in tables)  # the copy's record is the 2023Q2 one
+        # the status history from the revised series' anchor, its 2021 row, written again
+        changed_from = {"fct_indicator_progress": 2022, "fct_indicator_status_history": 2021}
+        assert record_partition_states(con, tables) == {t: str(y) for t, y in changed_from.items()}
+        for table in tables:
+            got, whole = recorded_states(con, table), year_states(con, table)
+            assert got is not None and sorted(got) == sorted(whole) and len(got) >= 3, table
+            for year, (n, state) in got.items():
+                assert n == whole[year][0], (table, year)
+                assert (state == whole[year][1]) if int(year) < changed_from[table] else state.startswith("changed ")
     parquet = tmp_path / "parquet"
     export_parquet(settings.published_db, parquet)  # the export of the 2023Q2 publish
     export_parquet(incremental, parquet)

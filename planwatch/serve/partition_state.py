@@ -1,0 +1,154 @@
+"""What each year of the partitioned facts holds, kept inside the warehouse file, for the export.
+
+The Parquet export (serve/parquet_export.py) rewrites a year's file only when the year's rows
+changed, which it decides by a state per year (row count and a token) in its manifest. Hashing
+every year of the facts at every publish to get that state read all history (1.5-2.4 s of CPU
+nationally, bench/README.md, seventh pass), and the hash of a year that filters by period reads
+every row group all the same (a year's rows lie in all of them). So publish records the years'
+states in the candidate (`audit.parquet_partitions`), and an incremental candidate, a copy of
+the published file, starts with the published build's record: the years its build cannot have
+changed keep their state; the others get their row count and a new token (a fresh UUID, so the
+export writes them again, as it would: an incremental quarter always changes its own year).
+A full build (no record) has every year hashed, so that a rebuild with equal rows keeps its files.
+
+Which years an incremental build can have changed (dbt/macros/incremental.sql):
+* `fct_indicator_progress` rebuilds, per series, the rows from its earliest new or revised period
+  on, and nothing before the earliest period of a statistics row newer than its built rows
+  (build/candidate.py, earliest_new_period: the same bound the tests keyed by period use);
+* `fct_indicator_status_history` rebuilds the same way from the facts, and also writes again the
+  kept row just before a changed series' first rebuilt one (its `anchor`, now no longer the
+  latest), which may lie in any earlier year: the earliest anchor is found as the model finds it.
+The record holds, per table, the bounds of the rows it describes (newest file_seq and
+period_index), so these rules find what changed since, and the export uses a record only when its
+bounds are the table's. Nothing but dbt builds writes the facts, and the published file is never
+opened for writing (serve/publish.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING
+
+from planwatch.build.candidate import earliest_new_period
+from planwatch.core.db import table_exists
+from planwatch.core.periods import Quarter, year_of_index_sql
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+STATE_SCHEMA, STATE_NAME = "audit", "parquet_partitions"
+STATE_TABLE = f"{STATE_SCHEMA}.{STATE_NAME}"
+MART_SCHEMA = "marts"
+INDEX_COLUMN = "period_index"
+FACT = "fct_indicator_progress"
+STATUS_HISTORY = "fct_indicator_status_history"
+
+YearStates = dict[str, list[int | str]]  # year -> [rows, hash]: what the Parquet manifest holds
+
+
+def year_states(con: "duckdb.DuckDBPyConnection", table: str, from_year: int | None = None) -> YearStates:
+    """Each year's row count and an order-independent hash of its rows (hash of the row, summed),
+    from `from_year` on (every year when None). Years are found by `period_index`, an integer the
+    scan filters before it reads the other columns."""
+    where = f" WHERE {INDEX_COLUMN} >= {Quarter(from_year, 1).index}" if from_year is not None else ""
+    return {str(int(year)): [int(n), str(digest)] for year, n, digest in con.execute(
+        f"SELECT {year_of_index_sql(INDEX_COLUMN)} AS y, count(*), sum(hash(t)::hugeint) "
+        f"FROM {MART_SCHEMA}.{table} AS t{where} GROUP BY y ORDER BY y").fetchall() if year is not None}
+
+
+def _recorded(con: "duckdb.DuckDBPyConnection", table: str) -> tuple[YearStates, tuple[int, int]] | None:
+    """The record of `table` in this file and the bounds of the rows it was computed from."""
+    if not table_exists(con, STATE_SCHEMA, STATE_NAME):
+        return None
+    rows = con.execute(f"SELECT period_year, row_count, row_hash, built_file_seq, built_period_index "
+                       f"FROM {STATE_TABLE} WHERE table_name = ? ORDER BY period_year", [table]).fetchall()
+    if not rows:
+        return None
+    return {str(y): [int(n), str(h)] for y, n, h, _, _ in rows}, (int(rows[0][3]), int(rows[0][4]))
+
+
+def recorded_states(con: "duckdb.DuckDBPyConnection", table: str) -> YearStates | None:
+    """The record of `table`, when it describes the table's rows as they are: None when the file has
+    none, or when its rows have moved on since (a candidate built from a copy of the published file
+    carries the published record until its own publish records it): then hash the table whole."""
+    found = _recorded(con, table)
+    return found[0] if found is not None and found[1] == _bounds(con, table) else None
+
+
+def _bounds(con: "duckdb.DuckDBPyConnection", table: str) -> tuple[int, int]:
+    """The newest file_seq and period_index of the table's rows: what a build since has added."""
+    row = con.execute(f"SELECT coalesce(max(source_file_seq), -1), coalesce(max({INDEX_COLUMN}), -1) "
+                      f"FROM {MART_SCHEMA}.{table}").fetchone()
+    return (int(row[0]), int(row[1])) if row else (-1, -1)
+
+
+def _earliest_changed_index(con: "duckdb.DuckDBPyConnection", table: str, bounds: tuple[int, int]) -> int | None:
+    """The earliest period_index a build since `bounds` (the table's newest file_seq and period then)
+    can have written in `table`; None when it can have written nothing."""
+    if table == FACT:
+        newest = earliest_new_period(con, *bounds)
+        return newest if newest <= max(bounds[1], _bounds(con, table)[1]) else None
+    if table == STATUS_HISTORY:
+        # the model's changed series (facts newer than its built rows) and their anchors
+        row = con.execute(
+            f"""WITH changed AS (
+                    SELECT series_id, min({INDEX_COLUMN}) AS from_index FROM {MART_SCHEMA}.{FACT}
+                    WHERE source_file_seq > ? OR {INDEX_COLUMN} > ? GROUP BY series_id),
+                anchors AS (
+                    SELECT max(kept.{INDEX_COLUMN}) AS anchor_index
+                    FROM {MART_SCHEMA}.{STATUS_HISTORY} AS kept
+                    JOIN changed ON changed.series_id = kept.series_id AND kept.{INDEX_COLUMN} < changed.from_index
+                    GROUP BY kept.series_id)
+                SELECT least((SELECT min(from_index) FROM changed), (SELECT min(anchor_index) FROM anchors))""",
+            list(bounds)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+    return -1  # a table without a rule: every year
+
+
+def _changed_years(con: "duckdb.DuckDBPyConnection", table: str, from_year: int) -> YearStates:
+    """The years from `from_year` on, as changed: their row count and a token no export has seen."""
+    token = f"changed {uuid.uuid4()}"
+    return {str(int(year)): [int(n), token] for year, n in con.execute(
+        f"SELECT {year_of_index_sql(INDEX_COLUMN)} AS y, count(*) FROM {MART_SCHEMA}.{table} "
+        f"WHERE {INDEX_COLUMN} >= {Quarter(from_year, 1).index} GROUP BY y ORDER BY y").fetchall()
+        if year is not None}
+
+
+def record_partition_states(con: "duckdb.DuckDBPyConnection", tables: list[str]) -> dict[str, str]:
+    """Bring the record of `tables` (in `marts`, with a period_index) up to date in a writable
+    candidate: keep the years its build cannot have changed, mark the others changed (every year
+    hashed when there is no record). Returns, per table, from which year it changed ("all" when
+    hashed whole, "none"), for the log."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (table_name VARCHAR NOT NULL, "
+                "period_year INTEGER NOT NULL, row_count BIGINT NOT NULL, row_hash VARCHAR NOT NULL, "
+                "built_file_seq BIGINT NOT NULL, built_period_index BIGINT NOT NULL)")
+    done: dict[str, str] = {}
+    for table in tables:
+        found = _recorded(con, table)
+        if found is None:
+            states, done[table] = year_states(con, table), "all"
+        else:
+            recorded, bounds = found
+            changed = _earliest_changed_index(con, table, bounds)
+            if changed is None:
+                states, done[table] = recorded, "none"
+            else:
+                from_year = changed // 4 if changed >= 0 else None
+                if from_year is None:
+                    states, done[table] = year_states(con, table), "all"
+                else:
+                    states = {y: s for y, s in recorded.items() if int(y) < from_year}
+                    states.update(_changed_years(con, table, from_year))
+                    done[table] = str(from_year)
+        seq, index = _bounds(con, table)
+        con.execute(f"DELETE FROM {STATE_TABLE} WHERE table_name = ?", [table])
+        if states:
+            con.executemany(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                            [[table, int(y), n, h, seq, index] for y, (n, h) in states.items()])
+    con.execute(f"DELETE FROM {STATE_TABLE} WHERE table_name NOT IN (SELECT unnest(?::VARCHAR[]))", [tables])
+    log.info("parquet partitions recorded (changed from): %s", done)
+    return done

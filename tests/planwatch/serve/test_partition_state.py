@@ -1,0 +1,104 @@
+"""The record of what each year of the partitioned facts holds (serve/partition_state.py): an
+incremental publish marks changed only the years its build can have changed, with their row
+counts, and keeps the others' hashes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from planwatch.core.periods import Quarter
+from planwatch.serve.partition_state import record_partition_states, recorded_states, year_states
+
+TABLES = ["fct_indicator_progress", "fct_indicator_status_history"]
+
+
+def assert_changed_from(con: duckdb.DuckDBPyConnection, table: str, year: int, before: dict) -> None:
+    """The years before `year` keep the hashes of the whole table (and of the record before); the
+    others have their row counts and a token no export has seen."""
+    got, whole = recorded_states(con, table), year_states(con, table)
+    assert got is not None and sorted(got) == sorted(whole)
+    for y, (n, state) in got.items():
+        if int(y) < year:
+            assert [n, state] == whole[y] == before[y], (table, y)
+        else:
+            assert n == whole[y][0] and state.startswith("changed ") and state != before.get(y, [0, ""])[1], (table, y)
+
+
+def _i(quarter: str) -> int:
+    return Quarter.parse(quarter).index
+
+
+def _published(path: Path) -> duckdb.DuckDBPyConnection:
+    """A warehouse as an incremental build finds it: statistics (raw), facts and status history of
+    two series up to 2025Q3; series B reports yearly, its last row is 2023 (at 2023Q4's index)."""
+    con = duckdb.connect(str(path))
+    con.execute("create schema raw; create schema marts")
+    con.execute("create table raw.stat_observations (series_id varchar, period_index integer, file_seq integer)")
+    con.execute("create table marts.fct_indicator_progress (series_id varchar, period_index integer, "
+                "source_file_seq integer, actual_value double)")
+    con.execute("create table marts.fct_indicator_status_history (series_id varchar, period_index integer, "
+                "source_file_seq integer, status varchar, is_latest boolean)")
+    rows = [("A", _i(q), 1) for q in ("2022Q4", "2023Q4", "2024Q4", "2025Q1", "2025Q2", "2025Q3")]
+    rows += [("B", _i(q), 1) for q in ("2022Q4", "2023Q4")]
+    con.executemany("insert into raw.stat_observations values (?, ?, ?)", rows)
+    con.execute("insert into marts.fct_indicator_progress select series_id, period_index, file_seq, "
+                "period_index / 10 from raw.stat_observations")
+    con.execute("insert into marts.fct_indicator_status_history select series_id, period_index, file_seq, "
+                "'on_track', period_index = max(period_index) over (partition by series_id) "
+                "from raw.stat_observations")
+    return con
+
+
+def _build_2025q4(con: duckdb.DuckDBPyConnection) -> None:
+    """What the incremental build for 2025Q4 writes: file 2 brings A's 2025Q4 and B's 2025 figure;
+    the status history writes B's 2023 row again as no longer the latest (its anchor)."""
+    con.executemany("insert into raw.stat_observations values (?, ?, 2)", [("A", _i("2025Q4")), ("B", _i("2025Q4"))])
+    con.execute("insert into marts.fct_indicator_progress select series_id, period_index, file_seq, 1.5 "
+                "from raw.stat_observations where file_seq = 2")
+    con.execute("update marts.fct_indicator_status_history set is_latest = false")
+    con.execute("insert into marts.fct_indicator_status_history select series_id, period_index, file_seq, "
+                "'lagging', true from raw.stat_observations where file_seq = 2")
+
+
+def test_an_incremental_publish_marks_the_changed_years_and_the_anchors(tmp_path: Path) -> None:
+    con = _published(tmp_path / "w.duckdb")
+    assert record_partition_states(con, TABLES) == {t: "all" for t in TABLES}
+    before = {t: recorded_states(con, t) for t in TABLES}
+    assert before["fct_indicator_progress"] == year_states(con, "fct_indicator_progress")
+    assert sorted(before["fct_indicator_progress"]) == ["2022", "2023", "2024", "2025"]
+    # published again with nothing new: nothing hashed
+    assert record_partition_states(con, TABLES) == {t: "none" for t in TABLES}
+
+    _build_2025q4(con)
+    # the copy carries the published record, which no longer describes its rows: not used
+    assert all(recorded_states(con, t) is None for t in TABLES)
+    done = record_partition_states(con, TABLES)
+    # the facts from the new period's year; the status history from B's anchor in 2023, whose
+    # row changed (its hash differs)
+    assert done == {"fct_indicator_progress": "2025", "fct_indicator_status_history": "2023"}
+    assert_changed_from(con, "fct_indicator_progress", 2025, before["fct_indicator_progress"])
+    assert_changed_from(con, "fct_indicator_status_history", 2023, before["fct_indicator_status_history"])
+    assert (year_states(con, "fct_indicator_status_history")["2023"]
+            != before["fct_indicator_status_history"]["2023"])
+    # the next publish with nothing new keeps the tokens
+    after = {t: recorded_states(con, t) for t in TABLES}
+    assert record_partition_states(con, TABLES) == {t: "none" for t in TABLES}
+    assert {t: recorded_states(con, t) for t in TABLES} == after
+
+
+def test_a_revision_rehashes_from_the_revised_year(tmp_path: Path) -> None:
+    con = _published(tmp_path / "w.duckdb")
+    record_partition_states(con, TABLES)
+    before = {t: recorded_states(con, t) for t in TABLES}
+    # file 2 revises A's 2022 figure (an old period): the build rebuilds A from 2022 on
+    con.execute("insert into raw.stat_observations values ('A', ?, 2)", [_i("2022Q4")])
+    con.execute("update marts.fct_indicator_progress set source_file_seq = 2, actual_value = 0 "
+                "where series_id = 'A' and period_index = ?", [_i("2022Q4")])
+    con.execute("update marts.fct_indicator_status_history set source_file_seq = 2, status = 'lagging' "
+                "where series_id = 'A' and period_index = ?", [_i("2022Q4")])
+    done = record_partition_states(con, TABLES)
+    assert done == {"fct_indicator_progress": "2022", "fct_indicator_status_history": "2022"}
+    for table in TABLES:
+        assert_changed_from(con, table, 2022, before[table])
