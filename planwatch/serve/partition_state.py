@@ -78,6 +78,12 @@ def recorded_states(con: "duckdb.DuckDBPyConnection", table: str) -> YearStates 
     return found[0] if found is not None and found[1] == _bounds(con, table) else None
 
 
+def _has_file_seq(con: "duckdb.DuckDBPyConnection", table: str) -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                      "AND column_name = 'source_file_seq'", [MART_SCHEMA, table]).fetchone()
+    return bool(row and row[0])
+
+
 def _bounds(con: "duckdb.DuckDBPyConnection", table: str) -> tuple[int, int]:
     """The newest file_seq and period_index of the table's rows: what a build since has added."""
     row = con.execute(f"SELECT coalesce(max(source_file_seq), -1), coalesce(max({INDEX_COLUMN}), -1) "
@@ -89,6 +95,8 @@ def _earliest_changed_index(con: "duckdb.DuckDBPyConnection", table: str, bounds
     """The earliest period_index a build since `bounds` (the table's newest file_seq and period then)
     can have written in `table`; None when it can have written nothing."""
     if table == FACT:
+        if not table_exists(con, "raw", "stat_observations"):
+            return -1  # no statistics to tell what is new: every year
         newest = earliest_new_period(con, *bounds)
         return newest if newest <= max(bounds[1], _bounds(con, table)[1]) else None
     if table == STATUS_HISTORY:
@@ -127,6 +135,7 @@ def record_partition_states(con: "duckdb.DuckDBPyConnection", tables: list[str])
                 "period_year INTEGER NOT NULL, row_count BIGINT NOT NULL, row_hash VARCHAR NOT NULL, "
                 "built_file_seq BIGINT NOT NULL, built_period_index BIGINT NOT NULL)")
     done: dict[str, str] = {}
+    tables = [t for t in tables if _has_file_seq(con, t)]  # the others: the export hashes them
     for table in tables:
         found = _recorded(con, table)
         if found is None:
