@@ -130,12 +130,14 @@ def record_partition_states(con: "duckdb.DuckDBPyConnection", tables: list[str])
     candidate: keep the years its build cannot have changed, mark the others changed (every year
     hashed when there is no record). Returns, per table, from which year it changed ("all" when
     hashed whole, "none"), for the log."""
+    tables = [t for t in tables if _has_file_seq(con, t)]  # the others: the export hashes them
+    if not tables:
+        return {}
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (table_name VARCHAR NOT NULL, "
                 "period_year INTEGER NOT NULL, row_count BIGINT NOT NULL, row_hash VARCHAR NOT NULL, "
                 "built_file_seq BIGINT NOT NULL, built_period_index BIGINT NOT NULL)")
     done: dict[str, str] = {}
-    tables = [t for t in tables if _has_file_seq(con, t)]  # the others: the export hashes them
     for table in tables:
         found = _recorded(con, table)
         if found is None:
