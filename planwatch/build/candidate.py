@@ -69,7 +69,7 @@ def build_candidate(settings: Settings, run: RunContext) -> Metrics:
     )
 
 
-def built_up_to(con: "duckdb.DuckDBPyConnection") -> tuple[int, int]:
+def _built_up_to(con: "duckdb.DuckDBPyConnection") -> tuple[int, int]:
     """The newest file_seq and period of the facts in a copy of the published build."""
     row = con.execute(f"select coalesce(max(source_file_seq), -1), coalesce(max(period_index), -1) "
                       f"from marts.{INCREMENTAL_FACT}").fetchone()
@@ -156,7 +156,7 @@ def build_from_ingest(
     byte_copy = extends is None and copy_ingest_file(ingest_db, candidate_db)
     with connect(candidate_db) as con:
         without_vacuum(con)  # the statistics it appends stay in their own row groups
-        built = built_up_to(con) if extends is not None else None
+        built = _built_up_to(con) if extends is not None else None
         if byte_copy:
             copied = trim_ingest_copy(con, ingest_db, quarter)
         else:
