@@ -97,6 +97,8 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/serve/partition_state.py", "STATE_NAME"): "the module's constant table name",
     ("planwatch/serve/partition_state.py", "f' WHERE {INDEX_COLUMN} >= {Quarter(from_year, 1).index}' if from_year is not None else ''"):
         "a constant column name and Quarter.index of a year computed from an integer, an integer",
+    ("planwatch/serve/partition_state.py", "Quarter(from_year, 1).index"):
+        "Quarter.index of a year computed from an integer, an integer",
     ("planwatch/serve/partition_state.py", "table"): "mart names of the PARTITIONED constants (serve/parquet_export.py) found in DuckDB's catalog",
     ("planwatch/ingest/statistics_io.py", "', '.join((f\"coalesce(parts[{i + 1}], '') as c{i}\" for i in range(width)))"):
         "list positions and column names c<i> numbered from the header's width",
