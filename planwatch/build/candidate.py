@@ -27,7 +27,7 @@ from planwatch.build.bi_views import check_bi_views
 from planwatch.build.fingerprint import INCREMENTAL_FACT, extendable_quarter, ingest_fingerprint, write_build_state
 from planwatch.build.snapshot import copy_ingest_file, copy_raw_tables, remove_db, trim_ingest_copy
 from planwatch.core.config import Settings
-from planwatch.core.db import MEMORY_LIMIT_ENV, connect, memory_limit, without_vacuum
+from planwatch.core.db import MEMORY_LIMIT_ENV, connect, memory_limit
 from planwatch.core.errors import ConfigError, TerminalError
 from planwatch.core.periods import Quarter
 from planwatch.core.scheduling import dbt_vars as scheduling_vars
@@ -155,7 +155,6 @@ def build_from_ingest(
         log.info("dbt_build: extending a copy of %s (built for %s, fingerprint unchanged)", previous_db, extends)
     byte_copy = extends is None and copy_ingest_file(ingest_db, candidate_db)
     with connect(candidate_db) as con:
-        without_vacuum(con)  # the statistics it appends stay in their own row groups
         built = _built_up_to(con) if extends is not None else None
         if byte_copy:
             copied = trim_ingest_copy(con, ingest_db, quarter)

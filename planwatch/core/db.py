@@ -163,6 +163,8 @@ def connect(path: Path, read_only: bool = False, retries: int = 5,
         break
     try:
         con.execute(f"SET memory_limit = '{memory_limit()}'")
+        if not read_only:
+            without_vacuum(con)  # every writer of a file, or the next one's checkpoint vacuums it
         yield con
     finally:
         con.close()
@@ -235,23 +237,24 @@ def storage_version_number(path: Path) -> int | None:
 def without_vacuum(con: "duckdb.DuckDBPyConnection") -> None:
     """No vacuum at this database's checkpoints, for files that grow by appends: the ingest store
     (one load per file) and a candidate (the statistics a build adds, the incremental models' rows).
+    `connect` sets it on every writable connection; dbt's own gets it from dbt/profiles.yml.
 
     DuckDB's vacuum merges the part-filled last row group of each append with its neighbours by
-    rewriting them, at the first checkpoint after it, whichever writer makes it: 5 s of CPU for a
-    national load, and in an incremental build 0.3 s at the snapshot's close and 1.9-5.7 s at dbt's
-    (bench/README.md, seventh pass), the rows written twice. Row groups a delete empties are still
-    dropped without it. A DuckDB setting of the whole database, not of one connection; dbt's own
-    connection gets it from dbt/profiles.yml.
+    rewriting them, at the first checkpoint after it, whichever writer makes it and whichever
+    tables that checkpoint writes (measured: a checkpoint of one new row in another table merged
+    them): 5 s of CPU for a national load; in an incremental build 0.3 s at the snapshot's close and
+    1.9-5.7 s at dbt's, which moved to publish's checkpoint of the audit tables while publish's
+    connection still vacuumed (bench/README.md, seventh pass). The rows are written twice. Row
+    groups a delete empties are still dropped without it. A DuckDB setting of the whole database,
+    not of one connection.
     """
     con.execute("SET max_vacuum_tasks = 0")
 
 
 def ensure_ingest_schema(con: "duckdb.DuckDBPyConnection") -> None:
-    """The ingest store's tables, and how its writers (every one calls this) checkpoint it."""
+    """The ingest store's tables (every writer calls this; `connect` sets how they checkpoint)."""
     from planwatch.core.periods import period_index_sql
 
-    # the store grows by whole files, each appended in its own row groups (without_vacuum)
-    without_vacuum(con)
     con.execute(INGEST_DDL)
     if not column_exists(con, "raw", "stat_observations", "period_index"):
         # A store written before observations carried their period index gets it once, here.

@@ -1,5 +1,6 @@
 """The DuckDB settings of the build's connections: dbt's (dbt/profiles.yml, target `candidate`) and
-planwatch's own to the candidate (planwatch.core.db.without_vacuum)."""
+every writable one of planwatch's own (planwatch.core.db.connect: the snapshot, publish's audit
+copy), so that no later checkpoint rewrites the row groups the build appended."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import duckdb
 import jinja2
 import yaml
 
-from planwatch.core.db import without_vacuum
+from planwatch.core.db import connect
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -32,6 +33,16 @@ def _dbt_duckdb_applies(settings: dict[str, str]) -> Callable[[duckdb.DuckDBPyCo
     return apply
 
 
+def _row_groups(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute("select count(distinct row_group_id) from pragma_storage_info('t')").fetchone()
+        assert row is not None
+        return int(row[0])
+    finally:
+        con.close()
+
+
 def _row_groups_after_an_append(db: Path, setup: Callable[[duckdb.DuckDBPyConnection], None]) -> int:
     """Row groups of a table written whole, then appended to in a second transaction (as an
     incremental model or the snapshot's new statistics are), after the close's checkpoint, on a
@@ -43,13 +54,7 @@ def _row_groups_after_an_append(db: Path, setup: Callable[[duckdb.DuckDBPyConnec
     con.execute("checkpoint")
     con.execute("insert into t select range as i, 'new ' || range as s from range(150000)")
     con.close()
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        row = con.execute("select count(distinct row_group_id) from pragma_storage_info('t')").fetchone()
-        assert row is not None
-        return int(row[0])
-    finally:
-        con.close()
+    return _row_groups(db)
 
 
 def test_the_build_connection_leaves_appended_row_groups_unmerged_at_close(tmp_path: Path) -> None:
@@ -60,5 +65,15 @@ def test_the_build_connection_leaves_appended_row_groups_unmerged_at_close(tmp_p
     assert _row_groups_after_an_append(tmp_path / "profile.duckdb", _dbt_duckdb_applies(settings)) == 4
 
 
-def test_planwatchs_connection_to_a_candidate_leaves_appended_row_groups_unmerged(tmp_path: Path) -> None:
-    assert _row_groups_after_an_append(tmp_path / "candidate.duckdb", without_vacuum) == 4
+def test_a_later_writer_leaves_the_builds_row_groups_unmerged(tmp_path: Path) -> None:
+    # DuckDB vacuums at any checkpoint, of whichever tables: publish's copy of the audit tables into
+    # the candidate merged what dbt had left, until its connection went without vacuum too
+    settings = _dbt_duckdb_applies(_candidate_settings())
+    plain, candidate = tmp_path / "plain.duckdb", tmp_path / "candidate.duckdb"
+    assert _row_groups_after_an_append(plain, settings) == _row_groups_after_an_append(candidate, settings) == 4
+    con = duckdb.connect(str(plain))  # a writer with DuckDB's default
+    con.execute("create table audit_copy as select 1 as run")
+    con.close()
+    with connect(candidate) as con:  # planwatch's writer
+        con.execute("create table audit_copy as select 1 as run")
+    assert (_row_groups(plain), _row_groups(candidate)) == (3, 4)
