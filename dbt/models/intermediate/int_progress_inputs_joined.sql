@@ -215,12 +215,8 @@ recomputed as (
     plan recomputed without one there (a longer gap, or none at all) are looked up in the older
     rows, which costs a scan of history only when there are such pairs. -#}
 {%- set seed_from_index = (from_index | int) - 4 if from_index is not none else none %}
-seed_recent as (
-
-    -- the kept rows of each changed series: the count runs on from theirs, and the first
-    -- observation (the same on every row of a series and plan) is theirs. The count only grows
-    -- with the period, so the last kept rows hold its maximum
-    select
+{#- what a seed takes from the kept rows of a series and plan (seed_recent, seed_older) -#}
+{%- set seed_columns %}
         kept.region_code,
         kept.indicator_code,
         kept.breakdown,
@@ -229,6 +225,14 @@ seed_recent as (
         {%- for column in first_observation_columns %}
         min(kept.{{ column }}) as {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
+{%- endset %}
+seed_recent as (
+
+    -- the kept rows of each changed series: the count runs on from theirs, and the first
+    -- observation (the same on every row of a series and plan) is theirs. The count only grows
+    -- with the period, so the last kept rows hold its maximum
+    select
+        {{- seed_columns }}
 
     from {{ this }} as kept
     inner join changed_series
@@ -262,14 +266,7 @@ seed_missing as (
 seed_older as (
 
     select
-        kept.region_code,
-        kept.indicator_code,
-        kept.breakdown,
-        kept.plan,
-        max(kept.observations_to_date) as observations_before,
-        {%- for column in first_observation_columns %}
-        min(kept.{{ column }}) as {{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{- seed_columns }}
 
     from {{ this }} as kept
     inner join seed_missing
