@@ -177,11 +177,12 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     opens a database file by its path three times while connecting (the magic bytes, the headers,
     then the blocks), so a rename between two of those opens makes it read the headers of one file
     and the blocks of the other: "Failed to load metadata pointer" or "No more data remaining in
-    MetadataReader" (docs/bi.md: 11 of 590 opens under back-to-back renames; it failed a CI run of
-    tests/reliability/test_concurrency.py once). A read-only connect compares the file before and after, and opens again
-    when the path was replaced in between. Every publish writes a new file, so the same inode
-    before and after means one file throughout (only a rollback, run by hand, puts an older file
-    back; a publish and a rollback within one open would fool the check). Tools outside planwatch open the path themselves: docs/bi.md."""
+    MetadataReader" (docs/bi.md: 11 of 590 opens under back-to-back renames; it failed a CI run
+    of tests/reliability/test_concurrency.py once). A read-only connect compares the file before
+    and after, and opens again when the path was replaced in between. Every publish writes a new
+    file, so the same inode before and after means one file throughout (only a rollback, run by
+    hand, puts an older file back; a publish and a rollback within one open would fool the check).
+    Tools outside planwatch open the path themselves: docs/bi.md."""
     try:
         st = os.stat(path)
     except FileNotFoundError:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from planwatch.core.db import connect
+from planwatch.core.db import column_exists, connect
 from planwatch.core.periods import Quarter
 from planwatch.serve.partition_state import INDEX_COLUMN, recorded_states, year_states
 
@@ -75,7 +75,7 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
             for table in mart_tables(con):
                 # Identifiers come from the catalog, not from files; quoted all the same.
                 source = f'{MART_SCHEMA}."' + table.replace('"', '""') + '"'
-                if table not in PARTITIONED or not _has_column(con, table, INDEX_COLUMN):
+                if table not in PARTITIONED or not column_exists(con, MART_SCHEMA, table, INDEX_COLUMN):
                     staged = staging / f"{table}.parquet"
                     con.execute(f"COPY (SELECT * FROM {source}) TO '{_sql_path(staged)}' "
                                 "(FORMAT parquet, COMPRESSION zstd)")
@@ -133,13 +133,7 @@ def parquet_files(out_dir: Path) -> list[Path]:
 def partitioned_tables(con: "duckdb.DuckDBPyConnection") -> list[str]:
     """The marts written one file per year (PARTITIONED, when they have INDEX_COLUMN)."""
     present = set(mart_tables(con))
-    return [t for t in PARTITIONED if t in present and _has_column(con, t, INDEX_COLUMN)]
-
-
-def _has_column(con: "duckdb.DuckDBPyConnection", table: str, column: str) -> bool:
-    row = con.execute("select count(*) from duckdb_columns() where schema_name = ? and table_name = ? "
-                      "and column_name = ?", [MART_SCHEMA, table, column]).fetchone()
-    return bool(row and row[0])
+    return [t for t in PARTITIONED if t in present and column_exists(con, MART_SCHEMA, t, INDEX_COLUMN)]
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -31,7 +31,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from planwatch.build.candidate import earliest_new_period
-from planwatch.core.db import table_exists
+from planwatch.core.db import column_exists, table_exists
 from planwatch.core.periods import Quarter, year_of_index_sql
 
 if TYPE_CHECKING:
@@ -76,12 +76,6 @@ def recorded_states(con: "duckdb.DuckDBPyConnection", table: str) -> YearStates 
     carries the published record until its own publish records it): then hash the table whole."""
     found = _recorded(con, table)
     return found[0] if found is not None and found[1] == _bounds(con, table) else None
-
-
-def _has_file_seq(con: "duckdb.DuckDBPyConnection", table: str) -> bool:
-    row = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-                      "AND column_name = 'source_file_seq'", [MART_SCHEMA, table]).fetchone()
-    return bool(row and row[0])
 
 
 def _bounds(con: "duckdb.DuckDBPyConnection", table: str) -> tuple[int, int]:
@@ -130,7 +124,8 @@ def record_partition_states(con: "duckdb.DuckDBPyConnection", tables: list[str])
     candidate: keep the years its build cannot have changed, mark the others changed (every year
     hashed when there is no record). Returns, per table, from which year it changed ("all" when
     hashed whole, "none"), for the log."""
-    tables = [t for t in tables if _has_file_seq(con, t)]  # the others: the export hashes them
+    # the others: the export hashes them
+    tables = [t for t in tables if column_exists(con, MART_SCHEMA, t, "source_file_seq")]
     if not tables:
         return {}
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
