@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 
 from planwatch.core.db import column_exists, connect
 from planwatch.core.periods import Quarter
-from planwatch.serve.partition_state import INDEX_COLUMN, MART_SCHEMA, recorded_states, year_states
+from planwatch.serve.partition_state import INDEX_COLUMN, recorded_states, year_states
 
 if TYPE_CHECKING:
     import duckdb
 
 log = logging.getLogger(__name__)
+
+MART_SCHEMA = "marts"
 
 
 def mart_tables(con: "duckdb.DuckDBPyConnection") -> list[str]:

@@ -31,7 +31,6 @@ import uuid
 from typing import TYPE_CHECKING
 
 from planwatch.build.candidate import earliest_new_period
-from planwatch.build.fingerprint import INCREMENTAL_FACT
 from planwatch.core.db import column_exists, table_exists
 from planwatch.core.periods import Quarter, year_of_index_sql
 
@@ -44,7 +43,7 @@ STATE_SCHEMA, STATE_NAME = "audit", "parquet_partitions"
 STATE_TABLE = f"{STATE_SCHEMA}.{STATE_NAME}"
 MART_SCHEMA = "marts"
 INDEX_COLUMN = "period_index"
-FACT = INCREMENTAL_FACT
+FACT = "fct_indicator_progress"
 STATUS_HISTORY = "fct_indicator_status_history"
 
 YearStates = dict[str, list[int | str]]  # year -> [rows, hash]: what the Parquet manifest holds
