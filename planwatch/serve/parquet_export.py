@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from planwatch.core.db import column_exists, connect
 from planwatch.core.periods import Quarter
-from planwatch.serve.partition_state import INDEX_COLUMN, recorded_states, year_states
+from planwatch.serve.partition_state import INDEX_COLUMN, QuarterStates, quarter_states, recorded_states
 
 if TYPE_CHECKING:
     import duckdb
@@ -35,34 +35,41 @@ def mart_tables(con: "duckdb.DuckDBPyConnection") -> list[str]:
         [MART_SCHEMA]).fetchall()]
 
 
-# Large facts are written one file per year (hive layout `<table>/period_year=<year>/data.parquet`),
-# so that a publish that changed one year rewrites one file, not the whole history (bench/README.md).
-# Tables not named here are written whole.
+# Large facts are written in the hive layout `<table>/period_year=<year>/<file>.parquet`: a full
+# export writes one file per year, `data.parquet`; an export keeps a year's files that hold only
+# quarters before its first changed one and writes the quarters from there on into one file,
+# `data-from-<that quarter>.parquet` (so a new quarter writes its own rows, not its year's:
+# bench/README.md, eighth pass). A year thus has at most one file per quarter until a change to a
+# quarter of its first file gathers it into `data.parquet` again. Tables not named here are written whole.
 PARTITIONED = ("fct_indicator_progress", "fct_indicator_status_history")
 PARTITION_COLUMN = "period_year"
-# Years are found by `period_index` (INDEX_COLUMN: an integer the scan filters before it reads the
-# other columns), not by the text of `period`: cast(left(period, 4)) made DuckDB decode every row's
-# period for each year, 0.3-0.5 s of CPU per year file nationally (bench/README.md, sixth pass).
-MANIFEST = "_partitions.json"  # what each partition file was written from: rows and a hash or token of them
+# Quarters are found by `period_index` (INDEX_COLUMN: an integer the scan filters before it reads
+# the other columns), not by the text of `period`: cast(left(period, 4)) made DuckDB decode every
+# row's period for each year file, 0.3-0.5 s of CPU per year file nationally (bench/README.md, sixth pass).
+# What each file was written from, per table: `{"period_year=<y>/data.parquet": {"<period_index>":
+# [rows, hash or token], ...}, ...}`.
+MANIFEST = "_partitions.json"
+
+Pieces = dict[str, QuarterStates]  # a file's path under the table's folder -> the quarters it holds
 
 
 def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
     """Write every table of the `marts` schema of `db_path` to `out_dir`: `<table>.parquet`, or for
-    the facts in PARTITIONED one `<table>/period_year=<year>/data.parquet` per year.
+    the facts in PARTITIONED the files of `<table>/period_year=<year>/`.
 
     Opens `db_path` read-only. Each file is written under a temporary name and renamed over the old
-    one, so a reader sees either the previous file or the new one, never half a file. A year whose
-    rows are those of the last export (same count and state of its rows, recorded in MANIFEST) keeps
-    its file: an incremental publish rewrites the years it changed. Parquet files of marts or years
-    that no longer exist are removed. Returns rows per table.
+    one, so a reader sees either the previous file or the new one, never half a file. A file whose
+    quarters' rows are those of the last export (same count and state per quarter, recorded in
+    MANIFEST) is kept: an incremental publish writes the quarters it changed. Parquet files of marts
+    or quarters that no longer exist are removed. Returns rows per table.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / MANIFEST
     try:
-        old_manifest: dict[str, dict[str, list[int | str]]] = json.loads(manifest_path.read_text())
+        old_manifest: dict[str, Pieces] = json.loads(manifest_path.read_text())
     except (OSError, ValueError):
         old_manifest = {}  # first export, or a file we cannot trust: write every year
-    manifest: dict[str, dict[str, list[int | str]]] = {}
+    manifest: dict[str, Pieces] = {}
     rows: dict[str, int] = {}
     written = kept = 0
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
@@ -84,30 +91,51 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
                     rows[table] = int(count[0]) if count else 0
                     written += 1
                     continue
-                # The year's row count and a state of its rows (an order-independent hash, or a token
-                # for a year an incremental build changed): what decides whether the year's file must
-                # be written again. Publish records them in the file (serve/partition_state.py);
+                # Each quarter's row count and a state of its rows (an order-independent hash, or a
+                # token for a quarter an incremental build changed): what decides whether a file
+                # must be written again. Publish records them in the file (serve/partition_state.py);
                 # a file without that record (a rollback to an older version) is hashed here.
-                years = recorded_states(con, table) or year_states(con, table)
-                manifest[table] = years
-                rows[table] = sum(int(n) for n, _ in years.values())
-                previous = old_manifest.get(table, {})
+                quarters = recorded_states(con, table) or quarter_states(con, table)
+                rows[table] = sum(int(n) for n, _ in quarters.values())
                 folder = out_dir / table
-                for year, state in years.items():
-                    target = folder / f"{PARTITION_COLUMN}={year}" / "data.parquet"
-                    if previous.get(year) == state and target.is_file():
-                        kept += 1
+                pieces: Pieces = {}
+                for year, states in _by_year(quarters).items():
+                    unchanged = _unchanged_pieces(old_manifest.get(table), year, states, folder)
+                    changed = [int(i) for i in states if not any(i in held for held in unchanged.values())]
+                    # a year is written from its first changed quarter on (as builds change it): the
+                    # unchanged files after that quarter are written again with it, so a year stays
+                    # files in quarter order, and a change to a quarter of its first file gathers it
+                    if changed:
+                        unchanged = {piece: held for piece, held in unchanged.items()
+                                     if max(int(i) for i in held) < min(changed)}
+                    held_quarters = {i for held in unchanged.values() for i in held}
+                    rest = [int(i) for i in states if i not in held_quarters]
+                    if rest and any(int(i) >= min(rest) for i in held_quarters):
+                        unchanged, rest = {}, [int(i) for i in states]  # files out of order: the year again
+                    kept += len(unchanged)
+                    pieces.update(unchanged)
+                    if not rest:
                         continue
-                    staged = staging / f"{table}-{year}.parquet"
-                    first, last = Quarter(int(year), 1).index, Quarter(int(year), 4).index
+                    first, last = min(rest), Quarter(year, 4).index
+                    name = "data.parquet" if not unchanged else \
+                        f"data-from-{Quarter(first // 4, first % 4 + 1)}.parquet"
+                    piece = f"{PARTITION_COLUMN}={year}/{name}"
+                    staged = staging / f"{table}-{year}-{name}"
                     con.execute(f"COPY (SELECT * FROM {source} WHERE {INDEX_COLUMN} BETWEEN {first} AND {last}) "
                                 f"TO '{_sql_path(staged)}' (FORMAT parquet, COMPRESSION zstd)")
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(staged, target)
+                    (folder / piece).parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staged, folder / piece)
+                    pieces[piece] = {str(i): states[str(i)] for i in sorted(rest)}
                     written += 1
-                for stale in folder.glob(f"{PARTITION_COLUMN}=*"):
-                    if stale.name.split("=", 1)[1] not in years:
-                        shutil.rmtree(stale)
+                manifest[table] = pieces
+                # after the new files are in place: a reader listing a year meanwhile may see a
+                # replaced file's quarters twice, never miss one (docs/bi.md)
+                for stale in sorted(folder.glob(f"{PARTITION_COLUMN}=*/*.parquet")):
+                    if stale.relative_to(folder).as_posix() not in pieces:
+                        stale.unlink()
+                for year_dir in folder.glob(f"{PARTITION_COLUMN}=*"):
+                    if year_dir.is_dir() and not any(year_dir.iterdir()):
+                        year_dir.rmdir()
                 (out_dir / f"{table}.parquet").unlink(missing_ok=True)  # the layout before partitions
         _write_atomic(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
         for old in out_dir.glob("*.parquet"):
@@ -120,9 +148,28 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
                 log.info("removed %s: no such mart any more", old)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log.info("exported %d marts to %s (%d rows; %d files written, %d unchanged years kept)",
+    log.info("exported %d marts to %s (%d rows; %d files written, %d unchanged files kept)",
              len(rows), out_dir, sum(rows.values()), written, kept)
     return rows
+
+
+def _by_year(quarters: QuarterStates) -> dict[int, QuarterStates]:
+    """The quarters' states grouped by calendar year (period_index // 4), years in order."""
+    years: dict[int, QuarterStates] = {}
+    for index in sorted(quarters, key=int):
+        years.setdefault(int(index) // 4, {})[index] = quarters[index]
+    return years
+
+
+def _unchanged_pieces(previous: object, year: int, states: QuarterStates, folder: Path) -> Pieces:
+    """The files of `year` the last export wrote (its manifest's entry for the table, `previous`)
+    whose every quarter still has the same row count and state, and which are still there."""
+    if not isinstance(previous, dict):
+        return {}  # no manifest, or one from before the files held quarters: write the year
+    prefix = f"{PARTITION_COLUMN}={year}/"
+    return {piece: held for piece, held in previous.items()
+            if piece.startswith(prefix) and isinstance(held, dict) and held
+            and all(states.get(i) == state for i, state in held.items()) and (folder / piece).is_file()}
 
 
 def parquet_files(out_dir: Path) -> list[Path]:

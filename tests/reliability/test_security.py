@@ -87,18 +87,12 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
         "the same two constants for a run log from before its last_seen_at column",
     ("planwatch/serve/parquet_export.py", "str(path).replace(\"'\", \"''\")"): "an export path planwatch makes, quoted as a literal",
     ("planwatch/serve/parquet_export.py", "table.replace('\"', '\"\"')"): "mart names from DuckDB's catalog, quoted",
-    ("planwatch/serve/parquet_export.py", "int(year)"): "a partition's year as DuckDB computed it, an integer",
-    ("planwatch/serve/parquet_export.py", "first"): "Quarter(int(year), 1).index: an integer from a year DuckDB computed",
-    ("planwatch/serve/parquet_export.py", "last"): "Quarter(int(year), 4).index: an integer from a year DuckDB computed",
+    ("planwatch/serve/parquet_export.py", "first"):
+        "min(rest): an integer, int() of a period_index of the facts' quarters (DuckDB's integers or the record's INTEGER column)",
+    ("planwatch/serve/parquet_export.py", "last"): "Quarter(year, 4).index: an integer from a year computed from an integer",
     ("planwatch/serve/parquet_export.py", "INDEX_COLUMN"): "a constant column name of planwatch/serve/partition_state.py",
-    ("planwatch/serve/partition_state.py", "year_of_index_sql(INDEX_COLUMN)"):
-        "planwatch.core.periods' SQL expression over a constant column name",
     ("planwatch/serve/partition_state.py", "STATE_SCHEMA"): "the module's constant schema name",
     ("planwatch/serve/partition_state.py", "STATE_NAME"): "the module's constant table name",
-    ("planwatch/serve/partition_state.py", "f' WHERE {INDEX_COLUMN} >= {Quarter(from_year, 1).index}' if from_year is not None else ''"):
-        "a constant column name and Quarter.index of a year computed from an integer, an integer",
-    ("planwatch/serve/partition_state.py", "Quarter(from_year, 1).index"):
-        "Quarter.index of a year computed from an integer, an integer",
     ("planwatch/serve/partition_state.py", "table"): "mart names of the PARTITIONED constants (serve/parquet_export.py) found in DuckDB's catalog",
     ("planwatch/ingest/statistics_io.py", "', '.join((f\"coalesce(parts[{i + 1}], '') as c{i}\" for i in range(width)))"):
         "list positions and column names c<i> numbered from the header's width",

@@ -18,7 +18,7 @@ from planwatch.core.periods import Quarter
 from planwatch.build.candidate import build_candidate, build_from_ingest
 from planwatch.core.types import RunContext
 from planwatch.serve.parquet_export import export_parquet, partitioned_tables
-from planwatch.serve.partition_state import record_partition_states, recorded_states, year_states
+from planwatch.serve.partition_state import quarter_states, record_partition_states, recorded_states
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -134,24 +134,25 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
     assert "bi.latest_status" in bi_views and bi_views == _views(tmp_path / "full.duckdb", "bi")
     for view in bi_views:
         assert _rows(incremental, view) == _rows(tmp_path / "full.duckdb", view), view
-    # the Parquet export that follows an incremental publish (only changed years rewritten) holds
-    # the rows of an export of the full build
-    # publish records what each year of the facts holds, marking changed only the years the
+    # the Parquet export that follows an incremental publish (only changed quarters rewritten)
+    # holds the rows of an export of the full build
+    # publish records what each quarter of the facts holds, marking changed only the quarters the
     # incremental build can have changed (from the revised 2022Q4 on); the others keep the hashes
-    # of the published record, which are those of the year's rows now
+    # of the published record, which are those of the quarter's rows now
     with connect(incremental) as con:
         tables = partitioned_tables(con)
         assert tables == ["fct_indicator_progress", "fct_indicator_status_history"]
         assert all(recorded_states(con, t) is None for t in tables)  # the copy's record is the 2023Q2 one
         # the status history from the revised series' anchor, its 2021 row, written again
-        changed_from = {"fct_indicator_progress": 2022, "fct_indicator_status_history": 2021}
-        assert record_partition_states(con, tables) == {t: str(y) for t, y in changed_from.items()}
+        changed_from = {"fct_indicator_progress": "2022Q4", "fct_indicator_status_history": "2021Q4"}
+        assert record_partition_states(con, tables) == changed_from
         for table in tables:
-            got, whole = recorded_states(con, table), year_states(con, table)
-            assert got is not None and sorted(got) == sorted(whole) and len(got) >= 3, table
-            for year, (n, state) in got.items():
-                assert n == whole[year][0], (table, year)
-                assert (state == whole[year][1]) if int(year) < changed_from[table] else state.startswith("changed ")
+            got, whole = recorded_states(con, table), quarter_states(con, table)
+            assert got is not None and sorted(got) == sorted(whole) and len(got) >= 4, table
+            for index, (n, state) in got.items():
+                assert n == whole[index][0], (table, index)
+                assert ((state == whole[index][1]) if int(index) < Quarter.parse(changed_from[table]).index
+                        else state.startswith("changed ")), (table, index)
     parquet = tmp_path / "parquet"
     export_parquet(settings.published_db, parquet)  # the export of the 2023Q2 publish
     export_parquet(incremental, parquet)

@@ -1,5 +1,5 @@
-"""The record of what each year of the partitioned facts holds (serve/partition_state.py): an
-incremental publish marks changed only the years its build can have changed, with their row
+"""The record of what each quarter of the partitioned facts holds (serve/partition_state.py): an
+incremental publish marks changed only the quarters its build can have changed, with their row
 counts, and keeps the others' hashes."""
 
 from __future__ import annotations
@@ -9,21 +9,21 @@ from pathlib import Path
 import duckdb
 
 from planwatch.core.periods import Quarter
-from planwatch.serve.partition_state import record_partition_states, recorded_states, year_states
+from planwatch.serve.partition_state import quarter_states, record_partition_states, recorded_states
 
 TABLES = ["fct_indicator_progress", "fct_indicator_status_history"]
 
 
-def assert_changed_from(con: duckdb.DuckDBPyConnection, table: str, year: int, before: dict) -> None:
-    """The years before `year` keep the hashes of the whole table (and of the record before); the
-    others have their row counts and a token no export has seen."""
-    got, whole = recorded_states(con, table), year_states(con, table)
+def assert_changed_from(con: duckdb.DuckDBPyConnection, table: str, quarter: str, before: dict) -> None:
+    """The quarters before `quarter` keep the hashes of the whole table (and of the record before);
+    the others have their row counts and a token no export has seen."""
+    got, whole = recorded_states(con, table), quarter_states(con, table)
     assert got is not None and sorted(got) == sorted(whole)
-    for y, (n, state) in got.items():
-        if int(y) < year:
-            assert [n, state] == whole[y] == before[y], (table, y)
+    for i, (n, state) in got.items():
+        if int(i) < _i(quarter):
+            assert [n, state] == whole[i] == before[i], (table, i)
         else:
-            assert n == whole[y][0] and state.startswith("changed ") and state != before.get(y, [0, ""])[1], (table, y)
+            assert n == whole[i][0] and state.startswith("changed ") and state != before.get(i, [0, ""])[1], (table, i)
 
 
 def _i(quarter: str) -> int:
@@ -62,12 +62,13 @@ def _build_2025q4(con: duckdb.DuckDBPyConnection) -> None:
                 "'lagging', true from raw.stat_observations where file_seq = 2")
 
 
-def test_an_incremental_publish_marks_the_changed_years_and_the_anchors(tmp_path: Path) -> None:
+def test_an_incremental_publish_marks_the_changed_quarters_and_the_anchors(tmp_path: Path) -> None:
     con = _published(tmp_path / "w.duckdb")
     assert record_partition_states(con, TABLES) == {t: "all" for t in TABLES}
     before = {t: recorded_states(con, t) for t in TABLES}
-    assert before["fct_indicator_progress"] == year_states(con, "fct_indicator_progress")
-    assert sorted(before["fct_indicator_progress"]) == ["2022", "2023", "2024", "2025"]
+    assert before["fct_indicator_progress"] == quarter_states(con, "fct_indicator_progress")
+    assert sorted(before["fct_indicator_progress"], key=int) == [
+        str(_i(q)) for q in ("2022Q4", "2023Q4", "2024Q4", "2025Q1", "2025Q2", "2025Q3")]
     # published again with nothing new: nothing hashed
     assert record_partition_states(con, TABLES) == {t: "none" for t in TABLES}
 
@@ -75,20 +76,21 @@ def test_an_incremental_publish_marks_the_changed_years_and_the_anchors(tmp_path
     # the copy carries the published record, which no longer describes its rows: not used
     assert all(recorded_states(con, t) is None for t in TABLES)
     done = record_partition_states(con, TABLES)
-    # the facts from the new period's year; the status history from B's anchor in 2023, whose
-    # row changed (its hash differs)
-    assert done == {"fct_indicator_progress": "2025", "fct_indicator_status_history": "2023"}
-    assert_changed_from(con, "fct_indicator_progress", 2025, before["fct_indicator_progress"])
-    assert_changed_from(con, "fct_indicator_status_history", 2023, before["fct_indicator_status_history"])
-    assert (year_states(con, "fct_indicator_status_history")["2023"]
-            != before["fct_indicator_status_history"]["2023"])
+    # the facts from the new period; the status history from B's anchor, its 2023 row (at
+    # 2023Q4's index), which changed (its hash differs)
+    assert done == {"fct_indicator_progress": "2025Q4", "fct_indicator_status_history": "2023Q4"}
+    assert_changed_from(con, "fct_indicator_progress", "2025Q4", before["fct_indicator_progress"])
+    assert_changed_from(con, "fct_indicator_status_history", "2023Q4", before["fct_indicator_status_history"])
+    anchor = str(_i("2023Q4"))
+    assert (quarter_states(con, "fct_indicator_status_history")[anchor]
+            != before["fct_indicator_status_history"][anchor])
     # the next publish with nothing new keeps the tokens
     after = {t: recorded_states(con, t) for t in TABLES}
     assert record_partition_states(con, TABLES) == {t: "none" for t in TABLES}
     assert {t: recorded_states(con, t) for t in TABLES} == after
 
 
-def test_a_revision_rehashes_from_the_revised_year(tmp_path: Path) -> None:
+def test_a_revision_rehashes_from_the_revised_quarter(tmp_path: Path) -> None:
     con = _published(tmp_path / "w.duckdb")
     record_partition_states(con, TABLES)
     before = {t: recorded_states(con, t) for t in TABLES}
@@ -99,6 +101,20 @@ def test_a_revision_rehashes_from_the_revised_year(tmp_path: Path) -> None:
     con.execute("update marts.fct_indicator_status_history set source_file_seq = 2, status = 'lagging' "
                 "where series_id = 'A' and period_index = ?", [_i("2022Q4")])
     done = record_partition_states(con, TABLES)
-    assert done == {"fct_indicator_progress": "2022", "fct_indicator_status_history": "2022"}
+    assert done == {"fct_indicator_progress": "2022Q4", "fct_indicator_status_history": "2022Q4"}
     for table in TABLES:
-        assert_changed_from(con, table, 2022, before[table])
+        assert_changed_from(con, table, "2022Q4", before[table])
+
+
+def test_a_record_by_year_from_an_older_version_is_replaced(tmp_path: Path) -> None:
+    """A file published before the record was kept by quarter has one by year: not trusted, the
+    quarters are hashed whole and the record is rewritten by quarter."""
+    con = _published(tmp_path / "w.duckdb")
+    con.execute("create schema audit")
+    con.execute("create table audit.parquet_partitions (table_name varchar, period_year integer, row_count bigint, "
+                "row_hash varchar, built_file_seq bigint, built_period_index bigint)")
+    con.execute("insert into audit.parquet_partitions select t, 2025, 1, 'h', 1, ? "
+                "from (values ('fct_indicator_progress'), ('fct_indicator_status_history')) v(t)", [_i("2025Q3")])
+    assert all(recorded_states(con, t) is None for t in TABLES)
+    assert record_partition_states(con, TABLES) == {t: "all" for t in TABLES}
+    assert all(recorded_states(con, t) == quarter_states(con, t) for t in TABLES)

@@ -239,6 +239,60 @@ def test_parquet_export_rewrites_only_the_years_that_changed(published: Path, tm
     assert all(again[y] != after[y] for y in after)
 
 
+def _year_files(folder: Path) -> dict[str, int]:
+    """Each exported file of a partitioned fact (`period_year=<y>/<name>`) and its mtime."""
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.glob("*/*.parquet")}
+
+
+def _rows_in(pattern: str, where: str = "true") -> list[tuple]:
+    with duckdb.connect(":memory:") as con:
+        return con.execute(f"select period, region_code, indicator_code, actual_value from read_parquet(?) "
+                           f"where {where} order by all", [pattern]).fetchall()
+
+
+def test_parquet_export_writes_a_new_quarter_beside_its_year(published: Path, tmp_path: Path) -> None:
+    """An export after a new quarter (the fixture's 2025Q2) keeps the year's file of the quarters
+    before it and writes the new quarter's rows alone; a later change to an earlier quarter of the
+    year writes the year again as one file. Readers of `*/*.parquet` get the warehouse's rows."""
+    out, folder = tmp_path / "parquet", tmp_path / "parquet" / "fct_indicator_progress"
+    before = tmp_path / "before.duckdb"
+    shutil.copyfile(published, before)
+    with duckdb.connect(str(before)) as con:
+        con.execute("delete from marts.fct_indicator_progress where period = '2025Q2'")
+    export_parquet(before, out)
+    first = _year_files(folder)
+    assert sorted(first) == [f"period_year={y}/data.parquet" for y in range(2021, 2026)]
+
+    time.sleep(0.01)
+    rows = export_parquet(published, out)
+    second = _year_files(folder)
+    assert sorted(second) == sorted([*first, "period_year=2025/data-from-2025Q2.parquet"])
+    assert all(second[f] == first[f] for f in first)  # every earlier file kept as it was
+    assert _rows_in(str(folder / "period_year=2025" / "data-from-2025Q2.parquet")) == \
+        _rows_in(str(folder / "*" / "*.parquet"), "period = '2025Q2'")
+    with duckdb.connect(str(published), read_only=True) as con:
+        want = con.execute("select period, region_code, indicator_code, actual_value "
+                           "from marts.fct_indicator_progress order by all").fetchall()
+        hive = con.execute("select count(*), count(distinct period_year) from read_parquet(?, hive_partitioning = true) "
+                           "where period_year = 2025", [str(folder / "*" / "*.parquet")]).fetchone()
+    assert _rows_in(str(folder / "*" / "*.parquet")) == want and rows["fct_indicator_progress"] == len(want)
+    assert hive == (45 * 2, 1)
+
+    # an earlier quarter of the year changes: the year is written again as one file
+    revised = tmp_path / "revised.duckdb"
+    shutil.copyfile(published, revised)
+    with duckdb.connect(str(revised)) as con:
+        con.execute("update marts.fct_indicator_progress set actual_value = actual_value + 1 where period = '2025Q1'")
+        want = con.execute("select period, region_code, indicator_code, actual_value "
+                           "from marts.fct_indicator_progress order by all").fetchall()
+    time.sleep(0.01)
+    export_parquet(revised, out)
+    third = _year_files(folder)
+    assert sorted(third) == sorted(first)
+    assert [f for f in third if third[f] != first[f]] == ["period_year=2025/data.parquet"]
+    assert _rows_in(str(folder / "*" / "*.parquet")) == want
+
+
 def test_duckdb_cli_opens_the_warehouse_read_only(published: Path) -> None:
     cli = shutil.which("duckdb")
     if cli is None:
