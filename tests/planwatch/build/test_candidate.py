@@ -271,25 +271,35 @@ def test_incremental_progress_inputs_seed_a_series_after_a_gap(tmp_path: Path) -
     assert seeded["COM_SERVICE_COVERAGE"] == (4, "quarter", 2021, 4, 100.0)
 
 
+# The tests restricted to rebuilt rows (their `where` config) and the table each one checks.
+REBUILT_ROWS_TESTS = {
+    "unique_combination_of_columns_int_observations_latest_region_code__indicator_code__breakdown__period":
+        "intermediate.int_observations_latest",
+    "unique_fct_indicator_status_history_status_history_id": "marts.fct_indicator_status_history",
+}
+
+
 def _check_rebuilt_rows_test(candidate: Path, dbt_dir: Path, tmp_path: Path, bound: int) -> None:
-    """The unique test of int_observations_latest, restricted to rebuilt rows (its `where` config),
-    finds a duplicate key from the bound on, and, by design, not one before it (a published row)."""
+    """The unique tests restricted to rebuilt rows (their `where` config) find a duplicate key from
+    the bound on, and, by design, not one before it (a published row)."""
     from planwatch.build.dbt_runner import run_dbt
 
-    test = "unique_combination_of_columns_int_observations_latest_region_code__indicator_code__breakdown__period"
     copy = tmp_path / "duplicate.duckdb"
     outcomes = {}
-    for label, newest in (("at_bound", True), ("before_bound", False)):
-        shutil.copyfile(candidate, copy)
-        with connect(copy) as con:
-            order = "desc" if newest else "asc"
-            con.execute("insert into intermediate.int_observations_latest select * from intermediate.int_observations_latest "
-                        f"where period_index {'>=' if newest else '<'} ? order by period_index {order} limit 1", [bound])
-        outcome = run_dbt(dbt_dir, copy, tmp_path / f"work-{label}",
-                          {"as_of_quarter": "2023Q4", "rebuilt_from_period_index": bound},
-                          command="test", select=[test])
-        outcomes[label] = (len(outcome.failed), outcome.counts.get("test:pass", 0))
-    assert outcomes == {"at_bound": (1, 0), "before_bound": (0, 1)}
+    for test, table in REBUILT_ROWS_TESTS.items():
+        for label, newest in (("at_bound", True), ("before_bound", False)):
+            shutil.copyfile(candidate, copy)
+            with connect(copy) as con:
+                order = "desc" if newest else "asc"
+                con.execute(f"insert into {table} select * from {table} "
+                            f"where period_index {'>=' if newest else '<'} ? order by period_index {order} limit 1",
+                            [bound])
+            outcome = run_dbt(dbt_dir, copy, tmp_path / f"work-{table}-{label}",
+                              {"as_of_quarter": "2023Q4", "rebuilt_from_period_index": bound},
+                              command="test", select=[test])
+            outcomes[test, label] = (len(outcome.failed), outcome.counts.get("test:pass", 0))
+    assert outcomes == {(test, label): (1, 0) if label == "at_bound" else (0, 1)
+                        for test in REBUILT_ROWS_TESTS for label in ("at_bound", "before_bound")}
 
 
 def test_changed_vars_force_full_refresh(tmp_path: Path) -> None:
