@@ -24,6 +24,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -461,7 +462,8 @@ def checks_in_sql(home: Path, quarter: str) -> dict[str, Any]:
     for label, db, suites in (("raw", settings.ingest_db, suites_mod.raw_suites(params)),
                               ("marts", settings.published_db, suites_mod.mart_suites(params))):
         started = time.perf_counter()
-        with duckdb.connect(str(db), read_only=True) as con:
+        with tempfile.TemporaryDirectory(prefix="checks-in-sql-") as scratch, \
+                duckdb.connect(str(db), read_only=True) as con:
             for suite in suites:
                 # As planwatch.quality.validate does: a suite marked `materialize` derives its batch once.
                 kind = "table" if suite.materialize else "view"
@@ -471,6 +473,16 @@ def checks_in_sql(home: Path, quarter: str) -> dict[str, Any]:
                     except duckdb.CatalogException:
                         pass
                 con.execute(f"create temp {kind} batch_rows as {suite.batch_sql}")
+                rule_rows = suite.kept.rule_rows if suite.kept is not None else None
+                if rule_rows is not None:
+                    # A `from_kept` rule reads rows the pipeline keeps beside the batch: computed here whole.
+                    # (a scratch file: DuckDB attaches no in-memory database to a read-only connection)
+                    con.execute("attach if not exists ? as planwatch_batches (READ_WRITE)",
+                                [str(Path(scratch) / "planwatch_batches.duckdb")])
+                    con.execute(f"create or replace table planwatch_batches.main.{rule_rows.groups_table} as "
+                                f"{rule_rows.groups_sql('batch_rows')}")
+                    con.execute(f"create or replace table planwatch_batches.main.{rule_rows.table} as "
+                                f"{rule_rows.rows_sql('batch_rows', 'planwatch_batches.main.' + rule_rows.groups_table, None, None, suite.kept.high)}")
                 for rule in suite.rules:
                     if rule.query is not None:
                         sql = rule.query

@@ -88,13 +88,15 @@ class Rule:
     description: str
     query: str | None = None                           # unexpected rows, keys first; reads batch_rows
     builtin: tuple[str, dict[str, Any]] | None = None  # GX expectation class name and kwargs
+    # The query reads its suite's KeptBatch.rule_rows table (kept beside the batch) instead of batch_rows.
+    from_kept: bool = False
 
     def __post_init__(self) -> None:
         if self.severity not in ("error", "warn"):
             raise ValueError(f"rule {self.name}: severity must be error or warn, not {self.severity!r}")
         if (self.query is None) == (self.builtin is None):
             raise ValueError(f"rule {self.name}: give exactly one of query and builtin")
-        if self.query is not None and ("batch_rows" not in self.query or "{" in self.query):
+        if self.query is not None and (("batch_rows" not in self.query and not self.from_kept) or "{" in self.query):
             raise ValueError(f"rule {self.name}: the query must read batch_rows and contain no braces")
 
     def gx_query(self) -> str:
@@ -105,6 +107,29 @@ class Rule:
         if body[:5].lower() == "with ":
             return f"{head}, {body[5:]}"
         return f"{head} {body}"
+
+
+@dataclass(frozen=True)
+class KeptRuleRows:
+    """A cross-row rule's offending rows, kept beside the batch and brought up to date with it.
+
+    The rows must be a function of: the batch's rows, `groups_sql` (a set of region_code ×
+    indicator_code computed from the whole batch, e.g. the pairs reported only yearly) and
+    `inputs_sql` (one row of everything else they depend on, e.g. a checksum of the plan). A row of
+    period p then changes only when the batch changed at p (p >= the earliest recomputed period) or
+    its pair moved in or out of the groups: planwatch.quality.validate recomputes those rows only, and
+    all of them when `inputs_sql` gives another row. `rows_sql(batch, groups, low, changed, high)` selects
+    `region_code, indicator_code, breakdown, period_index` of every offending row (low None, changed
+    None), or only of those whose period_index >= low or whose pair is in the table `changed`; it
+    reads the batch from the table `batch` and the groups from the table `groups`; `high` is the
+    batch's last period_index (KeptBatch.high).
+    """
+
+    table: str                                        # its table in the kept file (a code constant)
+    groups_table: str                                 # the groups as computed last, same file
+    groups_sql: Callable[[str], str]
+    inputs_sql: Callable[[str], str]
+    rows_sql: Callable[[str, str, int | None, str | None, int], str]
 
 
 @dataclass(frozen=True)
@@ -123,6 +148,7 @@ class KeptBatch:
     between: Callable[[int | None, int], str]
     sources_sql: str
     high: int  # the batch's last period_index (the run's quarter): between(None, high) is the batch
+    rule_rows: KeptRuleRows | None = None  # a cross-row rule's rows kept with the batch (a rule with from_kept reads them)
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,7 @@ KEPT_BATCHES = f"{BATCHES_ALIAS}.duckdb"  # its catalog is BATCHES_ALIAS; kept u
 # What the kept batches were computed from (see _update_kept), in the same file.
 KEPT_STATE = f'"{BATCHES_ALIAS}".main.kept_state'
 KEPT_SOURCES = f'"{BATCHES_ALIAS}".main.kept_sources'
+KEPT_RULE_INPUTS = f'"{BATCHES_ALIAS}".main.kept_rule_inputs'  # what a suite's kept rule rows were computed from
 
 
 def materialize_batches(db_path: Path, suites: list[Any], scratch: Path) -> dict[str, str]:
@@ -249,7 +250,11 @@ def _update_kept(con: Any, suite: Any) -> str:
     """
     kept = suite.kept
     table = f'"{BATCHES_ALIAS}".main."{suite.name}"'  # suite names come from code
-    fingerprint = hashlib.sha256((kept.between(None, 0) + kept.sources_sql).encode()).hexdigest()
+    rule_rows = kept.rule_rows
+    code = kept.between(None, 0) + kept.sources_sql
+    if rule_rows is not None:
+        code += rule_rows.groups_sql("b") + rule_rows.inputs_sql("b") + rule_rows.rows_sql("b", "g", None, None, 0)
+    fingerprint = hashlib.sha256(code.encode()).hexdigest()
     con.execute(f"create table if not exists {KEPT_STATE} (suite varchar primary key, fingerprint varchar, "
                 "high_index integer)")
     con.execute(f"create table if not exists {KEPT_SOURCES} (suite varchar, file_id varchar, rows bigint, "
@@ -281,6 +286,9 @@ def _update_kept(con: Any, suite: Any) -> str:
                 con.execute(f"insert into {table} {kept.between(low, kept.high)}")
             done = ("kept, nothing changed" if low is None else
                     f"kept, periods from index {low} recomputed")
+        if rule_rows is not None:
+            done += "; " + _update_rule_rows(con, suite.name, rule_rows, table, afresh,
+                                             kept.high + 1 if low is None else min(low, kept.high + 1), kept.high)
         con.execute(f"delete from {KEPT_STATE} where suite = ?", [suite.name])
         con.execute(f"insert into {KEPT_STATE} values (?, ?, ?)", [suite.name, fingerprint, int(kept.high)])
         con.execute(f"delete from {KEPT_SOURCES} where suite = ?", [suite.name])
@@ -290,6 +298,42 @@ def _update_kept(con: Any, suite: Any) -> str:
     except Exception:
         con.rollback()
         raise
+    return done
+
+
+def _update_rule_rows(con: Any, suite_name: str, rule_rows: Any, batch: str, afresh: bool, low: int,
+                      high: int) -> str:
+    """Bring a cross-row rule's kept rows up to date with the batch just updated (inside its transaction).
+
+    The batch changed at periods from `low` only (unless `afresh`); a kept row of an earlier period
+    changes only when its region × indicator moved in or out of the groups, or when the rule's other
+    inputs changed (then all rows are recomputed). See expectations/suites/_common.py, KeptRuleRows.
+    """
+    rows = f'"{BATCHES_ALIAS}".main."{rule_rows.table}"'  # table names come from the suites' code
+    groups = f'"{BATCHES_ALIAS}".main."{rule_rows.groups_table}"'
+    con.execute(f"create table if not exists {KEPT_RULE_INPUTS} (suite varchar primary key, inputs varchar)")
+    inputs = repr(con.execute(rule_rows.inputs_sql(batch)).fetchone())
+    recorded = con.execute(f"select inputs from {KEPT_RULE_INPUTS} where suite = ?", [suite_name]).fetchone()
+    present = con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = 'main' "
+                          "and table_name in (?, ?)", [BATCHES_ALIAS, rule_rows.table, rule_rows.groups_table]).fetchone()[0]
+    con.execute(f"create or replace temp table rule_groups_now as {rule_rows.groups_sql(batch)}")
+    if afresh or recorded is None or recorded[0] != inputs or present != 2:
+        con.execute(f"create or replace table {rows} as "
+                    f"{rule_rows.rows_sql(batch, 'rule_groups_now', None, None, high)}")
+        done = f"{rule_rows.table} computed afresh"
+    else:
+        con.execute("create or replace temp table rule_groups_changed as "
+                    f"(select * from {groups} except select * from rule_groups_now) "
+                    f"union (select * from rule_groups_now except select * from {groups})")
+        changed = con.execute("select count(*) from rule_groups_changed").fetchone()[0]
+        con.execute(f"delete from {rows} r where r.period_index >= ? or exists (select 1 from rule_groups_changed c "
+                    "where c.region_code = r.region_code and c.indicator_code = r.indicator_code)", [low])
+        con.execute(f"insert into {rows} "
+                    f"{rule_rows.rows_sql(batch, 'rule_groups_now', int(low), 'rule_groups_changed' if changed else None, high)}")
+        done = f"{rule_rows.table} kept, from index {low} and {changed} changed group(s) recomputed"
+    con.execute(f"create or replace table {groups} as select * from rule_groups_now")
+    con.execute(f"delete from {KEPT_RULE_INPUTS} where suite = ?", [suite_name])
+    con.execute(f"insert into {KEPT_RULE_INPUTS} values (?, ?)", [suite_name, inputs])
     return done
 
 

@@ -81,6 +81,18 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/quality/validate.py", "kept.between(low, kept.high)"):
         "a suite's batch SQL from expectations/suites (code), its period bounds ints (int() in the suite)",
     ("planwatch/quality/validate.py", "kept.sources_sql"): "a suite's SQL constant from expectations/suites (code)",
+    ("planwatch/quality/validate.py", "rule_rows.table"): "a kept rule-rows table name, a constant of expectations/suites (code)",
+    ("planwatch/quality/validate.py", "rule_rows.groups_table"):
+        "a kept groups table name, a constant of expectations/suites (code)",
+    ("planwatch/quality/validate.py", "rule_rows.groups_sql(batch)"):
+        "a suite's SQL from expectations/suites (code) over the kept batch's table name (from suite names, code)",
+    ("planwatch/quality/validate.py", "rule_rows.inputs_sql(batch)"):
+        "a suite's SQL from expectations/suites (code) over the kept batch's table name (from suite names, code)",
+    ("planwatch/quality/validate.py", "rule_rows.rows_sql(batch, 'rule_groups_now', None, None, high)"):
+        "a suite's SQL from expectations/suites (code): table names from code, the batch's last period an int",
+    ("planwatch/quality/validate.py",
+     "rule_rows.rows_sql(batch, 'rule_groups_now', int(low), 'rule_groups_changed' if changed else None, high)"):
+        "a suite's SQL from expectations/suites (code): table names from code, period bounds ints (int() in the suite)",
     ("planwatch/run/runlog.py", "_NEWEST_FIRST if newest_first else _OLDEST_FIRST"):
         "one of two module constants; every filter is a bound parameter",
     ("planwatch/run/runlog.py", "_NEWEST_FIRST_BEFORE_LAST_SEEN if newest_first else _OLDEST_FIRST_BEFORE_LAST_SEEN"):

@@ -146,3 +146,58 @@ def test_a_new_quarter_is_compared_with_the_kept_quarter_before_it(tmp_path: Pat
     jump = kept[("raw_statistics", "stock_quarter_jump")]
     assert jump[:3] == ("warn", False, 1) and '"period": "2024Q4"' in jump[3][0]
     assert kept == _run(settings, "q4-fresh", "2024Q4", afresh=True)
+
+
+# 110102 reports AST_DIBAO_PERSONS only yearly (its Q4 rows as years): complete_for_closed_quarters
+# expects it in Q4 only. A later file with one quarter row of it makes every quarter expected again.
+YEARLY_ONLY = """
+delete from raw.stat_observations where region_code = '110102' and indicator_code = 'AST_DIBAO_PERSONS'
+                                    and period not like '%Q4';
+update raw.stat_observations set period_type = 'year', period = left(period, 4)
+where region_code = '110102' and indicator_code = 'AST_DIBAO_PERSONS';
+"""
+ONE_QUARTER_ROW = """
+insert into raw.stat_observations
+select 'f9', 9, 1, region_code, '2024Q4', 'quarter', indicator_code, breakdown, value, unit, raw_value, raw_unit,
+       numerator, denominator, reported_on, source, is_simulated, loaded_at, mapped, period_index
+from raw.stat_observations where region_code = '110102' and indicator_code = 'AST_DIBAO_PERSONS' and period = '2024'
+"""
+
+
+def test_kept_missing_quarters_follow_a_pair_no_longer_yearly_and_the_plan(
+        tmp_path: Path, clean: tuple[Path, Path], caplog: pytest.LogCaptureFixture) -> None:
+    """complete_for_closed_quarters' rows are kept beside the batch; a new quarter recomputes its own
+    period, the region × indicator pairs whose yearly-only standing changed (all their quarters) and,
+    when the plan changed, everything: always the findings of a check from scratch."""
+    rule = ("raw_statistics", "complete_for_closed_quarters")
+    settings = _settings(tmp_path, clean)
+    _apply(settings, YEARLY_ONLY)
+    assert _run(settings, "q3", "2024Q3")[rule][:3] == ("warn", True, 0)
+
+    _apply(settings, ONE_QUARTER_ROW)
+    with caplog.at_level("INFO", logger="planwatch.quality.validate"):
+        kept = _run(settings, "q4", "2024Q4")
+    assert f"periods from index {Quarter.parse('2024Q4').index} recomputed" in caplog.text
+    assert "1 changed group(s) recomputed" in caplog.text
+    missing = kept[rule]
+    assert missing[:3] == ("warn", False, 6)  # 2023Q1-Q3 and 2024Q1-Q3, before the recomputed period
+    assert sum('"period": "2023Q2"' in row and '"110102"' in row for row in missing[3]) == 1
+    assert kept == _run(settings, "q4-fresh", "2024Q4", afresh=True)
+
+    # the file withdrawn: yearly only again, nothing missing
+    _apply(settings, "delete from raw.stat_observations where file_id = 'f9'")
+    again = _run(settings, "q4-again", "2024Q4")
+    assert again[rule][:3] == ("warn", True, 0)
+    assert again == _run(settings, "q4-again-fresh", "2024Q4", afresh=True)
+
+    # the quarter row back, then the plan drops the indicator for 110102: its quarters are no longer expected
+    _apply(settings, ONE_QUARTER_ROW)
+    assert _run(settings, "q4-back", "2024Q4")[rule][2] == 6
+    _apply(settings, "delete from raw.plan_indicators where region_code = '110102' "
+                     "and indicator_code = 'AST_DIBAO_PERSONS'")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="planwatch.quality.validate"):
+        planned = _run(settings, "q4-plan", "2024Q4")
+    assert "raw_statistics__missing computed afresh" in caplog.text
+    assert planned[rule][:3] == ("warn", True, 0)
+    assert planned == _run(settings, "q4-plan-fresh", "2024Q4", afresh=True)
