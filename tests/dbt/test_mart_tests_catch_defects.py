@@ -65,7 +65,7 @@ def test_dbt_test_catches_the_defect(tmp_path: Path, built: tuple[Path, dict[str
 
 def test_fact_id_rechecks_the_chain_keys_a_run_leaves_out(tmp_path: Path, built: tuple[Path, dict[str, Any]],
                                                           dbt_dir: Path) -> None:
-    """A run leaves out the key tests of int_observations_latest and int_progress_inputs_joined
+    """A run leaves out the key tests of int_observations_latest and int_progress_series_counted
     (tag chain_logic, planwatch.build.candidate): a duplicate key there is caught by the fact's
     unique progress_id, built on it as a run builds it."""
     from planwatch.build.candidate import CHAIN_LOGIC_TAG
@@ -76,8 +76,8 @@ def test_fact_id_rechecks_the_chain_keys_a_run_leaves_out(tmp_path: Path, built:
         con.execute("insert into intermediate.int_observations_latest "
                     "select * from intermediate.int_observations_latest limit 1")
     outcome = run_dbt(dbt_dir, candidate, tmp_path / "work", {"as_of_quarter": "2023Q4"}, full_refresh=True,
-                      select=["int_progress_inputs_joined+"], exclude=[f"tag:{CHAIN_LOGIC_TAG}"],
+                      select=["int_progress_series_counted+"], exclude=[f"tag:{CHAIN_LOGIC_TAG}"],
                       exclude_resource_types=("unit_test",))
     failed = outcome.failed + outcome.errors
     assert any(label.startswith("unique_fct_indicator_progress_progress_id") for label in failed), failed
-    assert not any("int_progress_inputs_joined" in label or "int_observations_latest" in label for label in failed)
+    assert not any("int_progress_series_counted" in label or "int_observations_latest" in label for label in failed)

@@ -4,7 +4,7 @@
     from a file later than any in this table (source_file_seq above its maximum) or for a period
     after its last one. Plan, catalog or code changes need --full-refresh: planwatch/build/fingerprint.py decides
     that by fingerprint (dbt/README.md). -#}
--- depends_on: {{ ref('int_progress_inputs_joined') }}
+-- depends_on: {{ ref('int_progress_series_counted') }}
 {{ config(**incremental_by_key('progress_id')) }}
 
 with
@@ -40,7 +40,7 @@ statuses as (
 ),
 
 {% if is_incremental() %}
-{%- set from_index = earliest_changed_period_index(ref('int_progress_inputs_joined'), this) %}
+{%- set from_index = earliest_changed_period_index(ref('int_progress_series_counted'), this) %}
 {{ changed_series_rows('computed', 'to_build', from_index) }},
 {% else %}
 to_build as (

@@ -64,9 +64,11 @@ def _parquet_rows(out_dir: Path, table: str) -> list[tuple[Any, ...]]:
         return con.execute("select * from read_parquet(?) order by all", [pattern]).fetchall()
 
 
+# the incremental tables, and the view of the progress inputs over one of them
 INCREMENTAL_TABLES = ("raw.stat_observations", "intermediate.int_observations_latest",
-                      "intermediate.int_progress_inputs_joined", "marts.fct_indicator_progress",
-                      "marts.fct_indicator_status_history", "marts.fct_indicator_latest")
+                      "intermediate.int_progress_series_counted", "intermediate.int_progress_inputs_joined",
+                      "marts.fct_indicator_progress", "marts.fct_indicator_status_history",
+                      "marts.fct_indicator_latest")
 
 
 def _publish(candidate: Path, settings: Settings) -> None:
@@ -231,7 +233,7 @@ def test_incremental_submission_counts_follow_reporting_kind(tmp_path: Path) -> 
 
 
 def test_incremental_progress_inputs_seed_a_series_after_a_gap(tmp_path: Path) -> None:
-    """int_progress_inputs_joined seeds a changed series' count and first observation from its kept
+    """int_progress_series_counted seeds a changed series' count and first observation from its kept
     rows of the year before the change; a series with no kept row in that year (a gap of more than
     a year) is seeded from its older rows, and the build still equals a full one."""
     settings = Settings(home=tmp_path / "home")
@@ -257,13 +259,14 @@ def test_incremental_progress_inputs_seed_a_series_after_a_gap(tmp_path: Path) -
     incremental = settings.candidate_db("run-2025Q1")
     build_from_ingest(settings.ingest_db, tmp_path / "full.duckdb", Quarter.parse("2025Q1"), settings.dbt_dir,
                       full_refresh=True)
-    for table in ("intermediate.int_progress_inputs_joined", "marts.fct_indicator_progress"):
+    for table in ("intermediate.int_progress_series_counted", "intermediate.int_progress_inputs_joined",
+                  "marts.fct_indicator_progress"):
         assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
 
     with connect(incremental, read_only=True) as con:
         seeded = dict((r[0], r[1:]) for r in con.execute(
             "select indicator_code, observations_to_date, first_observation_period_type, first_observation_year, "
-            "first_observation_quarter, first_observation_value from intermediate.int_progress_inputs_joined "
+            "first_observation_quarter, first_observation_value from intermediate.int_progress_series_counted "
             "where region_code = '330100' and period = '2025Q1'").fetchall())
     # 2021Q4, 2022Q4, 2023Q2, 2023Q4 (as corrected), 2024Q1, 2025Q1: seeded from the year before
     assert seeded["ELD_NURSING_BED_SHARE"] == (6, "quarter", 2021, 4, 52.0)
@@ -398,7 +401,7 @@ def test_chain_logic_tag_covers_the_intermediate_keys_the_fact_rechecks(tmp_path
     tagged = {t["name"] for t in tests if CHAIN_LOGIC_TAG in t["tags"]}
     assert tagged == {
         "unique_combination_of_columns_int_observations_latest_region_code__indicator_code__breakdown__period",
-        "unique_combination_of_columns_int_progress_inputs_joined_region_code__indicator_code__breakdown__period",
+        "unique_combination_of_columns_int_progress_series_counted_region_code__indicator_code__breakdown__period",
     }
     assert CHAIN_LOGIC_TAG not in next(t for t in tests if t["name"] == "unique_fct_indicator_progress_progress_id")["tags"]
 
