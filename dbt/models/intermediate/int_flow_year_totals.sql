@@ -2,7 +2,7 @@
     the year's total (its annual figure, else its Q4 year-to-date figure) and the running total of
     the series' full years up to it. A cumulative target's progress at a period is the running
     total of the plan's earlier years plus the period's own year-to-date figure
-    (int_progress_inputs_joined looks the earlier years up here, docs/methodology.md). Small: one
+    (int_progress_series_counted looks the earlier years up here, docs/methodology.md). Small: one
     row per flow series and year, rebuilt whole. -#}
 with
 
