@@ -36,6 +36,11 @@ class Quarter:
         """Quarters since year 0, so that differences count quarters."""
         return self.year * 4 + self.q - 1
 
+    @classmethod
+    def from_index(cls, index: int) -> "Quarter":
+        """The quarter whose `index` is `index` (a year's rows carry their Q4's index)."""
+        return cls(index // 4, index % 4 + 1)
+
     def next(self) -> "Quarter":
         return Quarter(self.year + (self.q == 4), self.q % 4 + 1)
 

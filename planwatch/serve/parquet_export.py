@@ -118,7 +118,7 @@ def export_parquet(db_path: Path, out_dir: Path) -> dict[str, int]:
                         continue
                     first, last = min(rest), Quarter(year, 4).index
                     name = "data.parquet" if not unchanged else \
-                        f"data-from-{Quarter(first // 4, first % 4 + 1)}.parquet"
+                        f"data-from-{Quarter.from_index(first)}.parquet"
                     piece = f"{PARTITION_COLUMN}={year}/{name}"
                     staged = staging / f"{table}-{year}-{name}"
                     con.execute(f"COPY (SELECT * FROM {source} WHERE {INDEX_COLUMN} BETWEEN {first} AND {last}) "

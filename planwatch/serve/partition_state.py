@@ -156,7 +156,7 @@ def record_partition_states(con: "duckdb.DuckDBPyConnection", tables: list[str])
             else:
                 states = {i: s for i, s in recorded.items() if int(i) < changed}
                 states.update(_changed_quarters(con, table, changed))
-                done[table] = str(Quarter(changed // 4, changed % 4 + 1))
+                done[table] = str(Quarter.from_index(changed))
         seq, index = _bounds(con, table)
         con.execute(f"DELETE FROM {STATE_TABLE} WHERE table_name = ?", [table])
         if states:

@@ -16,10 +16,6 @@ from planwatch.core.periods import Quarter
 from tests.planwatch.build.test_candidate import REPO_ROOT, _fixture_builder
 
 
-def _quarter(index: int) -> Quarter:
-    return Quarter(index // 4, index % 4 + 1)
-
-
 def _contents(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every table of the file with its rows, in a stable order."""
     with connect(db, read_only=True) as con:
@@ -52,7 +48,7 @@ def test_byte_copy_equals_the_table_copy(tmp_path: Path) -> None:
             "select distinct period_index from raw.stat_observations order by 1").fetchall()]
     assert len(periods) > 2
     for index in (periods[-1], periods[1]):  # the latest quarter, and a backfill of an early one
-        quarter = _quarter(index)
+        quarter = Quarter.from_index(index)
         expected = _table_by_table(ingest, tmp_path / f"table-{index}.duckdb", quarter)
         got = _byte_copy(ingest, tmp_path / f"bytes-{index}.duckdb", quarter)
         assert got == expected
@@ -71,7 +67,7 @@ def test_byte_copy_takes_the_write_ahead_log_along(tmp_path: Path) -> None:
     con.execute("delete from raw.stat_observations where file_seq = 4")
     con.close()
     assert wal_of(ingest).exists()
-    quarter = _quarter(max(r[-1] for r in before))
+    quarter = Quarter.from_index(max(r[-1] for r in before))
     got = _byte_copy(ingest, tmp_path / "bytes.duckdb", quarter)["raw.stat_observations"]
     assert got == [r for r in before if r[1] != 4] and len(got) < len(before)
 

@@ -15,6 +15,12 @@ def test_a_year_has_the_index_of_its_fourth_quarter() -> None:
     assert period_index("2024Q1") - period_index("2023") == 1
 
 
+@pytest.mark.parametrize("period", ["2020Q1", "2020Q4", "2021Q1", "2025Q3", "1999Q2"])
+def test_a_quarter_comes_back_from_its_index(period: str) -> None:
+    assert Quarter.from_index(Quarter.parse(period).index) == Quarter.parse(period)
+    assert str(Quarter.from_index(period_index(period))) == period
+
+
 @pytest.mark.parametrize("period", PERIODS)
 def test_sql_copy_matches_python(period: str) -> None:
     con = duckdb.connect()
