@@ -1,7 +1,5 @@
-{#- No two rows share the same values of `combination_of_columns` (nulls compared as values). -#}
+{#- No two rows share the same values of `combination_of_columns` (nulls compared as values);
+    grouped by a hash of the values first (macros/duplicates.sql). -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
-select {{ combination_of_columns | join(', ') }}, count(*) as n_rows
-from {{ model }}
-group by {{ combination_of_columns | join(', ') }}
-having count(*) > 1
+{{ duplicate_rows(model, combination_of_columns, combination_of_columns | join(', '), 'n_rows') }}
 {% endtest %}
