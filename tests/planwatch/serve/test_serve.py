@@ -3,6 +3,7 @@ as Superset connects), also while a publish replaces the file, and the Parquet e
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from planwatch.build.bi_views import BI_VIEWS, build_bi_views
 from planwatch.core.errors import TerminalError
+from planwatch.core.periods import Quarter
 from planwatch.serve.parquet_export import export_parquet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "warehouse"))
@@ -290,6 +292,107 @@ def test_parquet_export_writes_a_new_quarter_beside_its_year(published: Path, tm
     third = _year_files(folder)
     assert sorted(third) == sorted(first)
     assert [f for f in third if third[f] != first[f]] == ["period_year=2025/data.parquet"]
+    assert _rows_in(str(folder / "*" / "*.parquet")) == want
+
+
+def _with_status_history(source: Path, target: Path, through: str) -> Path:
+    """A copy of `source` with a status history of the fact's rows through the quarter `through`, each
+    series' newest row the latest (as the model writes it; the fixture has none)."""
+    shutil.copyfile(source, target)
+    with duckdb.connect(str(target)) as con:
+        con.execute("create table marts.fct_indicator_status_history as select region_code, indicator_code, "
+                    "breakdown, period, period_index, actual_value, status, period_index = max(period_index) "
+                    "over (partition by region_code, indicator_code, breakdown) as is_latest "
+                    "from marts.fct_indicator_progress where period_index <= ?", [Quarter.parse(through).index])
+    return target
+
+
+def test_parquet_export_keeps_the_status_history_newest_quarter_apart(published: Path, tmp_path: Path) -> None:
+    """The status history's newest quarter is a file of its own: the next build writes its rows again
+    (no longer the latest), and the export then writes that quarter and the new one, not the year."""
+    out, folder = tmp_path / "parquet", tmp_path / "parquet" / "fct_indicator_status_history"
+    export_parquet(_with_status_history(published, tmp_path / "q3.duckdb", "2024Q3"), out)
+    first = _year_files(folder)
+    assert sorted(f for f in first if f.startswith("period_year=2024")) == [
+        "period_year=2024/data-from-2024Q3.parquet", "period_year=2024/data.parquet"]
+    assert _rows_in(str(folder / "period_year=2024" / "data-from-2024Q3.parquet")) == \
+        _rows_in(str(folder / "*" / "*.parquet"), "period = '2024Q3'")
+
+    time.sleep(0.01)
+    q4 = _with_status_history(published, tmp_path / "q4.duckdb", "2024Q4")
+    export_parquet(q4, out)
+    second = _year_files(folder)
+    assert sorted(f for f in second if f.startswith("period_year=2024")) == [
+        "period_year=2024/data-from-2024Q3.parquet", "period_year=2024/data-from-2024Q4.parquet",
+        "period_year=2024/data.parquet"]
+    # 2024Q1-Q2 and the earlier years kept; 2024Q3 (its rows no longer the latest) written again
+    assert [f for f in first if second[f] != first[f]] == ["period_year=2024/data-from-2024Q3.parquet"]
+    with duckdb.connect(str(q4), read_only=True) as con:
+        want = con.execute("select period, region_code, indicator_code, actual_value "
+                           "from marts.fct_indicator_status_history order by all").fetchall()
+        latest = con.execute("select count(*) from marts.fct_indicator_status_history where is_latest").fetchone()
+    assert _rows_in(str(folder / "*" / "*.parquet")) == want
+    with duckdb.connect(":memory:") as con:
+        assert con.execute("select count(*) from read_parquet(?) where is_latest",
+                           [str(folder / "*" / "*.parquet")]).fetchone() == latest
+
+
+def test_parquet_export_keeps_a_whole_mart_whose_rows_did_not_change(published: Path, tmp_path: Path) -> None:
+    out = tmp_path / "parquet"
+    export_parquet(published, out)
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.parquet")}
+    changed = tmp_path / "changed.duckdb"
+    shutil.copyfile(published, changed)
+    with duckdb.connect(str(changed)) as con:
+        con.execute("update marts.fct_indicator_latest set actual_value = actual_value + 1")
+    time.sleep(0.01)
+    export_parquet(changed, out)
+    after = {p.name: p.stat().st_mtime_ns for p in out.glob("*.parquet")}
+    assert [name for name in stamps if after[name] != stamps[name]] == ["fct_indicator_latest.parquet"]
+
+    # a renamed column with the same values (a row's hash does not see names) writes its mart again,
+    # and the partitioned fact's every year
+    years = _year_files(out / "fct_indicator_progress")
+    with duckdb.connect(str(changed)) as con:
+        con.execute("alter table marts.fct_plan_figures rename column figure to printed_figure")
+        con.execute("alter table marts.fct_indicator_progress rename column actual_value to actual")
+    time.sleep(0.01)
+    export_parquet(changed, out)
+    again = {p.name: p.stat().st_mtime_ns for p in out.glob("*.parquet")}
+    assert [name for name in stamps if again[name] != after[name]] == ["fct_plan_figures.parquet"]
+    assert "printed_figure" in pq.read_schema(out / "fct_plan_figures.parquet").names
+    assert all(t != years[f] for f, t in _year_files(out / "fct_indicator_progress").items())
+
+
+def test_parquet_export_writes_a_year_again_whose_files_interleave(published: Path, tmp_path: Path) -> None:
+    """A year whose files hold quarters out of order (one file 2024Q1 and Q4, others Q2 and Q3: no
+    export writes that, a manifest edited or restored by hand can) is not kept piecemeal when 2024Q3
+    changes: keeping Q2's file and writing from Q1 on would give Q2's rows twice. The year is written
+    again as one file, and readers get each row once."""
+    out, folder = tmp_path / "parquet", tmp_path / "parquet" / "fct_indicator_progress"
+    export_parquet(published, out)
+    manifest = json.loads((out / "_partitions.json").read_text())
+    year = folder / "period_year=2024"
+    states = manifest["fct_indicator_progress"].pop("period_year=2024/data.parquet")
+    q1, q2, q3, q4 = (str(Quarter.parse(q).index) for q in ("2024Q1", "2024Q2", "2024Q3", "2024Q4"))
+    # Q4's index holds the year rows too
+    held = {"data.parquet": (q1, q4), "data-from-2024Q2.parquet": (q2,), "data-from-2024Q3.parquet": (q3,)}
+    with duckdb.connect(str(published), read_only=True) as con:
+        for name, quarters in held.items():
+            con.execute(f"copy (select * from marts.fct_indicator_progress where period_index in "
+                        f"({', '.join(quarters)})) to '{year / name}' (format parquet)")
+            manifest["fct_indicator_progress"][f"period_year=2024/{name}"] = {i: states[i] for i in quarters}
+    assert sorted(states) == sorted([q1, q2, q3, q4])
+    (out / "_partitions.json").write_text(json.dumps(manifest))
+
+    revised = tmp_path / "revised.duckdb"
+    shutil.copyfile(published, revised)
+    with duckdb.connect(str(revised)) as con:
+        con.execute("update marts.fct_indicator_progress set actual_value = actual_value + 1 where period = '2024Q3'")
+        want = con.execute("select period, region_code, indicator_code, actual_value "
+                           "from marts.fct_indicator_progress order by all").fetchall()
+    export_parquet(revised, out)
+    assert sorted(p.name for p in year.glob("*.parquet")) == ["data.parquet"]
     assert _rows_in(str(folder / "*" / "*.parquet")) == want
 
 
