@@ -35,7 +35,7 @@ from planwatch.core.db import connect, storage_version_number, table_exists
 from planwatch.core.errors import ChecksFailed, ConfigError, TerminalError
 from planwatch.core.faults import crash_point
 from planwatch.core.periods import Quarter
-from planwatch.serve.parquet_export import export_parquet, parquet_files, partitioned_tables
+from planwatch.serve.parquet_export import MANIFEST, export_parquet, parquet_files, partitioned_tables
 from planwatch.serve.partition_state import record_partition_states
 from planwatch.core.types import Metrics, RunContext
 
@@ -168,7 +168,8 @@ def _copy_audit_into(candidate: Path, settings: Settings, run: RunContext) -> No
         )
         # what each year of the facts holds, for the export: only the years this build can have
         # changed are hashed again (serve/partition_state.py)
-        record_partition_states(con, partitioned_tables(con))
+        record_partition_states(con, partitioned_tables(con),
+                                export_exists=(settings.parquet_dir / MANIFEST).is_file())
         con.execute("checkpoint")
     wal = candidate.with_name(candidate.name + ".wal")
     if wal.exists():

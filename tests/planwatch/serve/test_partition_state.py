@@ -118,3 +118,21 @@ def test_a_record_by_year_from_an_older_version_is_replaced(tmp_path: Path) -> N
     assert all(recorded_states(con, t) is None for t in TABLES)
     assert record_partition_states(con, TABLES) == {t: "all" for t in TABLES}
     assert all(recorded_states(con, t) == quarter_states(con, t) for t in TABLES)
+
+
+def test_a_first_publish_marks_every_quarter_changed_instead_of_hashing(tmp_path: Path) -> None:
+    """With no export yet there are no files to keep, so no hashes to compare: every quarter gets its
+    row count and a token, and the next incremental publish keeps the tokens of the quarters its
+    build cannot have changed, as it keeps hashes."""
+    con = _published(tmp_path / "w.duckdb")
+    assert record_partition_states(con, TABLES, export_exists=False) == {t: "all" for t in TABLES}
+    first = {t: recorded_states(con, t) for t in TABLES}
+    for table in TABLES:
+        whole = quarter_states(con, table)
+        assert sorted(first[table]) == sorted(whole)
+        assert all(n == whole[i][0] and state.startswith("changed ") for i, (n, state) in first[table].items())
+    _build_2025q4(con)
+    assert record_partition_states(con, TABLES, export_exists=False)["fct_indicator_progress"] == "2025Q4"
+    after = recorded_states(con, "fct_indicator_progress")
+    assert {i: s for i, s in after.items() if int(i) < _i("2025Q4")} == first["fct_indicator_progress"]
+    assert after[str(_i("2025Q4"))][1] not in {s for _, s in first["fct_indicator_progress"].values()}
