@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from planwatch.core.config import Settings
-from planwatch.core.db import connect, ensure_ingest_schema, table_exists
+from planwatch.core.db import connect, ensure_ingest_schema
 from planwatch.core.types import Metrics, RunContext
 
 log = logging.getLogger(__name__)
@@ -100,13 +100,13 @@ def record_rollback(settings: Settings, reason: str) -> str:
 
 
 _SELECT_RUNS = ("select run_id, quarter, started_at, ended_at, status, published, reason, metrics, last_seen_at "
-                "from audit.run_log where (?::varchar is null or run_id = ?) "
-                "and (?::varchar is null or status = ?) and (?::varchar is null or run_id <> ?) ")
+                "from audit.run_log where ((?::varchar is null or run_id = ?) "
+                "and (?::varchar is null or status = ?) and (?::varchar is null or run_id <> ?)) or run_id = ? ")
 # A store from before last_seen_at (added by ensure_ingest_schema at its next write) reads it as NULL.
 _SELECT_RUNS_BEFORE_LAST_SEEN = (
     "select run_id, quarter, started_at, ended_at, status, published, reason, metrics, "
-    "null::timestamp as last_seen_at from audit.run_log where (?::varchar is null or run_id = ?) "
-    "and (?::varchar is null or status = ?) and (?::varchar is null or run_id <> ?) ")
+    "null::timestamp as last_seen_at from audit.run_log where ((?::varchar is null or run_id = ?) "
+    "and (?::varchar is null or status = ?) and (?::varchar is null or run_id <> ?)) or run_id = ? ")
 _NEWEST_FIRST = _SELECT_RUNS + "order by started_at desc limit ?"
 _OLDEST_FIRST = _SELECT_RUNS + "order by started_at limit ?"
 _NEWEST_FIRST_BEFORE_LAST_SEEN = _SELECT_RUNS_BEFORE_LAST_SEEN + "order by started_at desc limit ?"
@@ -115,21 +115,26 @@ _OLDEST_FIRST_BEFORE_LAST_SEEN = _SELECT_RUNS_BEFORE_LAST_SEEN + "order by start
 
 def read_runs(settings: Settings, *, run_id: str | None = None, status: str | None = None,
               except_run_id: str | None = None, limit: int = 1000,
-              newest_first: bool = True) -> list[dict[str, Any]]:
-    """Rows of audit.run_log as dicts (metrics parsed), filtered; [] before the first run."""
+              newest_first: bool = True, also_run_id: str | None = None) -> list[dict[str, Any]]:
+    """Rows of audit.run_log as dicts (metrics parsed), filtered, and the row of `also_run_id` whatever the
+    filters; [] before the first run.
+
+    One read-only connection and one query: the run lock reads through here before every stage, and each
+    catalog probe (is the table there, has it last_seen_at) cost as much CPU as the query itself on a fresh
+    connection (bench/README.md, ninth pass), so a missing table or column is told by DuckDB's error instead."""
+    import duckdb
+
     if not settings.ingest_db.exists():
         return []
+    params = [run_id, run_id, status, status, except_run_id, except_run_id, also_run_id, limit]
     with connect(settings.ingest_db, read_only=True) as con:
-        if not table_exists(con, "audit", "run_log"):
+        try:
+            cur = con.execute(_NEWEST_FIRST if newest_first else _OLDEST_FIRST, params)
+        except duckdb.CatalogException:  # no audit.run_log yet
             return []
-        has_seen = con.execute("select count(*) from duckdb_columns() where schema_name = 'audit' and "
-                               "table_name = 'run_log' and column_name = 'last_seen_at'").fetchone()
-        if has_seen and has_seen[0]:
-            sql = _NEWEST_FIRST if newest_first else _OLDEST_FIRST
-        else:
-            sql = _NEWEST_FIRST_BEFORE_LAST_SEEN if newest_first else _OLDEST_FIRST_BEFORE_LAST_SEEN
-        cur = con.execute(sql,
-                          [run_id, run_id, status, status, except_run_id, except_run_id, limit])
+        except duckdb.BinderException:  # a run log from before last_seen_at
+            cur = con.execute(_NEWEST_FIRST_BEFORE_LAST_SEEN if newest_first else _OLDEST_FIRST_BEFORE_LAST_SEEN,
+                              params)
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, row)) for row in cur.fetchall()]
     for row in rows:
