@@ -34,6 +34,17 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _file_id(path: Path, recorded: tuple[tuple[int, ...], str] | None) -> tuple[str, tuple[int, int, int, int]]:
+    """The file's sha256 and its (size, mtime, ctime, inode): the recorded sha256 when the file's are those
+    recorded with it, else read from its bytes. Any write to a file moves its ctime, which nothing can set
+    back (touch and copies keeping times set mtime only), and a file replaced by another has another inode."""
+    st = path.stat()
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    if recorded is not None and recorded[0] == stamp:
+        return recorded[1], stamp
+    return sha256_file(path), stamp
+
+
 def _is_inside(path: Path, root: Path) -> bool:
     try:
         path.relative_to(root)
@@ -89,23 +100,32 @@ def register_files(settings: Settings, run: RunContext) -> Metrics:
         known_ids = {r[0] for r in con.execute("select file_id from raw.file_ledger").fetchall()}
         row = con.execute("select coalesce(max(file_seq), 0) from raw.file_ledger").fetchone()
         seq = int(row[0]) if row else 0
+        hashed = {r[0]: (tuple(r[1:5]), r[5]) for r in con.execute(
+            "select path, size_bytes, mtime_ns, ctime_ns, inode, file_id from raw.file_hashes").fetchall()}
+        seen: list[tuple[str, int, int, int, int, str]] = []
         con.begin()
         try:
             for path, kind in candidates:
-                file_id = sha256_file(path)
+                rel = path.relative_to(settings.raw_dir).as_posix()
+                file_id, stamp = _file_id(path, hashed.get(rel))
+                seen.append((rel, *stamp, file_id))
                 if file_id in known_ids:
                     known += 1
                     continue
                 seq += 1
-                rel = path.relative_to(settings.raw_dir).as_posix()
                 con.execute(
                     "insert into raw.file_ledger (file_id, file_seq, path, kind, size_bytes, registered_at, status) "
                     "values (?, ?, ?, ?, ?, ?, 'registered')",
-                    [file_id, seq, rel, kind, path.stat().st_size, now],
+                    [file_id, seq, rel, kind, stamp[0], now],
                 )
                 known_ids.add(file_id)
                 new += 1
                 log.info("registered `file=%s` as file_seq %d (%s, sha256 %s…)", rel, seq, kind, file_id[:12])
+            if sorted(seen) != sorted((rel, *stamp, file_id) for rel, (stamp, file_id) in hashed.items()):
+                con.execute("delete from raw.file_hashes")
+                if seen:  # one statement of lists: executemany inserts row by row (3,000 files nationally)
+                    con.execute("insert into raw.file_hashes select unnest(?), unnest(?), unnest(?), unnest(?), "
+                                "unnest(?), unnest(?)", [list(column) for column in zip(*seen)])
             crash_point("register_files.before_commit")
             con.commit()
         except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -98,3 +99,43 @@ def test_reference_folders_of_simulated_sets_are_not_submissions(tmp_path: Path)
     (ref.parent / "regions_simulated.csv").write_text("region_code\n110121\n", encoding="utf-8")
     (ref / "simulated_counties_14th.csv").write_text("region_code\n110121\n", encoding="utf-8")
     assert register_files(settings, RUN)["files_seen"] == 0
+
+
+def test_a_file_is_hashed_again_only_when_its_size_times_or_inode_changed(tmp_path: Path, monkeypatch) -> None:
+    """raw.file_hashes keeps each path's sha256 with its size, mtime, ctime and inode: an unchanged file is
+    not read again, and a file rewritten in place, even with its size and mtime put back, is."""
+    from planwatch.ingest import register
+
+    settings = _home(tmp_path)
+    a, b = settings.statistics_dir / "320583" / "a.csv", settings.statistics_dir / "320583" / "b.csv"
+    shutil.copy(FIXTURES / "valid_320583_2023Q2.csv", a)
+    shutil.copy(FIXTURES / "revision_320583_2023Q2.csv", b)
+    read: list[str] = []
+    real = register.sha256_file
+    monkeypatch.setattr(register, "sha256_file", lambda path: read.append(path.name) or real(path))
+
+    register_files(settings, RUN)
+    assert sorted(read) == ["a.csv", "b.csv"]
+    read.clear()
+    assert register_files(settings, RUN)["files_known"] == 2 and read == []
+
+    # b rewritten with a's bytes, its size and mtime put back as they were: its ctime moved, so it is read
+    stat = b.stat()
+    b.write_bytes(a.read_bytes()[:stat.st_size].ljust(stat.st_size, b"\n"))
+    os.utime(b, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert b.stat().st_size == stat.st_size and b.stat().st_mtime_ns == stat.st_mtime_ns
+    metrics = register_files(settings, RUN)
+    assert read == ["b.csv"] and metrics["files_new"] == 1
+    rows = _ledger(settings)
+    assert rows[-1][0] == register.sha256_file(b) and rows[-1][2] == "statistics/320583/b.csv"
+
+    # a renamed: a path not seen before is read; the old path's record goes
+    read.clear()
+    a.rename(a.with_name("a2.csv"))
+    assert register_files(settings, RUN)["files_new"] == 0 and read == ["a2.csv"]
+    con = duckdb.connect(str(settings.ingest_db), read_only=True)
+    try:
+        paths = [r[0] for r in con.execute("select path from raw.file_hashes order by path").fetchall()]
+    finally:
+        con.close()
+    assert paths == ["statistics/320583/a2.csv", "statistics/320583/b.csv"]
