@@ -307,10 +307,19 @@ def input_digest(settings: Settings) -> str:
     code = [ingest / "load_plans.py", ingest.parent / "core" / "plan_periods.py", ingest.parent / "core" / "catalog.py",
             *sorted((ingest / "extract").glob("*.py"))]
     digest = hashlib.sha256()
-    for path in paths + code:
-        digest.update(str(path).encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    # Names relative to raw/ and to the code's folder: a home or clone moved elsewhere loads nothing again.
+    for root, group in ((settings.raw_dir, paths), (ingest.parent, code)):
+        for path in group:
+            digest.update(_relative(path, root).encode() + b"\0")
+            digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     return digest.hexdigest()
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:  # not under it (a reference folder elsewhere): its full name
+        return str(path)
 
 
 def _unchanged_metrics(con: "duckdb.DuckDBPyConnection", digest: str) -> Metrics | None:

@@ -71,6 +71,19 @@ def test_unchanged_files_are_not_reloaded_and_an_edit_is(planwatch_home: Path) -
     assert _rows(settings, "select count(*) from raw.plan_completion") == [(51,)]
 
 
+def test_a_home_moved_elsewhere_loads_nothing_again(planwatch_home: Path, tmp_path: Path) -> None:
+    """The input digest names the files relative to raw/ (and the code relative to its folder), so a home
+    copied or moved to another folder finds its tables current; a renamed file still counts as a change."""
+    settings = Settings.from_env()
+    assert load_plans(settings, RUN)["unchanged"] is False
+    moved = Settings(home=tmp_path / "moved")
+    shutil.copytree(settings.home, moved.home, symlinks=True)
+    assert load_plans(moved, RUN)["unchanged"] is True
+    path = moved.plan_indicators_dir / "321200_14th.csv"
+    path.rename(path.with_name("321200_14th_renamed.csv"))
+    assert load_plans(moved, RUN)["unchanged"] is False
+
+
 def test_a_file_missing_a_column_is_refused_with_its_name(planwatch_home: Path) -> None:
     settings = Settings.from_env()
     bad = settings.plan_indicators_dir / "999999_14th.csv"
