@@ -274,6 +274,54 @@ def test_incremental_progress_inputs_seed_a_series_after_a_gap(tmp_path: Path) -
     assert seeded["COM_SERVICE_COVERAGE"] == (4, "quarter", 2021, 4, 100.0)
 
 
+def test_incremental_build_rebuilds_a_revised_base_year_and_a_new_series(tmp_path: Path) -> None:
+    """int_plan_bases_chained keeps the bases of plans based before the bound's year, and
+    fct_plan_figures rewrites only the figures whose reaches_facts changed: a new file that reports
+    the base year 2020 of a plan without a printed baseline and starts a plan series changes both,
+    and the incremental build still equals a full one (with either rule too lax, it would not)."""
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_dirs()
+    builder = _fixture_builder()
+    # published: files 1-2 without the organisations per 10k (a plan series, no printed baseline)
+    builder.build_ingest(settings.ingest_db, max_file_seq=2)
+    with connect(settings.ingest_db) as con:
+        con.execute("delete from raw.stat_observations where indicator_code = 'SOC_ORGS_PER_10K'")
+    first = build_candidate(settings, RunContext("run-2023Q2", Quarter.parse("2023Q2")))
+    assert first["build_mode"] == "full_refresh"
+    published = settings.candidate_db("run-2023Q2")
+    _publish(published, settings)
+
+    # file 5 reports the series' 2020 year end (the 14th plan's base year) and 2022Q4
+    line = {"file_seq": "5", "region_code": "330100", "indicator_code": "SOC_ORGS_PER_10K", "breakdown": "",
+            "unit": "个", "numerator": "", "denominator": "", "source": "fixture"}
+    builder.build_ingest(settings.ingest_db, extra_observations=[
+        line | {"line_no": "2", "period": "2020Q4", "value": "5"},
+        line | {"line_no": "3", "period": "2022Q4", "value": "6"},
+    ])
+    second = build_candidate(settings, RunContext("run-2023Q4", Quarter.parse("2023Q4")))
+    assert second["build_mode"] == "incremental"
+    assert second["rebuilt_from_period_index"] == Quarter.parse("2020Q4").index
+    incremental = settings.candidate_db("run-2023Q4")
+    build_from_ingest(settings.ingest_db, tmp_path / "full.duckdb", Quarter.parse("2023Q4"), settings.dbt_dir,
+                      full_refresh=True)
+    for table in ("intermediate.int_plan_bases_chained", "marts.fct_plan_figures", "marts.fct_plan_evaluation",
+                  "intermediate.int_progress_series_counted", "marts.fct_indicator_progress"):
+        assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
+
+    base_sql = ("select baseline_source, baseline_value from intermediate.int_plan_bases_chained "
+                "where plan_target_id = '330100|14th|SOC_ORGS_PER_10K|'")
+    reach_sql = ("select count(*) filter (where reaches_facts), count(*) from marts.fct_plan_figures "
+                 "where region_code = '330100' and indicator_code = 'SOC_ORGS_PER_10K' and is_used")
+    with connect(published, read_only=True) as con:
+        assert con.execute(base_sql).fetchall() == [(None, None)]
+        before = con.execute(reach_sql).fetchone()
+    with connect(incremental, read_only=True) as con:
+        assert con.execute(base_sql).fetchall() == [("previous_plan_actual", 5.0)]
+        after = con.execute(reach_sql).fetchone()
+    assert before is not None and after is not None and before[1] == after[1] > 0
+    assert (before[0], after[0]) == (0, after[1])
+
+
 # The tests restricted to rebuilt rows (their `where` config) and the table each one checks.
 REBUILT_ROWS_TESTS = {
     "unique_combination_of_columns_int_observations_latest_region_code__indicator_code__breakdown__period":
