@@ -13,6 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
@@ -45,6 +46,7 @@ from planwatch.core.types import Metrics, RunContext
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -540,17 +542,28 @@ class FileResult:
     reasons: Counter[str]
 
 
-def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog,
-              entry: tuple[str, int, str], today: date, plan_units: PrintedUnits | None = None) -> FileResult:
-    """Load one ledger file inside one transaction; raise FileRefused when it cannot be read at all.
-
-    The caller registers the catalog tables (`_register_catalog`) on `con` first.
-    """
-    file_id, file_seq, rel = entry
+def read_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog,
+              rel: str) -> tuple[Submission, "pa.Table"]:
+    """Open and read one ledger file into its table of text cells; raise FileRefused when it cannot be
+    read at all. Touches no table of the store, so it may run on another connection while the previous
+    file loads (`load_statistics`)."""
     sub = open_submission(settings.raw_dir / rel, rel, {r.name_zh: r.code for r in catalog.regions.values()})
     table = sub.table(con)
     if table.num_rows == 0:
         raise FileRefused(rel, "has a header but no data rows", "export the sheet again with its figures")
+    return sub, table
+
+
+def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog,
+              entry: tuple[str, int, str], today: date, plan_units: PrintedUnits | None = None,
+              read: tuple[Submission, "pa.Table"] | None = None) -> FileResult:
+    """Load one ledger file inside one transaction; raise FileRefused when it cannot be read at all.
+
+    The caller registers the catalog tables (`_register_catalog`) on `con` first; `read` is the file
+    as `read_file` gave it, when the caller read it ahead.
+    """
+    file_id, file_seq, rel = entry
+    sub, table = read if read is not None else read_file(con, settings, catalog, rel)
     loaded_at = datetime.now()
     con.begin()
     try:
@@ -602,32 +615,41 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
         _register_catalog(con, catalog)
         plan_units = printed_units(con)
         done: list[str] = []  # files that get a receipt
-        for entry in entries:
-            file_id, file_seq, rel = entry
-            try:
-                result = load_file(con, settings, catalog, entry, today, plan_units)
-            except FileRefused as exc:
-                files_refused += 1
-                log.error("refused %s", exc)
-                con.execute(
-                    "update raw.file_ledger set status = 'refused', error = ?, loaded_at = ? where file_id = ?",
-                    [str(exc), datetime.now(), file_id],
-                )
+        # The next file is read (decoded, split into cells by DuckDB's CSV reader) on a second connection
+        # while this one judges and inserts the current file: each step alone keeps one core busy, the
+        # national full load 1.0 core on 2 (bench/README.md, ninth pass). One file ahead at most: its
+        # text and cells are the extra memory.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool, con.cursor() as reader:
+            ahead = [pool.submit(read_file, reader, settings, catalog, rel) for _, _, rel in entries[:1]]
+            for i, entry in enumerate(entries):
+                file_id, file_seq, rel = entry
+                current = ahead.pop()
+                if i + 1 < len(entries):
+                    ahead.append(pool.submit(read_file, reader, settings, catalog, entries[i + 1][2]))
+                try:
+                    result = load_file(con, settings, catalog, entry, today, plan_units, read=current.result())
+                except FileRefused as exc:
+                    files_refused += 1
+                    log.error("refused %s", exc)
+                    con.execute(
+                        "update raw.file_ledger set status = 'refused', error = ?, loaded_at = ? where file_id = ?",
+                        [str(exc), datetime.now(), file_id],
+                    )
+                    done.append(file_id)
+                    continue
+                crash_point("load_statistics.file_loaded")  # proves the ledger tells which files are in
                 done.append(file_id)
-                continue
-            crash_point("load_statistics.file_loaded")  # proves the ledger tells which files are in
-            done.append(file_id)
-            files_loaded += 1
-            rows_read += result.rows_read
-            rows_loaded += result.rows_loaded
-            rows_quarantined += result.rows_quarantined
-            file_reasons = result.reasons
-            reasons.update(file_reasons)
-            revising = _revising_rows(con, file_id, file_seq)
-            rows_revising += revising
-            log.info("loaded `file=%s` (file_seq %d): read %d = loaded %d + quarantined %d%s; %d rows revise earlier files",
-                     rel, file_seq, result.rows_read, result.rows_loaded, result.rows_quarantined,
-                     f" {dict(file_reasons)}" if file_reasons else "", revising)
+                files_loaded += 1
+                rows_read += result.rows_read
+                rows_loaded += result.rows_loaded
+                rows_quarantined += result.rows_quarantined
+                file_reasons = result.reasons
+                reasons.update(file_reasons)
+                revising = _revising_rows(con, file_id, file_seq)
+                rows_revising += revising
+                log.info("loaded `file=%s` (file_seq %d): read %d = loaded %d + quarantined %d%s; %d rows revise earlier files",
+                         rel, file_seq, result.rows_read, result.rows_loaded, result.rows_quarantined,
+                         f" {dict(file_reasons)}" if file_reasons else "", revising)
         receipts = _write_receipts(con, settings, done)
     metrics: Metrics = {
         "receipts": receipts,
