@@ -13,7 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
@@ -63,6 +63,10 @@ REASON_CODES: tuple[TReason, ...] = (
 
 _OBS_COLUMNS = ("line_no", "region_code", "period", "period_type", "indicator_code", "breakdown", "value", "unit",
                 "raw_value", "raw_unit", "numerator", "denominator", "reported_on", "source", "is_simulated", "mapped")
+
+# The largest file read while the one before it loads (load_statistics): a county file of the national
+# bench is 23 MB, of the 4x bench 92 MB, whose peak could not afford a second one in memory.
+READ_AHEAD_MAX_BYTES = 32 * 1024 * 1024
 
 # (region_code, indicator_code) -> {unit as the region's plan prints it: the plan reviewer's unit_as_read}
 PrintedUnits = dict[tuple[str, str], dict[str, str]]
@@ -554,6 +558,13 @@ def read_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Cat
     return sub, table
 
 
+def _readable_ahead(settings: Settings, rel: str) -> bool:
+    try:
+        return (settings.raw_dir / rel).stat().st_size <= READ_AHEAD_MAX_BYTES
+    except OSError:
+        return False  # read_file, in turn, says what is wrong with it
+
+
 def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog,
               entry: tuple[str, int, str], today: date, plan_units: PrintedUnits | None = None,
               read: tuple[Submission, "pa.Table"] | None = None) -> FileResult:
@@ -616,18 +627,20 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
         plan_units = printed_units(con)
         done: list[str] = []  # files that get a receipt
         # The next file is read (decoded, split into cells by DuckDB's CSV reader) on a second connection
-        # while this one judges and inserts the current file: each step alone keeps one core busy, the
-        # national full load 1.0 core on 2 (bench/README.md, ninth pass). One file ahead at most: its
-        # text and cells are the extra memory.
+        # while this one judges and inserts the current file: the national full load kept 1.0 core of
+        # 2 busy (bench/README.md, ninth pass). Its text and cells are the extra memory, about 3.5x the
+        # file's bytes (+300 MiB for a 92 MB file of the 4x bench), so only a file up to
+        # READ_AHEAD_MAX_BYTES is read ahead.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool, con.cursor() as reader:
-            ahead = [pool.submit(read_file, reader, settings, catalog, rel) for _, _, rel in entries[:1]]
+            ahead: Future[tuple[Submission, pa.Table]] | None = None
             for i, entry in enumerate(entries):
                 file_id, file_seq, rel = entry
-                current = ahead.pop()
-                if i + 1 < len(entries):
-                    ahead.append(pool.submit(read_file, reader, settings, catalog, entries[i + 1][2]))
+                current, ahead = ahead, None
+                if i + 1 < len(entries) and _readable_ahead(settings, entries[i + 1][2]):
+                    ahead = pool.submit(read_file, reader, settings, catalog, entries[i + 1][2])
                 try:
-                    result = load_file(con, settings, catalog, entry, today, plan_units, read=current.result())
+                    read = current.result() if current is not None else None
+                    result = load_file(con, settings, catalog, entry, today, plan_units, read=read)
                 except FileRefused as exc:
                     files_refused += 1
                     log.error("refused %s", exc)

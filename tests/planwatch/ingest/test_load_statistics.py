@@ -445,3 +445,36 @@ def test_a_failing_clean_row_query_raises_its_own_error(settings: Settings, clea
         con.rollback()
     finally:
         con.close()
+
+
+def test_files_read_ahead_load_as_files_read_one_at_a_time(tmp_path: Path, clean_row_query: None,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_statistics reads the next file on a second connection while the current one loads
+    (READ_AHEAD_MAX_BYTES): a refused file between loaded ones, a fault, a revision and a GB18030 file
+    give the same ledger, rows, quarantine and metrics as a load that reads each file in its turn."""
+    import planwatch.ingest.load_statistics as loader
+
+    def load(home: Path, read_ahead_bytes: int) -> tuple[dict[str, object], list[list[tuple]]]:
+        monkeypatch.setattr(loader, "READ_AHEAD_MAX_BYTES", read_ahead_bytes)
+        settings = make_statistics_home(home)
+        for i, fixture in enumerate(("valid_320583_2023Q2.csv", "bad/header_only.csv", "faults_320583_2023Q3.csv",
+                                     "gb18030_350582_2023Q2.csv", "revision_320583_2023Q2.csv")):
+            _drop(settings, fixture, f"{i}_{Path(fixture).name}")
+        metrics = _load(settings)
+        metrics.pop("seconds")
+        tables = [_query(settings, "select path, status, error, rows_read, rows_loaded, rows_quarantined "
+                                   "from raw.file_ledger order by file_seq"),
+                  _query(settings, "select l.path, o.line_no, o.region_code, o.period, o.indicator_code, o.breakdown, "
+                                   "o.value, o.raw_value from raw.stat_observations o join raw.file_ledger l "
+                                   "using (file_id) order by all"),
+                  _query(settings, "select path, line_no, raw_text, reason_code, reason from raw.stat_quarantine "
+                                   "order by all")]
+        return metrics, tables
+
+    ahead, one_by_one = load(tmp_path / "ahead", 1 << 30), load(tmp_path / "in_turn", 0)
+    assert ahead == one_by_one
+    metrics, (ledger, observations, quarantine) = ahead
+    assert (metrics["files_loaded"], metrics["files_refused"]) == (4, 1)
+    assert [row[1] for row in ledger] == ["loaded", "refused", "loaded", "loaded", "loaded"]
+    assert metrics["rows_read"] == metrics["rows_loaded"] + metrics["rows_quarantined"] > 0
+    assert metrics["rows_revising"] > 0 and len(quarantine) == metrics["rows_quarantined"] > 0
