@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from planwatch.core.catalog import Catalog
@@ -485,6 +486,8 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
 
 def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: Submission, clean: int,
             outcome: FileOutcome, loaded_at: datetime) -> None:
+    """Insert the file's rows: `clean` rows accepted as they stand from `_clean` (`_judge_file`'s temp
+    table, or the same columns judged ahead, registered), the outcome's accepted and quarantined rows."""
     import pyarrow as pa
 
     file_id, file_seq, rel = entry
@@ -549,13 +552,41 @@ class FileResult:
 def read_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog,
               rel: str) -> tuple[Submission, "pa.Table"]:
     """Open and read one ledger file into its table of text cells; raise FileRefused when it cannot be
-    read at all. Touches no table of the store, so it may run on another connection while the previous
-    file loads (`load_statistics`)."""
+    read at all."""
     sub = open_submission(settings.raw_dir / rel, rel, {r.name_zh: r.code for r in catalog.regions.values()})
     table = sub.table(con)
     if table.num_rows == 0:
         raise FileRefused(rel, "has a header but no data rows", "export the sheet again with its figures")
     return sub, table
+
+
+@dataclass
+class JudgedFile:
+    """A file read and judged ahead of its load (`judge_ahead`): its rows accepted as they stand (the
+    columns of `_clean`, none when the file was judged row by row whole) and the outcome of the rest."""
+
+    sub: Submission
+    rows_read: int
+    clean: "pa.Table | None"
+    outcome: FileOutcome
+
+
+def judge_ahead(private: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog, rel: str,
+                today: date, plan_units: PrintedUnits | None) -> JudgedFile:
+    """Read and judge one file on `private`, an in-memory DuckDB of the read-ahead thread with the
+    catalog registered (`_register_catalog`): nothing here touches the store, so it runs while the file
+    before it is written. Its own database, not a cursor of the store's: `_judge_file` changes a
+    setting of the database it runs on, which would change the plans of the store's queries meanwhile
+    (`_revising_rows` 0.2 -> 2.3 s, bench/README.md, ninth pass)."""
+    sub, table = read_file(private, settings, catalog, rel)
+    private.register("_sub", table)
+    try:
+        clean, outcome = _judge_file(private, sub, catalog, today, plan_units)
+        rows = private.sql("select * from _clean").to_arrow_table() if clean else None
+        private.execute("drop table if exists _clean")
+    finally:
+        private.unregister("_sub")
+    return JudgedFile(sub, table.num_rows, rows, outcome)
 
 
 def _readable_ahead(settings: Settings, rel: str) -> bool:
@@ -567,25 +598,38 @@ def _readable_ahead(settings: Settings, rel: str) -> bool:
 
 def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog,
               entry: tuple[str, int, str], today: date, plan_units: PrintedUnits | None = None,
-              read: tuple[Submission, "pa.Table"] | None = None) -> FileResult:
+              judged: JudgedFile | None = None) -> FileResult:
     """Load one ledger file inside one transaction; raise FileRefused when it cannot be read at all.
 
-    The caller registers the catalog tables (`_register_catalog`) on `con` first; `read` is the file
-    as `read_file` gave it, when the caller read it ahead.
+    The caller registers the catalog tables (`_register_catalog`) on `con` first; `judged` is the file
+    as `judge_ahead` read and judged it, when the caller did that ahead.
     """
     file_id, file_seq, rel = entry
-    sub, table = read if read is not None else read_file(con, settings, catalog, rel)
+    if judged is None:
+        sub, table = read_file(con, settings, catalog, rel)
     loaded_at = datetime.now()
     con.begin()
     try:
-        con.register("_sub", table)
+        if judged is None:
+            con.register("_sub", table)
         # The ledger only sends a file once; if it was edited by hand, the file's rows are replaced, never doubled.
         con.execute("delete from raw.stat_observations where file_id = ?", [file_id])
         con.execute("delete from raw.stat_quarantine where file_id = ?", [file_id])
-        clean, outcome = _judge_file(con, sub, catalog, today, plan_units)
-        _insert(con, entry, sub, clean, outcome, loaded_at)
+        if judged is None:
+            clean, outcome = _judge_file(con, sub, catalog, today, plan_units)
+            _insert(con, entry, sub, clean, outcome, loaded_at)
+            rows_read = table.num_rows
+        else:
+            sub, outcome, rows_read = judged.sub, judged.outcome, judged.rows_read
+            clean = judged.clean.num_rows if judged.clean is not None else 0
+            if judged.clean is not None:
+                con.register("_clean", judged.clean)
+            try:
+                _insert(con, entry, sub, clean, outcome, loaded_at)
+            finally:
+                if judged.clean is not None:
+                    con.unregister("_clean")
         loaded, quarantined = _count(con, "stat_observations", file_id), _count(con, "stat_quarantine", file_id)
-        rows_read = table.num_rows
         if loaded != clean + outcome.rows_loaded or rows_read != loaded + quarantined:
             raise TerminalError(
                 f"`file={rel}`: rows read {rows_read} ≠ rows loaded {loaded} + rows quarantined {quarantined}; "
@@ -603,7 +647,8 @@ def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Cat
         con.rollback()
         raise
     finally:
-        con.unregister("_sub")
+        if judged is None:
+            con.unregister("_sub")
     return FileResult(rows_read, loaded, quarantined, Counter(code for _, code, _ in outcome.quarantine))
 
 
@@ -626,21 +671,24 @@ def load_statistics(settings: Settings, run: RunContext, today: date | None = No
         _register_catalog(con, catalog)
         plan_units = printed_units(con)
         done: list[str] = []  # files that get a receipt
-        # The next file is read (decoded, split into cells by DuckDB's CSV reader) on a second connection
-        # while this one judges and inserts the current file: the national full load kept 1.0 core of
-        # 2 busy (bench/README.md, ninth pass). Its text and cells are the extra memory, about 3.5x the
-        # file's bytes (+300 MiB for a 92 MB file of the 4x bench), so only a file up to
-        # READ_AHEAD_MAX_BYTES is read ahead.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool, con.cursor() as reader:
-            ahead: Future[tuple[Submission, pa.Table]] | None = None
+        # The next file is read and judged (decoded, split into cells by DuckDB's CSV reader, its clean
+        # rows found) in a second thread while this one writes the file before it: the national full
+        # load kept 1.0 core of 2 busy (bench/README.md, ninth pass). Its text, cells and clean rows
+        # are the extra memory, about 3.5x the file's bytes (+300 MiB for a 92 MB file of the 4x
+        # bench), so only a file up to READ_AHEAD_MAX_BYTES is judged ahead; a larger one is read and
+        # judged in its turn, on the store's connection, as before.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge-ahead") as pool, \
+                connect(Path(":memory:")) as private:
+            _register_catalog(private, catalog)
+            ahead: Future[JudgedFile] | None = None
             for i, entry in enumerate(entries):
                 file_id, file_seq, rel = entry
                 current, ahead = ahead, None
                 if i + 1 < len(entries) and _readable_ahead(settings, entries[i + 1][2]):
-                    ahead = pool.submit(read_file, reader, settings, catalog, entries[i + 1][2])
+                    ahead = pool.submit(judge_ahead, private, settings, catalog, entries[i + 1][2], today, plan_units)
                 try:
-                    read = current.result() if current is not None else None
-                    result = load_file(con, settings, catalog, entry, today, plan_units, read=read)
+                    judged = current.result() if current is not None else None
+                    result = load_file(con, settings, catalog, entry, today, plan_units, judged=judged)
                 except FileRefused as exc:
                     files_refused += 1
                     log.error("refused %s", exc)

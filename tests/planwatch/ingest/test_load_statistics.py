@@ -449,9 +449,10 @@ def test_a_failing_clean_row_query_raises_its_own_error(settings: Settings, clea
 
 def test_files_read_ahead_load_as_files_read_one_at_a_time(tmp_path: Path, clean_row_query: None,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """load_statistics reads the next file on a second connection while the current one loads
-    (READ_AHEAD_MAX_BYTES): a refused file between loaded ones, a fault, a revision and a GB18030 file
-    give the same ledger, rows, quarantine and metrics as a load that reads each file in its turn."""
+    """load_statistics reads and judges the next file on a private DuckDB while it writes the current
+    one (judge_ahead, READ_AHEAD_MAX_BYTES): a refused file between loaded ones, a fault, a revision
+    and a GB18030 file give the same ledger, rows, quarantine and metrics as a load that reads and
+    judges each file in its turn on the store's connection."""
     import planwatch.ingest.load_statistics as loader
 
     def load(home: Path, read_ahead_bytes: int) -> tuple[dict[str, object], list[list[tuple]]]:
