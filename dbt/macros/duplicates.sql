@@ -12,20 +12,17 @@
 {%- set condition -%}
     {%- if skip_nulls %}{{ columns | join(' is not null and ') }} is not null{% else %}true{% endif -%}
 {%- endset %}
-with repeated_hashes as (
-
-    select hash({{ columns | join(', ') }}) as row_hash
-    from {{ model }}
-    where {{ condition }}
-    group by hash({{ columns | join(', ') }})
-    having count(*) > 1
-
-)
-
 select {{ select_columns }}, count(*) as {{ count_name }}
 from {{ model }}
 where {{ condition }}
-  and hash({{ columns | join(', ') }}) in (select repeated_hashes.row_hash from repeated_hashes)
+  and hash({{ columns | join(', ') }}) in (
+      -- the hashes more than one row has (a subquery, not a CTE: dbt wraps a test's SQL in one)
+      select hash({{ columns | join(', ') }})
+      from {{ model }}
+      where {{ condition }}
+      group by hash({{ columns | join(', ') }})
+      having count(*) > 1
+  )
 group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endmacro %}
