@@ -88,8 +88,7 @@ latest as (
         {%- if with_source_file %}
         arg_max(file_id, file_seq) as file_id,
         {%- endif %}
-        min(loaded_at) filter (where value is not null) as received_at,
-        bool_and(period_type = 'year') as is_yearly
+        min(loaded_at) filter (where value is not null) as received_at
 
     from observations
     {%- if scope %}
@@ -104,20 +103,16 @@ latest as (
 
 yearly_series as (
 
-    {%- if scope %}
-    -- over every period of the series, not only the scope's (the same as over `latest`); the
-    -- source, not the CTE: DuckDB writes out a CTE read twice before reading it
+    -- over every period of the series, not only the scope's; from the source, not from `latest`:
+    -- DuckDB writes out a CTE read twice before reading it (the 5 M grouped rows of a full build:
+    -- bi.submission_counts' query CPU 6.6 -> 4.8-4.9 s nationally, bench/README.md, ninth pass)
     select region_code, indicator_code, breakdown
     from {{ source('stats', 'stat_observations') }}
+    {%- if scope %}
     where region_code in (select scope.region_code from {{ scope }} as scope)
+    {%- endif %}
     group by all
     having bool_and(period_type = 'year')
-    {%- else %}
-    select region_code, indicator_code, breakdown
-    from latest
-    group by all
-    having bool_and(is_yearly)
-    {%- endif %}
 
 ),
 
