@@ -17,16 +17,15 @@
     new quarter costs one row per series instead of every series' whole history. -#}
 {{ config(**incremental_by_key(['region_code', 'indicator_code', 'breakdown', 'period'])) }}
 
-{#- The plan's attributes that the progress arithmetic reads: by the name they take here, the column
-    of int_plan_targets_converted; and the base's columns of int_plan_bases_chained. -#}
+{#- The plan's attributes that this model reads (the running total of a cumulative target): by the
+    name they take here, the column of int_plan_targets_converted. The others, and the base
+    (int_plan_bases_chained), join in int_progress_inputs_joined; joined here without being
+    output, the base took a hash join of every row (national full build, query CPU 8.3-8.8 ->
+    bench/README.md, ninth pass). -#}
 {%- set plan_attribute_columns = {
-    'attribute': 'attribute',
-    'target_year': 'target_year',
-    'target_value': 'target_value',
     'target_kind': 'target_kind',
     'plan_start_year': 'window_start_year',
 } -%}
-{%- set base_columns = ['baseline_year', 'baseline_value', 'baseline_source'] -%}
 
 {#- Where the plan's attributes join. A full build joins them after the series window, by id: the
     window sorts every column it is given, and it sorts every observation of history there (CPU of
@@ -77,13 +76,6 @@ annual_targets as (
 flow_year_totals as (
 
     select * from {{ ref('int_flow_year_totals') }}
-
-),
-
-bases as (
-
-    -- the printed baseline, else the previous plan's final-year actual
-    select * from {{ ref('int_plan_bases_chained') }}
 
 ),
 
@@ -159,9 +151,6 @@ matched as (
         {%- for name, column in plan_attribute_columns.items() %}
         plan_for_year.{{ column }} as {{ name }},
         {%- endfor %}
-        {%- for column in base_columns %}
-        bases.{{ column }},
-        {%- endfor %}
         {%- endif %}
         coalesce(plan_for_year.is_after_target_year, false) as is_after_target_year
 
@@ -171,10 +160,6 @@ matched as (
         and plan_for_year.indicator_code = observations.indicator_code
         and plan_for_year.breakdown = observations.breakdown
         and plan_for_year.plan_year = observations.period_year
-    {%- if attributes_before_window %}
-    left join bases
-        on bases.plan_target_id = plan_for_year.plan_target_id
-    {%- endif %}
 
 ),
 
@@ -337,17 +322,12 @@ series as (
     select
         series_counted.*,
         {%- for name, column in plan_attribute_columns.items() %}
-        plan_targets.{{ column }} as {{ name }},
-        {%- endfor %}
-        {%- for column in base_columns %}
-        bases.{{ column }}{{ "," if not loop.last }}
+        plan_targets.{{ column }} as {{ name }}{{ "," if not loop.last }}
         {%- endfor %}
 
     from series_counted
     left join plan_targets
         on plan_targets.plan_target_id = series_counted.plan_target_id
-    left join bases
-        on bases.plan_target_id = series_counted.plan_target_id
     {%- endif %}
 
 ),
