@@ -13,6 +13,9 @@
                                                    relation_columns=('file_seq', 'period_index')) %}
 {%- endif %}
 
+{%- set key_columns = 'versions.region_code, versions.indicator_code, versions.breakdown, versions.period' %}
+{%- set key_hash = 'hash(' ~ key_columns ~ ')' %}
+
 with
 
 observations as (
@@ -58,48 +61,42 @@ versions as (
 ),
 {% endif %}
 
-revised_keys as (
+revised_hashes as (
 
     -- the keys with more than one version: few (revisions), so that only their rows are ranked;
-    -- a window over every row sorted 5 M rows for nothing (CPU 7.5 -> 4.6-5.6 s, bench/README.md)
-    select region_code, indicator_code, breakdown, period, count(*) as version_count
+    -- a window over every row sorted 5 M rows for nothing (CPU 7.5 -> 4.6-5.6 s, bench/README.md).
+    -- Found by a hash of the key, not the key itself: grouping 5 M rows by a number costs less than
+    -- by four strings (national query CPU 3.05 -> 2.25 s, bench/README.md, ninth pass). A hash
+    -- shared by two single-version keys only ranks each alone (rank 1 of 1), as below.
+    select {{ key_hash }} as key_hash
     from versions
-    group by region_code, indicator_code, breakdown, period
+    group by {{ key_hash }}
     having count(*) > 1
 
 ),
 
 ranked as (
 
-    -- the join to revised_keys is written in both branches on purpose: as one CTE read by both,
-    -- DuckDB wrote the five million joined rows out before reading them (a CTE read twice is
+    -- revised_hashes is looked up in both branches on purpose: as one CTE read by both, DuckDB
+    -- wrote the five million joined rows out before reading them (a CTE read twice is
     -- materialised): national query CPU 4.0-4.4 -> 8.9-9.0 s, the same rows (bench/README.md,
     -- sixth pass)
     select versions.*, 1 as version_rank, 1 as version_count
     from versions
-    left join revised_keys
-        on revised_keys.region_code = versions.region_code
-        and revised_keys.indicator_code = versions.indicator_code
-        and revised_keys.breakdown = versions.breakdown
-        and revised_keys.period = versions.period
-    where revised_keys.region_code is null
+    where {{ key_hash }} not in (select revised_hashes.key_hash from revised_hashes)
 
     union all
 
     select
         versions.*,
         row_number() over (
-            partition by versions.region_code, versions.indicator_code, versions.breakdown, versions.period
+            partition by {{ key_columns }}
             order by versions.file_seq desc, versions.line_no desc
         ) as version_rank,
-        revised_keys.version_count
+        count(*) over (partition by {{ key_columns }}) as version_count
 
     from versions
-    inner join revised_keys
-        on revised_keys.region_code = versions.region_code
-        and revised_keys.indicator_code = versions.indicator_code
-        and revised_keys.breakdown = versions.breakdown
-        and revised_keys.period = versions.period
+    where {{ key_hash }} in (select revised_hashes.key_hash from revised_hashes)
 
 ),
 
