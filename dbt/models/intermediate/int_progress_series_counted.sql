@@ -20,8 +20,8 @@
 {#- The plan's attributes that this model reads (the running total of a cumulative target): by the
     name they take here, the column of int_plan_targets_converted. The others, and the base
     (int_plan_bases_chained), join in int_progress_inputs_joined; joined here without being
-    output, the base took a hash join of every row (national full build, query CPU 8.3-8.8 ->
-    bench/README.md, ninth pass). -#}
+    output, the base cost a hash join of every row (national full build, the model's query CPU
+    9.4 -> 8.5-8.9 s, bench/README.md, ninth pass). -#}
 {%- set plan_attribute_columns = {
     'target_kind': 'target_kind',
     'plan_start_year': 'window_start_year',
