@@ -56,8 +56,8 @@ MANIFEST = "_partitions.json"
 WHOLE, COLUMNS = "_whole", "_columns"
 # Tables whose newest quarter is always a file of its own: the next build writes that quarter's rows
 # again. The status history rewrites each changed series' latest row as no longer the latest (its
-# anchor, serve/partition_state.py), so at +2025Q4 its 2025Q3 changed, and the year's file of
-# Q1-Q3 was written whole; apart, the export writes Q3 and Q4 (bench/README.md, ninth pass).
+# anchor, serve/partition_state.py), so a new Q4 changed its Q3, and the year's file of Q1-Q3 was
+# written whole; apart, the export writes Q3 and Q4 (bench/README.md, ninth pass).
 NEWEST_APART = ("fct_indicator_status_history",)
 
 Pieces = dict[str, QuarterStates]  # a file's path under the table's folder -> the quarters it holds
