@@ -246,6 +246,16 @@ def _year_files(folder: Path) -> dict[str, int]:
     return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.glob("*/*.parquet")}
 
 
+def _revised_copy(published: Path, revised: Path, period: str) -> tuple[Path, list[tuple]]:
+    """A copy of `published` whose facts of `period` are revised (actual + 1), and the rows readers should see."""
+    shutil.copyfile(published, revised)
+    with duckdb.connect(str(revised)) as con:
+        con.execute("update marts.fct_indicator_progress set actual_value = actual_value + 1 where period = ?", [period])
+        want = con.execute("select period, region_code, indicator_code, actual_value "
+                           "from marts.fct_indicator_progress order by all").fetchall()
+    return revised, want
+
+
 def _rows_in(pattern: str, where: str = "true") -> list[tuple]:
     with duckdb.connect(":memory:") as con:
         return con.execute(f"select period, region_code, indicator_code, actual_value from read_parquet(?) "
@@ -281,12 +291,7 @@ def test_parquet_export_writes_a_new_quarter_beside_its_year(published: Path, tm
     assert hive == (45 * 2, 1)
 
     # an earlier quarter of the year changes: the year is written again as one file
-    revised = tmp_path / "revised.duckdb"
-    shutil.copyfile(published, revised)
-    with duckdb.connect(str(revised)) as con:
-        con.execute("update marts.fct_indicator_progress set actual_value = actual_value + 1 where period = '2025Q1'")
-        want = con.execute("select period, region_code, indicator_code, actual_value "
-                           "from marts.fct_indicator_progress order by all").fetchall()
+    revised, want = _revised_copy(published, tmp_path / "revised.duckdb", "2025Q1")
     time.sleep(0.01)
     export_parquet(revised, out)
     third = _year_files(folder)
@@ -385,12 +390,7 @@ def test_parquet_export_writes_a_year_again_whose_files_interleave(published: Pa
     assert sorted(states) == sorted([q1, q2, q3, q4])
     (out / "_partitions.json").write_text(json.dumps(manifest))
 
-    revised = tmp_path / "revised.duckdb"
-    shutil.copyfile(published, revised)
-    with duckdb.connect(str(revised)) as con:
-        con.execute("update marts.fct_indicator_progress set actual_value = actual_value + 1 where period = '2024Q3'")
-        want = con.execute("select period, region_code, indicator_code, actual_value "
-                           "from marts.fct_indicator_progress order by all").fetchall()
+    revised, want = _revised_copy(published, tmp_path / "revised.duckdb", "2024Q3")
     export_parquet(revised, out)
     assert sorted(p.name for p in year.glob("*.parquet")) == ["data.parquet"]
     assert _rows_in(str(folder / "*" / "*.parquet")) == want
