@@ -617,18 +617,17 @@ def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Cat
         con.execute("delete from raw.stat_quarantine where file_id = ?", [file_id])
         if judged is None:
             clean, outcome = _judge_file(con, sub, catalog, today, plan_units)
-            _insert(con, entry, sub, clean, outcome, loaded_at)
             rows_read = table.num_rows
-        else:
+        else:  # its clean rows go in under the temp table's name: _insert reads `_clean` either way
             sub, outcome, rows_read = judged.sub, judged.outcome, judged.rows_read
             clean = judged.clean.num_rows if judged.clean is not None else 0
             if judged.clean is not None:
                 con.register("_clean", judged.clean)
-            try:
-                _insert(con, entry, sub, clean, outcome, loaded_at)
-            finally:
-                if judged.clean is not None:
-                    con.unregister("_clean")
+        try:
+            _insert(con, entry, sub, clean, outcome, loaded_at)
+        finally:
+            if judged is not None and judged.clean is not None:
+                con.unregister("_clean")  # registered for the insert only
         loaded, quarantined = _count(con, "stat_observations", file_id), _count(con, "stat_quarantine", file_id)
         if loaded != clean + outcome.rows_loaded or rows_read != loaded + quarantined:
             raise TerminalError(
