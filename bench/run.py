@@ -291,6 +291,13 @@ def run_child(args: list[str], home: Path, log_path: Path) -> dict[str, Any]:
     return result
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its waited-for children: a stage's CPU over its wall time
+    says how much of the two cores it kept busy."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
     from planwatch.run.pipeline import before_stage, run_stage
     from planwatch.core.types import STAGES
@@ -298,16 +305,19 @@ def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
     stages: dict[str, float] = {}
     metrics: dict[str, Any] = {}
     windows: dict[str, list[float]] = {}
+    cpu: dict[str, float] = {}
     for stage in STAGES:
         before_stage(stage)  # as run_all does: one process runs every stage
         started = time.perf_counter()
         wall_start = time.time()
+        cpu_start = _cpu_seconds()
         metrics[stage] = run_stage(stage, quarter, run_id)
         stages[stage] = round(time.perf_counter() - started, 3)
+        cpu[stage] = round(_cpu_seconds() - cpu_start, 2)
         windows[stage] = [wall_start, time.time()]
     candidate = Path(str(metrics["dbt_build"].get("candidate", "")))
     dbt_log = candidate.with_suffix(".dbt") / "logs" / "dbt.log"
-    return {"stages": stages, "metrics": metrics, "windows": windows,
+    return {"stages": stages, "cpu_s": cpu, "metrics": metrics, "windows": windows,
             "dbt_nodes": dbt_node_times(dbt_log) if dbt_log.is_file() else {}}
 
 
@@ -565,6 +575,7 @@ def _summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     grouped = [_grouped(r["stages"]) for r in runs]
     return {
         "stages_s": {s: summarize([r["stages"][s] for r in runs]) for s in runs[0]["stages"]},
+        "stages_cpu_s": {s: summarize([r["cpu_s"][s] for r in runs]) for s in runs[0].get("cpu_s", {})},
         "groups_s": {g: summarize([x[g] for x in grouped]) for g in grouped[0]},
         "process_wall_s": summarize([r["process_wall_s"] for r in runs]),
         "peak_rss_mib": summarize([r["peak_rss_mib"] for r in runs]),
@@ -631,7 +642,7 @@ class Workspace:
         result = run_child(["pipeline", "--home", str(self.home), "--quarter", BEFORE_QUARTER,
                             "--run-id", f"bench-full-{i}"], self.home, self.root / "logs" / f"full-{i}.log")
         log.info("%s: full refresh %.1f s (peak %.0f MiB): %s", self.root.name, sum(result["stages"].values()),
-                 result["peak_rss_mib"], result["stages"])
+                 result["peak_rss_mib"], {s: (w, result.get("cpu_s", {}).get(s)) for s, w in result["stages"].items()})
         return result
 
     def keep_published(self) -> None:
@@ -646,7 +657,7 @@ class Workspace:
         result = run_child(["pipeline", "--home", str(self.home), "--quarter", FULL_QUARTER,
                             "--run-id", f"bench-incr-{i}"], self.home, self.root / "logs" / f"incr-{i}.log")
         log.info("%s: incremental %.1f s (peak %.0f MiB): %s", self.root.name, sum(result["stages"].values()),
-                 result["peak_rss_mib"], result["stages"])
+                 result["peak_rss_mib"], {s: (w, result.get("cpu_s", {}).get(s)) for s, w in result["stages"].items()})
         return result
 
 
