@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from planwatch.core.config import Settings
 from planwatch.core.db import connect, table_exists
-from planwatch.serve.report import LATEST_SQL, plan_figures
+from planwatch.serve.report import SUMMARY_SQL, plan_figures
 from planwatch.demo.simulate import announced_faults
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def _published_counts(path: Path) -> dict[str, Any]:
         # The series and their statuses exactly as the report counts them (one query for both); a
         # file published before marts.fct_indicator_latest existed has them after its next run.
         if table_exists(con, "marts", "fct_indicator_latest"):
-            status = con.execute(f"select status, count(*) from ({LATEST_SQL}) group by status "
+            status = con.execute(f"select status, sum(series)::bigint from ({SUMMARY_SQL}) group by status "
                                  "order by 2 desc, 1").fetchall()
             out["series"] = sum(n for _, n in status)
             out["status_latest"] = status

@@ -63,8 +63,10 @@ LAYERS: tuple[tuple[str, str, str], ...] = (
 
 # One row per series (region × plan × indicator × breakdown): bi.latest_status (dbt/models/bi/) shows
 # the row marts.fct_indicator_latest ranked first, a series whose target year has passed judged at
-# that year; that mart's row (the fact row itself) adds what the page shows besides, so the five
-# million fact rows are not read here. The summary counts series with this same query.
+# that year; that mart's row (the fact row itself, found by its series' key) adds what the page shows
+# besides, so the five million fact rows are not read here. Only the rows of the regions shown in
+# detail are read so (LATEST_SQL); the summary counts every series of the view (SUMMARY_SQL), which
+# has one row per series too.
 LATEST_SQL = """
 select l.region_code, l.region_name, l.region_name_en, coalesce(g.is_simulated, false) as region_simulated,
        l.plan, l.indicator_code, coalesce(l.indicator_name_zh, l.indicator_name) as name_zh,
@@ -77,10 +79,23 @@ select l.region_code, l.region_name, l.region_name_en, coalesce(g.is_simulated, 
        l.status_basis_zh, l.status_basis_en, l.is_simulated
 from bi.latest_status as l
 join marts.fct_indicator_latest as f
-  on f.region_code = l.region_code and f.indicator_code = l.indicator_code and f.breakdown = l.breakdown
- and f.period = l.period
+  on f.region_code = l.region_code and f.plan is not distinct from l.plan and f.indicator_code = l.indicator_code
+ and coalesce(f.breakdown, '') = l.breakdown and f.period = l.period
 left join marts.dim_region as g on g.region_code = l.region_code
+where l.region_code in (select unnest(?::varchar[]))
 order by l.region_code, l.plan, l.indicator_code, l.breakdown
+"""
+# Per region and status: series, simulated series, the latest period, the region's names. A group of a
+# few thousand rows, not the view's 268k rows in Python nor joined again to the mart (bench/README.md,
+# tenth pass).
+SUMMARY_SQL = """
+select l.region_code, l.status, count(*) as series, count_if(l.is_simulated) as simulated, max(l.period) as period,
+       min(l.region_name) as region_name, min(l.region_name_en) as region_name_en,
+       bool_or(coalesce(g.is_simulated, false)) as region_simulated
+from bi.latest_status as l
+left join marts.dim_region as g on g.region_code = l.region_code
+group by l.region_code, l.status
+order by l.region_code, l.status
 """
 
 POINTS_SQL = """
@@ -242,37 +257,37 @@ class Latest:
 
 
 def _latest(con: "duckdb.DuckDBPyConnection") -> Latest:
-    """The latest row of every series (LATEST_SQL), reduced inside DuckDB to what the page needs.
+    """The latest row of every series, reduced inside DuckDB to what the page needs.
 
-    A national warehouse has ~268k series: the status counts are a GROUP BY, and only the rows of
-    the regions that may be detailed (the first MAX_DETAIL_REGIONS real ones and simulated ones, by
-    code) come into Python. Streaming every row through Python took 3 s of a 5.5 s report.
+    A national warehouse has ~268k series: the counts are a GROUP BY (SUMMARY_SQL), and only the
+    rows of the regions that may be detailed (the first MAX_DETAIL_REGIONS real ones and simulated
+    ones, by code) come into Python. Streaming every row through Python took 3 s of a 5.5 s report;
+    a temp table of every row joined to the mart 0.4-0.5 s of CPU (bench/README.md, tenth pass).
     """
     out = Latest()
-    # A temp table lives in the connection's own temp catalog, so a read-only connection may make it.
-    con.execute(f"create or replace temp table _latest_rows as {LATEST_SQL}")
-    try:
-        kept = {False: 0, True: 0}
-        keep: list[str] = []
-        for code, name, name_en, simulated in con.execute(
-                "select region_code, min(region_name), min(region_name_en), bool_or(region_simulated) "
-                "from _latest_rows group by region_code order by region_code").fetchall():
-            section = out.regions[code] = RegionSection(code, name or code, name_en, bool(simulated))
-            out.counts[code] = {}
-            if kept[section.simulated_region] < MAX_DETAIL_REGIONS:
-                keep.append(code)
-            kept[section.simulated_region] += 1
-        for code, status, n in con.execute(
-                "select region_code, status, count(*) from _latest_rows group by all order by all").fetchall():
-            out.counts[code][status] = n
-            out.overall[status] = out.overall.get(status, 0) + n
-        totals = con.execute("select count(*), count_if(is_simulated), max(period) from _latest_rows").fetchone()
-        out.n_series, out.n_simulated, out.latest_period = int(totals[0]), int(totals[1]), totals[2]  # type: ignore[index]
-        for row in _records(con, "select * from _latest_rows where region_code in (select unnest(?::varchar[])) "
-                                 "order by region_code, plan, indicator_code, breakdown", [keep]):
-            out.regions[row["region_code"]].series.append(SeriesRow(row))
-    finally:
-        con.execute("drop table if exists _latest_rows")
+    names: dict[str, list[Any]] = {}  # region -> [names, English names, simulated], over its statuses
+    periods = []
+    for code, status, n, n_simulated, period, name, name_en, simulated in con.execute(SUMMARY_SQL).fetchall():
+        seen = names.setdefault(code, [[], [], False])
+        seen[0] += [name] if name is not None else []
+        seen[1] += [name_en] if name_en is not None else []
+        seen[2] = seen[2] or bool(simulated)
+        out.counts.setdefault(code, {})[status] = n
+        out.overall[status] = out.overall.get(status, 0) + n
+        out.n_series += n
+        out.n_simulated += n_simulated
+        periods += [period] if period is not None else []
+    out.latest_period = max(periods, default=None)
+    kept = {False: 0, True: 0}
+    keep: list[str] = []
+    for code, (region_names, names_en, simulated) in names.items():  # by code (SUMMARY_SQL's order)
+        section = out.regions[code] = RegionSection(code, min(region_names, default=None) or code,
+                                                    min(names_en, default=None), simulated)
+        if kept[section.simulated_region] < MAX_DETAIL_REGIONS:
+            keep.append(code)
+        kept[section.simulated_region] += 1
+    for row in _records(con, LATEST_SQL, [keep]):
+        out.regions[row["region_code"]].series.append(SeriesRow(row))
     return out
 
 

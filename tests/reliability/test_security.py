@@ -60,7 +60,7 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/ingest/load_statistics.py", "table"): "table names passed by the module's own calls",
     ("planwatch/ingest/load_statistics.py", "unit"): "`s.c<i>` column position",
     ("planwatch/ingest/load_statistics.py", "value"): "`s.c<i>` column position",
-    ("planwatch/run/summary.py", "LATEST_SQL"): "the report's constant query (planwatch.serve.report.LATEST_SQL), so both count the same series",
+    ("planwatch/run/summary.py", "SUMMARY_SQL"): "the report's constant query (planwatch.serve.report.SUMMARY_SQL), so both count the same series",
     ("planwatch/serve/report.py", "', '.join(('\"' + c.replace('\"', '\"\"') + '\"' for c in shown))"):
         "column names from DuckDB's catalog, quoted",
     ("planwatch/serve/report.py", "', '.join((f'\"{c}\"' for c in ('region_code', 'indicator_code') if c in cols)) or '1'"):
