@@ -81,6 +81,21 @@ def test_benchmark_scale_caps_detail_and_says_so(tmp_path: Path) -> None:
     assert "25 regions are themselves synthetic" in html
 
 
+def test_a_series_sharing_its_indicator_and_period_with_another_plan_is_counted_and_shown_once(tmp_path: Path) -> None:
+    # Kunshan's first series again under another plan, same indicator, breakdown and latest period: a
+    # series of its own (series_id), which the page joins to its mart row by the whole key
+    settings = publish_fixture(tmp_path / "home")
+    con = duckdb.connect(str(settings.published_db))
+    try:
+        con.execute("insert into marts.fct_indicator_latest select * replace ('15th' as plan, series_id || '|15th' as series_id) "
+                    "from marts.fct_indicator_latest where region_code = '320583' order by series_id limit 1")
+        assert con.execute("select count(*) from bi.latest_status").fetchone()[0] == 46
+    finally:
+        con.close()
+    metrics = write_report(settings, RUN)
+    assert metrics["series"] == metrics["charts"] == 46  # joined without the plan, each of the two rows came twice: 48
+
+
 def test_report_falls_back_to_the_run_that_built_the_warehouse(tmp_path: Path) -> None:
     settings = publish_fixture(tmp_path / "home")
     metrics = write_report(settings, RunContext("manual__rebuild", Quarter.parse("2025Q2")))
