@@ -23,6 +23,7 @@ from planwatch.core.errors import FileRefused
 from planwatch.ingest.extract.rows import COMPLETION_COLUMNS as EXTRACTED_COMPLETION_COLUMNS
 from planwatch.ingest.extract.rows import INDICATOR_COLUMNS, INDICATOR_REVIEW_COLUMNS, REVIEW_COLUMNS
 from planwatch.ingest.extract.rows import PROSE_COLUMNS as EXTRACTED_PROSE_COLUMNS
+from planwatch.ingest.plan_text import PlainBatch, read_plain, refuse_missing
 from planwatch.core.plan_periods import FILENAME as PLAN_PERIODS_FILE
 from planwatch.core.plan_periods import annual_columns
 from planwatch.core.plan_periods import load as load_plan_periods
@@ -64,6 +65,9 @@ RULE_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# The text of plain plan files split together (plan_text): about 200 national plan files, 20,000 rows.
+PLAIN_BATCH_CHARS = 4_000_000
+
 # A file's rows column by column: {column name: one cell per row}, and how many rows.
 Columns = tuple[dict[str, list[str]], int]
 
@@ -74,12 +78,7 @@ def _read_columns(path: Path, required: list[str]) -> Columns:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh)
             header = next(reader, [])
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise FileRefused(
-                    str(path), f"line 1: missing column(s) {', '.join(missing)}",
-                    "add them to the header; see docs/architecture.md, 'Plan files'",
-                )
+            refuse_missing(path, header, required)
             # Columns straight from the rows (zip in C), not a dict per row: the dicts and the
             # per-cell look-ups that turned them into Arrow columns were most of the stage's CPU
             # (bench/README.md). Short rows read as '' in the missing columns, cells beyond the
@@ -148,20 +147,24 @@ class _StagedRows:
 
     Holding every file's rows as Python dicts until the end took 2.9 GiB at 11,400 regions (the
     peak of a 4x refresh, bench/README.md); a batch holds at most BATCH rows, column by column. The
-    table's annual `target_YYYY` columns are known only after the last file (and the drafts), so
-    batches go into a temporary table by column name, and `write` copies it into raw.<table> in the
+    batches go straight into raw.<table>, made at the first batch with the annual `target_YYYY`
+    columns known then in their place: a staging table copied in the final order at the end cost
+    a second write of every row (bench/README.md, tenth pass). An annual column that first comes
+    later (a later file, a draft) is added at the end, and `write` then rewrites the table in the
     final order: the same table, rows in the same order, as one insert of every row gave.
     """
 
     BATCH = 50_000
 
-    def __init__(self, con: "duckdb.DuckDBPyConnection", columns: list[str]) -> None:
+    def __init__(self, con: "duckdb.DuckDBPyConnection", table: str, columns: list[str], annual_at: int = 0) -> None:
         self.con = con
+        self.table = table  # a name from the module's constants
         self.columns = columns  # besides the annual ones: the files' other columns are dropped
+        self.annual_at = annual_at  # where the annual columns go among `columns`
         self.buffer: list[tuple[Columns, dict[str, str]]] = []  # (a file's columns, its constant columns)
         self.buffered = 0
         self.buffer_annual: set[str] = set()
-        self.staged: list[str] = []  # columns of the temporary table, in the order they came
+        self.staged: list[str] = []  # columns of raw.<table> as made, in their order
         self.rows = 0
 
     def add(self, columns: Columns, annual: list[str], constants: dict[str, str] | None = None) -> None:
@@ -186,38 +189,69 @@ class _StagedRows:
         array = pa.array(values, pa.string())  # one conversion per column, not one per file
         return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
 
+    def _ordered(self, annual: set[str]) -> list[str]:
+        """The table's columns in their final order, with these annual ones."""
+        return self.columns[:self.annual_at] + annual_columns(list(annual - set(self.columns))) + self.columns[self.annual_at:]
+
+    def _create(self, columns: list[str]) -> None:
+        table = self.table
+        self.con.execute(f"DROP TABLE IF EXISTS raw.{table}")
+        self.con.execute(f"CREATE TABLE raw.{table} (" + ", ".join(f"{quote_identifier(c)} VARCHAR" for c in columns) + ")")
+        self.staged = list(columns)
+
+    def add_arrow(self, cells: dict[str, "pa.Array"], rows: int, annual: list[str],
+                  constants: dict[str, "pa.Array"]) -> None:
+        """Stage rows already split into Arrow columns (planwatch.ingest.plan_text), after every row
+        added before; `constants` are whole columns too. '' is NULL, as in `_column`."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self._flush()
+        columns = self._ordered(set(annual))
+        null = pa.scalar(None, pa.string())
+        batch = {c: constants.get(c, cells.get(c)) for c in columns}
+        self._insert(columns, pa.table({c: pa.nulls(rows, pa.string()) if a is None else
+                                        pc.if_else(pc.equal(a, ""), null, a) for c, a in batch.items()}))
+        self.rows += rows
+
     def _flush(self) -> None:
         if not self.buffered:
             self.buffer = []
             return
         import pyarrow as pa
 
-        columns = self.columns + sorted(self.buffer_annual - set(self.columns))
-        # One Arrow batch, not executemany: DuckDB binds executemany row by row (about 4 ms a row,
-        # 15 minutes for the 270k plan rows of 2,850 counties; bench/README.md).
-        batch = pa.table({c: self._column(c) for c in columns})
-        if not self.staged:
-            self.con.execute("CREATE TEMP TABLE _plan_stage (" + ", ".join(f"{quote_identifier(c)} VARCHAR" for c in columns) + ")")
-            self.staged = list(columns)
-        for c in columns:
-            if c not in self.staged:
-                self.con.execute(f"ALTER TABLE _plan_stage ADD COLUMN {quote_identifier(c)} VARCHAR")
-                self.staged.append(c)
-        self.con.register("_plan_rows", batch)
-        try:
-            self.con.execute("INSERT INTO _plan_stage BY NAME SELECT * FROM _plan_rows")
-        finally:
-            self.con.unregister("_plan_rows")
+        columns = self._ordered(self.buffer_annual)
+        self._insert(columns, pa.table({c: self._column(c) for c in columns}))
         self.rows += self.buffered
         self.buffer, self.buffered, self.buffer_annual = [], 0, set()
 
-    def write(self, table: str, columns: list[str]) -> int:
-        """Replace raw.<table> by the staged rows, with `columns` in this order; returns the row count."""
+    def _insert(self, columns: list[str], batch: "pa.Table") -> None:
+        """Insert `batch` (its `columns`) into raw.<table>, made or widened first."""
+        # One Arrow batch, not executemany: DuckDB binds executemany row by row (about 4 ms a row,
+        # 15 minutes for the 270k plan rows of 2,850 counties; bench/README.md).
+        table = self.table
+        if not self.staged:
+            self._create(columns)
+        for c in columns:
+            if c not in self.staged:
+                self.con.execute(f"ALTER TABLE raw.{table} ADD COLUMN {quote_identifier(c)} VARCHAR")
+                self.staged.append(c)
+        self.con.register("_plan_rows", batch)
+        try:
+            self.con.execute(f"INSERT INTO raw.{table} BY NAME SELECT * FROM _plan_rows")
+        finally:
+            self.con.unregister("_plan_rows")
+
+    def write(self, columns: list[str]) -> int:
+        """Make raw.<table> hold the staged rows with `columns` in this order; returns the row count."""
         self._flush()
-        self.con.execute(f"DROP TABLE IF EXISTS raw.{table}")
-        self.con.execute(f"CREATE TABLE raw.{table} (" + ", ".join(f"{quote_identifier(c)} VARCHAR" for c in columns) + ")")
-        if self.staged:
+        table = self.table
+        if not self.staged:
+            self._create(columns)
+        elif self.staged != columns:  # an annual column came after the first batch: rewrite in order
+            self.con.execute(f"CREATE TEMP TABLE _plan_stage AS SELECT * FROM raw.{table}")
             picked = ", ".join(quote_identifier(c) if c in self.staged else "NULL" for c in columns)
+            self._create(columns)
             self.con.execute(f"INSERT INTO raw.{table} SELECT {picked} FROM _plan_stage")
             self.con.execute("DROP TABLE _plan_stage")
         return self.rows
@@ -230,7 +264,6 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
     tables would come out the same, and re-reading 2,850 counties' plans cost 9 s of every quarter.
     """
     digest = input_digest(settings)
-    raw_dir = settings.raw_dir
     metrics: Metrics = {}
     with connect(settings.ingest_db) as con:
         ensure_ingest_schema(con)
@@ -245,45 +278,19 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
         for table, filename in REFERENCE_TABLES.items():
             path = settings.reference_dir / filename
             columns = _header(path)
-            staged = _StagedRows(con, columns)
+            staged = _StagedRows(con, table, columns)
             staged.add(_read_columns(path, []), [])
             if table == "regions":
                 # Synthetic regions of a simulated set travel with it, not in raw/reference.
                 for sim_path in simulated_region_files(settings):
                     staged.add(_read_columns(sim_path, ["region_code"]), [])
-            metrics[f"{table}_rows"] = staged.write(table, columns)
+            metrics[f"{table}_rows"] = staged.write(columns)
         for table, count in write_catalog_rules(con, catalog).items():
             metrics[f"{table}_rows"] = count
         unresolved = 0
         for table, folder_attr, columns, review_columns in PLAN_TABLES:
-            folder: Path = getattr(settings, folder_attr)
-            staged = _StagedRows(con, columns + review_columns + ["review_status", "source_file"])
-            annual: set[str] = set()
-            reviewed_docs: set[str] = set()
-            files = _csv_files(folder)
-            simulated = simulated_plan_files(settings) if table == "plan_indicators" else []
-            # The status travels with the path: `path in simulated` was a list search per file.
-            for path, status in [(p, "reviewed") for p in files] + [(p, "simulated") for p in simulated]:
-                source_file = str(path.relative_to(raw_dir))
-                file_columns = _read_columns(path, columns)
-                cells, rows = file_columns
-                file_annual = annual_columns(_header(path))
-                annual.update(file_annual)
-                if rows:
-                    reviewed_docs.update(cells.get("source_doc", [""]))
-                if table == "plan_indicators" and status == "reviewed":
-                    unresolved += _count_unresolved(path, file_columns, catalog)
-                staged.add(file_columns, file_annual, {"review_status": status, "source_file": source_file})
-            if table == "plan_indicators":
-                drafts = _draft_rows(settings, catalog, reviewed_docs)
-                metrics["draft_rows"] = len(drafts)
-                for draft in drafts:
-                    annual.update(annual_columns(list(draft)))
-                staged.add(_columns_of(drafts), sorted(annual))
-            rows = staged.write(table, columns + annual_columns(list(annual)) + review_columns
-                                + ["review_status", "source_file"])
-            metrics[f"{table}_files"] = len(files) + len(simulated)
-            metrics[f"{table}_rows"] = rows
+            unresolved += _load_plan_table(con, settings, catalog, table, getattr(settings, folder_attr), columns,
+                                           review_columns, metrics)
         metrics["rows_unresolved_code"] = unresolved
         con.execute(
             "insert or replace into audit.load_state (stage, input_digest, metrics, loaded_at) "
@@ -292,6 +299,71 @@ def load_plans(settings: Settings, run: RunContext) -> Metrics:
     metrics["unchanged"] = False
     log.info("load_plans: %s", " ".join(f"{k}={v}" for k, v in metrics.items()))
     return metrics
+
+
+def _load_plan_table(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Catalog, table: str,
+                     folder: Path, columns: list[str], review_columns: list[str], metrics: Metrics) -> int:
+    """Replace raw.<table> by the files of `folder` (and, for plan_indicators, the simulated plans and
+    the drafts); fills `metrics` and returns the reviewed rows whose indicator_code is unknown."""
+    staged = _StagedRows(con, table, columns + review_columns + ["review_status", "source_file"], len(columns))
+    annual: set[str] = set()
+    reviewed_docs: set[str] = set()
+    unresolved = 0
+    files = _csv_files(folder)
+    simulated = simulated_plan_files(settings) if table == "plan_indicators" else []
+    # Consecutive files without quotes and with one header are split together by Arrow (plan_text);
+    # the others one by one by the csv module, in their turn, so the rows keep the files' order.
+    plain: PlainBatch | None = None
+    plain_files: list[tuple[Path, str, str]] = []  # (path, status, source_file) of plain's bodies
+
+    def stage_plain() -> None:
+        nonlocal plain, unresolved
+        if plain is None:
+            return
+        import pyarrow as pa
+
+        cells, parent = plain.columns()
+        if len(parent):
+            reviewed_docs.update(cells["source_doc"].unique().to_pylist() if "source_doc" in cells else [""])
+        if table == "plan_indicators":
+            unresolved += _count_unresolved_plain(cells, parent, plain_files, catalog)
+        constants = {"review_status": pa.array([f[1] for f in plain_files], pa.string()).take(parent),
+                     "source_file": pa.array([f[2] for f in plain_files], pa.string()).take(parent)}
+        staged.add_arrow(cells, len(parent), annual_columns(plain.header), constants)
+        plain, plain_files[:] = None, []
+
+    # The status travels with the path: `path in simulated` was a list search per file.
+    for path, status in [(p, "reviewed") for p in files] + [(p, "simulated") for p in simulated]:
+        source_file = str(path.relative_to(settings.raw_dir))
+        text = read_plain(path, columns)
+        if plain is not None and (text is None or text.header != plain.header or plain.chars >= PLAIN_BATCH_CHARS):
+            stage_plain()
+        if text is not None:
+            plain = plain or PlainBatch(text.header)
+            plain.add(text.body)
+            plain_files.append((path, status, source_file))
+            annual.update(annual_columns(text.header))
+            continue
+        file_columns = _read_columns(path, columns)
+        cells, rows = file_columns
+        file_annual = annual_columns(_header(path))
+        annual.update(file_annual)
+        if rows:
+            reviewed_docs.update(cells.get("source_doc", [""]))
+        if table == "plan_indicators" and status == "reviewed":
+            unresolved += _count_unresolved(path, file_columns, catalog)
+        staged.add(file_columns, file_annual, {"review_status": status, "source_file": source_file})
+    stage_plain()
+    if table == "plan_indicators":
+        drafts = _draft_rows(settings, catalog, reviewed_docs)
+        metrics["draft_rows"] = len(drafts)
+        for draft in drafts:
+            annual.update(annual_columns(list(draft)))
+        staged.add(_columns_of(drafts), sorted(annual))
+    metrics[f"{table}_rows"] = staged.write(columns + annual_columns(list(annual)) + review_columns
+                                            + ["review_status", "source_file"])
+    metrics[f"{table}_files"] = len(files) + len(simulated)
+    return unresolved
 
 
 def input_digest(settings: Settings) -> str:
@@ -304,7 +376,7 @@ def input_digest(settings: Settings) -> str:
         paths += sorted(settings.plans_dir.glob("*.txt"))
     ingest = Path(__file__).parent
     # core/catalog.py derives raw.indicator_rules and raw.unit_conversions
-    code = [ingest / "load_plans.py", ingest.parent / "core" / "plan_periods.py", ingest.parent / "core" / "catalog.py",
+    code = [ingest / "load_plans.py", ingest / "plan_text.py", ingest.parent / "core" / "plan_periods.py", ingest.parent / "core" / "catalog.py",
             *sorted((ingest / "extract").glob("*.py"))]
     digest = hashlib.sha256()
     # Names relative to raw/ and to the code's folder: a home or clone moved elsewhere loads nothing again.
@@ -341,6 +413,23 @@ def _count_unresolved(path: Path, columns: Columns, catalog: Catalog) -> int:
             count += 1
             log.warning("%s: indicator_code=%r of %r is not in raw/reference/indicators.csv", path.name, code, name)
     return count
+
+
+def _count_unresolved_plain(cells: dict[str, "pa.Array"], parent: "pa.Array", files: list[tuple[Path, str, str]],
+                            catalog: Catalog) -> int:
+    """`_count_unresolved` over a plain batch's reviewed rows (`parent`: each row's index in `files`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = cells.get("indicator_code", pa.array([""] * len(parent), pa.string()))
+    unknown = pc.invert(pc.is_in(codes, value_set=pa.array(list(catalog.indicators), pa.string())))
+    reviewed = pc.equal(pa.array([f[1] for f in files], pa.string()).take(parent), "reviewed")
+    rows = pc.indices_nonzero(pc.and_(unknown, reviewed)).to_pylist()
+    names = cells.get("indicator_name")
+    for i in rows:
+        log.warning("%s: indicator_code=%r of %r is not in raw/reference/indicators.csv", files[parent[i].as_py()][0].name,
+                    codes[i].as_py(), None if names is None else names[i].as_py())
+    return len(rows)
 
 
 def _header(path: Path) -> list[str]:

@@ -42,6 +42,8 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/build/snapshot.py", "quote_identifier(view)"):
         "trim_ingest_copy: a view name from the copied store's own catalog, quoted by quote_identifier",
     ("planwatch/ingest/load_plans.py", "table"): "table names from the REFERENCE_TABLES / RULE_TABLES / PLAN_TABLES constants",
+    ("planwatch/ingest/load_plans.py", "self.table"):
+        "_StagedRows' table: a name from the REFERENCE_TABLES / PLAN_TABLES constants, given by load_plans",
     ("planwatch/core/db.py", "period_index_sql('period')"): "planwatch.core.periods' SQL expression over a constant column name",
     ("planwatch/ingest/load_statistics.py", "period_index_sql('period')"):
         "planwatch.core.periods' SQL expression over a constant column name",

@@ -165,3 +165,90 @@ def test_plan_cells_read_column_by_column_as_the_rows_were(planwatch_home: Path)
                     ("短行", None, None, None, "plan_indicators/990001_14th.csv")]
     assert metrics["rows_unresolved_code"] == 1  # the short row has no indicator_code
     assert metrics["plan_indicators_files"] == 6
+
+
+def test_plain_files_split_by_arrow_load_as_the_csv_module_reads_them(planwatch_home: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Files without quotes are split together by Arrow (planwatch.ingest.plan_text), the others by the csv
+    module in their turn. With both among them, split in one batch or in many, the tables (columns, rows
+    and their order), the metrics and the warnings about unknown codes equal those of the csv module
+    reading every file: Unicode whitespace stripped as str.strip strips it, short rows, cells beyond the
+    header, blank and blank-looking lines, a BOM, no final newline, a name given twice, a header only,
+    a header with a later year, a file with quotes and one with CRLF between the plain ones."""
+    from planwatch.ingest import load_plans as module
+
+    plans = planwatch_home / "raw" / "plan_indicators"
+    header = (plans / "321200_14th.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    width = len(header)
+
+    def row(region: str, seq: str, code: str, name: str, **cells: str) -> list[str]:
+        values = dict(zip(header, [""] * width), region_code=region, plan="14th", seq=seq, indicator_code=code,
+                      indicator_name=name, **cells)
+        return [values[c] for c in header]
+
+    def line(cells: list[str]) -> str:
+        return ",".join(cells)
+
+    spaces = "\u3000\xa0\t\x1c\x85\u2028 \x0b"
+    plain = [line(header)] + [
+        line(row("990001", f"{spaces}1{spaces}", "ELD_NURSING_BED_SHARE", " 养老床位\u3000", target_value=" 70 ")),
+        line(row("990001", "2", "NOT_A_CODE", "未知", notes="a\u2028b\\c")),
+        "", "   ", line(row("990001", "3", "", "")) + ",beyond,the,header",
+        "990001,短行", "",
+    ]
+    (plans / "990001_14th.csv").write_text("\ufeff" + "\n".join(plain) + "\n", encoding="utf-8")
+    (plans / "990002_14th.csv").write_text("\n".join(plain[:3]), encoding="utf-8")  # no final newline
+    twice = header + ["notes", ""]
+    (plans / "990003_14th.csv").write_text(
+        line(twice) + "\n" + line(row("990003", "1", "NOT_A_CODE", "x") + ["second notes", "nameless"]) + "\n",
+        encoding="utf-8")
+    (plans / "990004_14th.csv").write_text(line(header) + "\n", encoding="utf-8")
+    (plans / "990005_14th.csv").write_text(line(header), encoding="utf-8")
+    later = [c.replace("target_2025", "target_2030") for c in header]
+    (plans / "990006_14th.csv").write_text(line(later) + "\n" + line(row("990006", "1", "X", "y")) + "\n",
+                                           encoding="utf-8")
+    (plans / "990007_14th.csv").write_text(line(header) + "\n" + line(row("990007", "1", "Q", '"q"')) + "\n",
+                                           encoding="utf-8")
+    (plans / "990008_14th.csv").write_text(line(header) + "\r\n" + line(row("990008", "1", "R", "r")) + "\r\n",
+                                           encoding="utf-8")
+    (plans / "990009_14th.csv").write_text("\n".join(plain), encoding="utf-8")
+    settings = Settings.from_env()
+    plain_files = []
+    read_plain = module.read_plain
+
+    def counted(path: Path, required: list[str]) -> object:
+        text = read_plain(path, required)
+        if text is not None:
+            plain_files.append(path.name)
+        return text
+
+    results = []
+    for variant in ("one batch", "a batch per file", "csv module only"):
+        monkeypatch.setattr(module, "PLAIN_BATCH_CHARS", 1 if variant == "a batch per file" else 4_000_000)
+        monkeypatch.setattr(module, "read_plain", (lambda path, required: None) if variant == "csv module only"
+                            else counted)
+        settings.ingest_db.unlink(missing_ok=True)
+        caplog.clear()
+        metrics = load_plans(settings, RUN)
+        warnings = [r.getMessage() for r in caplog.records if "is not in raw/reference" in r.getMessage()]
+        con = duckdb.connect(str(settings.ingest_db), read_only=True)
+        try:
+            tables = {t: (con.execute(f"describe raw.{t}").fetchall(), con.execute(f"select * from raw.{t}").fetchall())
+                      for t in ("plan_indicators", "plan_completion", "plan_prose_targets")}
+        finally:
+            con.close()
+        metrics.pop("seconds", None)
+        results.append((metrics, warnings, tables))
+    assert results[0] == results[1] == results[2]
+    assert sorted({f for f in plain_files if f.startswith("99")}) == ["990001_14th.csv", "990002_14th.csv", "990003_14th.csv", "990004_14th.csv",
+                                        "990005_14th.csv", "990006_14th.csv", "990009_14th.csv"]
+    metrics, warnings, tables = results[0]
+    assert metrics["rows_unresolved_code"] == len(warnings) == 13
+    columns = [c[0] for c in tables["plan_indicators"][0]]
+    got = [dict(zip(columns, r)) for r in tables["plan_indicators"][1]
+           if r[columns.index("source_file")] == "plan_indicators/990001_14th.csv"]
+    assert [(r["seq"], r["indicator_name"], r["target_value"]) for r in got] == [
+        ("1", "养老床位", "70"), ("2", "未知", None), (None, None, None), ("3", None, None), (None, None, None)]
+    assert got[1]["notes"] == "a\u2028b\\c" and got[2]["region_code"] is None and got[4]["region_name"] == "短行"
+    assert "target_2030" in columns
