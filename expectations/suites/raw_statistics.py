@@ -246,32 +246,32 @@ def build(params: SuiteParams) -> Suite:
             # integers does not depend on the order DuckDB's threads add them in, so a GROUP BY gives
             # the same findings in every run (a window over every series' history did the same at 2.5x the
             # CPU; a GROUP BY of doubles flipped values on the border between runs: bench/README.md).
+            # One GROUP BY of each series' quarter rows (a flow's of the run's season only) gives both
+            # the run's quarter's value and the sums of the earlier ones: a semi join of every row with
+            # the quarter's series and a join back took twice the CPU (1.1 -> 0.55 s nationally,
+            # bench/README.md, tenth pass). A quarter row is unique per series and period.
             # Any earlier value that is not finite: no finding, as avg/stddev over it gave none.
             query=f"""with q as (
                           select b.region_code, b.indicator_code, b.breakdown, b.period, b.period_index, b.value,
-                                 case when i.measure = 'flow' then b.period_index % 4 end as season,
                                  case when isfinite(b.value) then round(b.value * {HISTORY_SCALE})::hugeint end
                                      as whole
                           from batch_rows b join raw.indicators i using (indicator_code)
-                          where b.period_type = 'quarter'),
-                      latest_quarter as (select * from q where period_index = {qi}),
-                      earlier as (
-                          select e.region_code, e.indicator_code, e.breakdown, count(e.value) as n,
-                                 bool_and(e.value is null or isfinite(e.value)) as finite,
-                                 sum(e.whole) as s1, sum(e.whole * e.whole) as s2
-                          from q e semi join latest_quarter c on c.region_code = e.region_code
-                                                  and c.indicator_code = e.indicator_code
-                                                  and c.breakdown = e.breakdown
-                                                  and c.season is not distinct from e.season
-                          where e.period_index < {qi}
-                          group by all),
+                          where b.period_type = 'quarter' and (i.measure is distinct from 'flow' or b.period_index % 4 = {qi % 4})),
+                      series as (
+                          select region_code, indicator_code, breakdown,
+                                 count(*) filter (where period_index = {qi}) as in_quarter,
+                                 any_value(period) filter (where period_index = {qi}) as period,
+                                 any_value(value) filter (where period_index = {qi}) as value,
+                                 count(value) filter (where period_index < {qi}) as n,
+                                 bool_and(value is null or isfinite(value)) filter (where period_index < {qi}) as finite,
+                                 sum(whole) filter (where period_index < {qi}) as s1,
+                                 sum(whole * whole) filter (where period_index < {qi}) as s2
+                          from q group by region_code, indicator_code, breakdown),
                       s as (
-                          select c.region_code, c.indicator_code, c.breakdown, c.period, c.value,
-                                 h.n as history_points, h.s1 / h.n / {HISTORY_SCALE} as history_mean,
-                                 sqrt(((h.n * h.s2 - h.s1 * h.s1) / (h.n * (h.n - 1)))::double) / {HISTORY_SCALE}
-                                     as history_sd
-                          from latest_quarter c join earlier h using (region_code, indicator_code, breakdown)
-                          where h.finite and h.n > 1)
+                          select region_code, indicator_code, breakdown, period, value,
+                                 n as history_points, s1 / n / {HISTORY_SCALE} as history_mean,
+                                 sqrt(((n * s2 - s1 * s1) / (n * (n - 1)))::double) / {HISTORY_SCALE} as history_sd
+                          from series where in_quarter = 1 and finite and n > 1)
                       select region_code, indicator_code, breakdown, period, value, history_mean, history_sd from s
                       where history_points >= {int(t.history_min_points)}
                         and history_sd > 0 and abs(value - history_mean) > {t.history_zscore!r} * history_sd
