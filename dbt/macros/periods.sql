@@ -41,8 +41,11 @@
         (PLANWATCH_AS_OF_QUARTER, planwatch/build/dbt_runner.py), not as a var: dbt parses the whole
         project again when a var changes, but only the files that read an env var when it changes,
         so a run keeps its parse of the last one (bench/README.md). A build by hand passes var
-        as_of_quarter (dbt/README.md); the env var, when set, wins. -#}
-    {%- set q = env_var('PLANWATCH_AS_OF_QUARTER', var('as_of_quarter') | string) | upper -%}
+        as_of_quarter (dbt/README.md); the env var, when set, wins. Read only when dbt executes:
+        a file that read it while dbt parsed is parsed again when it changes, and it changes every
+        quarter (dbt/macros/rebuilt_rows.sql says the same of the rebuild bound). -#}
+    {%- set q = (env_var('PLANWATCH_AS_OF_QUARTER', var('as_of_quarter') | string) if execute
+                 else var('as_of_quarter') | string) | upper -%}
     {%- if not modules.re.match('^[0-9]{4}Q[1-4]$', q) -%}
         {{ exceptions.raise_compiler_error("as_of_quarter=" ~ q ~ " is not YYYYQn (e.g. 2025Q4)") }}
     {%- endif -%}

@@ -6,8 +6,8 @@ version, same vars, same profile, and per file the same contents and the same va
 vars the file read (dbt-core 1.11, `ManifestLoader.is_partial_parsable`, `PartialParsing`). Two
 things change every run and would each throw the parse away:
 
-* the run's quarter and the rebuild bound: they reach dbt as env vars (dbt_runner.RUN_ENV_VARS), so
-  dbt parses again only the few files that read them;
+* the run's quarter and the rebuild bound: they reach dbt as env vars (dbt_runner.RUN_ENV_VARS), which
+  the macros read only when dbt executes, never while it parses, so no file is parsed again for them;
 * the candidate's path, part of the profile (`path`, and the catalog named after the file): dbt
   opens the candidate through a hard link with a fixed name in the parse folder instead (not a
   symbolic link: DuckDB resolves it and names the catalog after the target).

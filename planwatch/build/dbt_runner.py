@@ -19,8 +19,9 @@ from planwatch.core.errors import WarehouseLocked
 
 # The values that change every run reach dbt as env vars, not vars: dbt parses the whole project
 # again when a var changes, but only the files that read an env var when that changes
-# (build/dbt_parse.py). dbt reads them in dbt/macros/periods.sql (as_of_quarter()) and in the
-# `where` of the tests keyed by period (dbt/models/*/_*__models.yml).
+# (build/dbt_parse.py). dbt reads them in dbt/macros/periods.sql (as_of_quarter()) and
+# dbt/macros/rebuilt_rows.sql (the bound, and the `where` of the tests keyed by period), only when it
+# executes: so no file is parsed again at all.
 RUN_ENV_VARS = {
     "as_of_quarter": "PLANWATCH_AS_OF_QUARTER",
     "rebuilt_from_period_index": "PLANWATCH_REBUILT_FROM_PERIOD_INDEX",

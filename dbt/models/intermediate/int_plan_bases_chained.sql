@@ -15,8 +15,8 @@
     of every quarter, bench/README.md). Without the bound (a build by hand) it recomputes every target.
     tests/planwatch/build/test_candidate.py revises a base year's figure in an incremental build. -#}
 {{ config(**incremental_by_key('plan_target_id')) }}
-{%- set rebuilt_from = env_var('PLANWATCH_REBUILT_FROM_PERIOD_INDEX', '') %}
-{%- set from_year = year_of_period_index(rebuilt_from) if is_incremental() and rebuilt_from else none %}
+{%- set rebuilt_from = rebuilt_from_period_index() %}
+{%- set from_year = year_of_period_index(rebuilt_from) if is_incremental() and rebuilt_from is not none else none %}
 with
 
 plan_targets as (

@@ -13,15 +13,15 @@
     targets), so no rollup of a recomputed period is left without rows. Without the bound (a
     build by hand) it recomputes every period. -#}
 {{ config(**incremental_by_key('rollup_id')) }}
-{%- set rebuilt_from = env_var('PLANWATCH_REBUILT_FROM_PERIOD_INDEX', '') %}
+{%- set rebuilt_from = rebuilt_from_period_index() %}
 with
 
 progress as (
 
     select * from {{ ref('fct_indicator_progress') }}
     where plan is not null
-    {%- if is_incremental() and rebuilt_from %}
-      and period_index >= {{ rebuilt_from | int }}
+    {%- if is_incremental() and rebuilt_from is not none %}
+      and period_index >= {{ rebuilt_from }}
     {%- endif %}
 
 ),

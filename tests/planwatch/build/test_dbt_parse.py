@@ -4,6 +4,7 @@ with the new values."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from planwatch.build.dbt_parse import LINK_NAME, PARSE_FILE
@@ -31,6 +32,17 @@ def _compile(tmp_path: Path, name: str, dbt_vars: dict, parse_dir: Path) -> tupl
     return compiled, (work / "logs" / "dbt.log").read_text()
 
 
+def _files_parsed_again(tmp_path: Path, name: str, dbt_vars: dict, parse_dir: Path) -> int:
+    """How many files `dbt parse` parsed again, from the kept parse (its perf_info.json)."""
+    candidate = tmp_path / f"{name}.duckdb"
+    with connect(candidate):
+        pass
+    work = tmp_path / f"{name}.dbt"
+    outcome = run_dbt(REPO_ROOT / "dbt", candidate, work, dbt_vars, command="parse", parse_dir=parse_dir)
+    assert outcome.success, outcome.errors
+    return json.loads((work / "target" / "perf_info.json").read_text())["parsed_path_count"]
+
+
 def test_the_next_build_reuses_the_parse_and_compiles_its_own_quarter(tmp_path: Path) -> None:
     parse_dir = tmp_path / "candidates" / ".dbt-parse"
     first, first_log = _compile(tmp_path, "run-1", {"as_of_quarter": "2023Q4"}, parse_dir)
@@ -43,6 +55,10 @@ def test_the_next_build_reuses_the_parse_and_compiles_its_own_quarter(tmp_path: 
     assert "Unable to do partial parsing" not in second_log and "Starting full parse" not in second_log
     assert "else 2030" in " ".join(second["dim_period"].split()) and "else 2023" in " ".join(first["dim_period"].split())
     assert f"period_index >= {bound}" in second[KEYED_TEST] and "period_index >=" not in first[KEYED_TEST]
+    # and not one file parsed again for another quarter and bound: they are read when dbt compiles,
+    # never while it parses (dbt/macros/rebuilt_rows.sql), so the parse run-2 kept serves as it is
+    assert _files_parsed_again(tmp_path, "run-3", {"as_of_quarter": "2030Q2", "rebuilt_from_period_index": bound + 1},
+                               parse_dir) == 0
     # the link dbt opened the candidate by is gone, with any log beside it
     assert sorted(p.name for p in parse_dir.iterdir()) == ["lock", PARSE_FILE]
 
