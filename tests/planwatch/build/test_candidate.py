@@ -420,7 +420,7 @@ def test_fingerprint_follows_plan_values_not_row_order(tmp_path: Path) -> None:
 
 def test_view_logic_tag_covers_the_bi_views_tests_only(tmp_path: Path) -> None:
     """The tests a run leaves out (planwatch.build.candidate.VIEW_LOGIC_TAG) are those of the bi views and
-    the key of the view int_observations_year_end (its window keeps one row per key)."""
+    the key of the view int_observations_year_end (its anti join keeps one row per key)."""
     import json
 
     from planwatch.build.candidate import VIEW_LOGIC_TAG
