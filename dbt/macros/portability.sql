@@ -16,17 +16,20 @@
     '{{ text | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
 
-{% macro incremental_by_key(unique_key) -%}
+{% macro incremental_by_key(unique_key, virtual_columns=none) -%}
     {#- The config of an incremental model keyed by `unique_key` (a column or a list), for the
         engine of the target. DuckDB deletes the rebuilt keys and inserts them again
         (`delete+insert`). Spark replaces rows by key only in a table format that can (`merge` on
         delta, iceberg or hudi: var spark_file_format, a cluster's table format). On plain Parquet tables
         (Spark in local mode, `make test-spark`) no strategy replaces single rows, so the model is
-        a table rebuilt whole: its `is_incremental()` branch never runs there. -#}
+        a table rebuilt whole: its `is_incremental()` branch never runs there. `virtual_columns`
+        ({name: expression}): columns DuckDB computes on read instead of storing
+        (macros/virtual_columns.sql); Spark stores what the model's query computes. -#}
     {%- set file_format = var('spark_file_format', 'parquet') -%}
     {%- if target.type != 'spark' -%}
         {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert',
-                   'unique_key': unique_key, 'on_schema_change': 'fail'}) }}
+                   'unique_key': unique_key, 'on_schema_change': 'fail',
+                   'virtual_columns': virtual_columns or {}}) }}
     {%- elif file_format in ['delta', 'iceberg', 'hudi'] -%}
         {{ return({'materialized': 'incremental', 'incremental_strategy': 'merge',
                    'unique_key': unique_key, 'on_schema_change': 'fail'}) }}
@@ -62,18 +65,4 @@
 
 {% macro spark__integer_series(upper_bound) -%}
     select id as generated_number from range(1, {{ upper_bound + 1 }})
-{%- endmacro %}
-
-{% macro value_at_max(measure, ordering) -%}
-    {#- `measure` of the row of a group with the highest `ordering` (one row: make `ordering` unique
-        within the group). DuckDB calls it arg_max, Spark max_by. -#}
-    {{ return(adapter.dispatch('value_at_max')(measure, ordering)) }}
-{%- endmacro %}
-
-{% macro default__value_at_max(measure, ordering) -%}
-    arg_max({{ measure }}, {{ ordering }})
-{%- endmacro %}
-
-{% macro spark__value_at_max(measure, ordering) -%}
-    max_by({{ measure }}, {{ ordering }})
 {%- endmacro %}

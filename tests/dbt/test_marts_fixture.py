@@ -108,3 +108,22 @@ def test_special_cases(built: tuple[Path, dict[str, Any]]) -> None:
     assert lower["status"] == "needs_acceleration"
     unplanned = _progress(db, "990100", "CHA_DONATIONS", "2023")
     assert unplanned["status"] == "no_target" and unplanned["is_simulated"] is True
+
+
+def test_fact_ids_are_computed_from_their_key_not_stored(built: tuple[Path, dict[str, Any]]) -> None:
+    """progress_id and status_history_id are virtual columns (dbt/macros/virtual_columns.sql): the
+    table holds their expression, and every reader gets the id made of the row's own key, in the
+    column's place (first), as when it was stored."""
+    db, _ = built
+    columns = _rows(db, "select table_name, column_name, ordinal_position, is_generated "
+                        "from information_schema.columns where table_schema = 'marts' "
+                        "and column_name in ('progress_id', 'status_history_id') order by table_name")
+    assert [(c["table_name"], c["column_name"], c["ordinal_position"], c["is_generated"]) for c in columns] == [
+        ("fct_indicator_latest", "progress_id", 1, "NEVER"),  # a copy of the fact's rows, stored
+        ("fct_indicator_progress", "progress_id", 1, "ALWAYS"),
+        ("fct_indicator_status_history", "status_history_id", 1, "ALWAYS")]
+    row = _progress(db, "330100", "ELD_NURSING_BED_SHARE", "2023Q4")
+    assert row["progress_id"] == "330100|ELD_NURSING_BED_SHARE||2023Q4"
+    history = _rows(db, "select status_history_id, series_id, period_index from marts.fct_indicator_status_history "
+                        "where series_id = ? order by period_index", [row["series_id"]])
+    assert history and all(h["status_history_id"] == f"{h['series_id']}|{h['period_index']}" for h in history)

@@ -241,8 +241,7 @@ final as (
     select
         -- the ids are derived here, not stored upstream: as strings in every intermediate table
         -- they were most of those tables' write time (bench/README.md)
-        {{ dbt.concat(["region_code", "'|'", "indicator_code", "'|'", "breakdown", "'|'", "period"]) }}
-            as observation_id,
+        {{ progress_id_expression() }} as observation_id,
         {{ dbt.concat(["region_code", "'|'", "indicator_code", "'|'", "breakdown", "'|'", "coalesce(plan, '')"]) }}
             as series_id,
         region_code,

@@ -91,22 +91,30 @@ candidates as (
 with
 {% endif %}
 
+{#- The ranking, one number unique within a series: not past the target year first, then with an
+    actual value, then the latest period, then the annual row before the Q4 row of the same year. -#}
+{%- set ranking -%}
+    (((case when facts.status <> 'target_year_passed' then 2 else 0 end
+       + case when facts.actual_value is not null then 1 else 0 end) * 1000000 + facts.period_index) * 2
+     + case when facts.period_type = 'year' then 1 else 0 end)
+{%- endset %}
+
 ranked as (
 
     -- one aggregate instead of a window: at 2,850 regions a window over all columns took 16 s, over
-    -- the ranking columns alone 4 s, this and the join below 2 s (bench/README.md). The ordering is
-    -- one number, unique within a series: not past the target year first, then with an actual
-    -- value, then the latest period, then the annual row before the Q4 row of the same year.
+    -- the ranking columns alone 4 s, this and the join below 2 s (bench/README.md). The best row
+    -- is found again by its series and its ranking, not by progress_id: that id is computed from
+    -- the row's key when read (macros/virtual_columns.sql), and twice over every fact row it cost
+    -- 0.5 s of CPU nationally (bench/README.md, tenth pass). series_id is one per group (the
+    -- unique test of this table's series_id)
     select
-        {{ value_at_max('progress_id',
-            "(((case when status <> 'target_year_passed' then 2 else 0 end"
-            ~ " + case when actual_value is not null then 1 else 0 end) * 1000000 + period_index) * 2"
-            ~ " + case when period_type = 'year' then 1 else 0 end)") }} as progress_id,
+        facts.series_id,
+        max({{ ranking }}) as ranking,
         max({{ seen[0] }}) as built_file_seq,
         max({{ seen[1] }}) as built_period_index
 
     from {{ rows }} as facts
-    group by region_code, plan, indicator_code, coalesce(breakdown, '')
+    group by facts.series_id
 
 )
 
@@ -119,4 +127,5 @@ select
 
 from {{ rows }} as facts
 inner join ranked
-    on ranked.progress_id = facts.progress_id
+    on ranked.series_id = facts.series_id
+    and ranked.ranking = {{ ranking }}

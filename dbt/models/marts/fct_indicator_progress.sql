@@ -5,7 +5,10 @@
     after its last one. Plan, catalog or code changes need --full-refresh: planwatch/build/fingerprint.py decides
     that by fingerprint (dbt/README.md). -#}
 -- depends_on: {{ ref('int_progress_series_counted') }}
-{{ config(**incremental_by_key('progress_id')) }}
+{#- progress_id is made of the key (region|indicator|breakdown|period): on DuckDB the table computes
+    it on read, and an incremental build replaces rows by the key's columns (macros/virtual_columns.sql) -#}
+{{ config(**incremental_by_key(['region_code', 'indicator_code', 'breakdown', 'period'],
+                               virtual_columns={'progress_id': progress_id_expression()})) }}
 
 with
 

@@ -5,7 +5,10 @@
     Incremental like fct_indicator_progress: per series, from the earliest period with a newer
     fact on. The kept row just before it is the first recomputed row's previous one, and is
     written again as no longer the latest. -#}
-{{ config(**incremental_by_key('status_history_id')) }}
+{#- status_history_id is series_id|period_index: on DuckDB the table computes it on read, and an
+    incremental build replaces rows by those two columns (macros/virtual_columns.sql) -#}
+{{ config(**incremental_by_key(['series_id', 'period_index'],
+                               virtual_columns={'status_history_id': status_history_id_expression()})) }}
 
 with
 
@@ -159,8 +162,7 @@ resolved as (
 final as (
 
     select
-        {{ dbt.concat(["resolved.series_id", "'|'", "cast(resolved.period_index as " ~ dbt.type_string() ~ ")"]) }}
-            as status_history_id,
+        {{ status_history_id_expression('resolved') }} as status_history_id,
         resolved.series_id,
         series.region_code,
         regions.region_name,

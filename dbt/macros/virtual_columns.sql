@@ -1,0 +1,69 @@
+{#- The facts' string ids, each in one place: the model computes it with this expression, and on
+    DuckDB the published table holds it as a virtual generated column with the same expression
+    (below). Bare column names: they name the table's own columns in the generated column.
+    `relation` qualifies them inside a model's query. -#}
+{% macro progress_id_expression(relation=none) -%}
+    {%- set p = (relation ~ '.') if relation else '' -%}
+    {{ dbt.concat([p ~ "region_code", "'|'", p ~ "indicator_code", "'|'", p ~ "breakdown", "'|'", p ~ "period"]) }}
+{%- endmacro %}
+
+{% macro status_history_id_expression(relation=none) -%}
+    {%- set p = (relation ~ '.') if relation else '' -%}
+    {{ dbt.concat([p ~ "series_id", "'|'", "cast(" ~ p ~ "period_index as " ~ dbt.type_string() ~ ")"]) }}
+{%- endmacro %}
+
+{#- Virtual columns (config `virtual_columns`: {name: expression over the table's other columns},
+    set by incremental_by_key on DuckDB only). The two facts' unique string ids
+    (fct_indicator_progress.progress_id, fct_indicator_status_history.status_history_id: 5.4 M
+    distinct strings each, 106 and 114 MiB of the published file) cost more to compress and write
+    than any other column, and every reader can compute them from the key columns the row holds.
+    So DuckDB stores the expression, not the strings: `select`, the Parquet export, the tests and
+    Superset see the same values in the same place, and the table is still a table. National
+    full build: the progress fact's write 12.1-12.3 -> 10.3-10.6 s of CPU, the two facts,
+    fct_indicator_latest and their tests 39.2-43.1 -> 37.4-38.8 s (bench/README.md, tenth pass).
+    What reads an id pays for it instead: a unique test computes it (0.9-1.0 -> 1.5-1.7 s for
+    progress_id), so fct_indicator_latest finds its row without it and the ids' not_null tests
+    are left to the columns they are made of.
+
+    The table is created with its columns' types as DuckDB binds the model's query (`describe`),
+    the virtual ones `generated always as (...) virtual`, then filled with the other columns; the
+    value the model's query computes for a virtual column is not read. A temporary table (the
+    rows an incremental build rebuilds) is made as before, and delete+insert leaves the virtual
+    columns out of its insert (DuckDB refuses a value for them). -#}
+{% macro duckdb__create_table_as(temporary, relation, compiled_code, language='sql', partitioned_by=none,
+                                 sorted_by=none) -%}
+    {%- set virtual = config.get('virtual_columns') or {} -%}
+    {%- if temporary or language != 'sql' or not virtual or partitioned_by or sorted_by
+           or config.get('contract').enforced -%}
+        {{ return(dbt.duckdb__create_table_as(temporary, relation, compiled_code, language,
+                                              partitioned_by, sorted_by)) }}
+    {%- endif -%}
+    {%- set described = run_query('describe select * from (' ~ compiled_code ~ ') as model_subq') -%}
+    {%- set stored = [] -%}
+    {%- for row in described.rows if row['column_name'] not in virtual -%}
+        {%- do stored.append(adapter.quote(row['column_name'])) -%}
+    {%- endfor -%}
+    {%- if stored | length + virtual | length != described.rows | length -%}
+        {%- do exceptions.raise_compiler_error("virtual_columns " ~ (virtual.keys() | list)
+                                               ~ " must be columns of the model's query") -%}
+    {%- endif -%}
+    create table {{ relation }} (
+        {%- for row in described.rows %}
+        {{ adapter.quote(row['column_name']) }} {{ row['column_type'] }}
+        {%- if row['column_name'] in virtual %} generated always as ({{ virtual[row['column_name']] }}) virtual{% endif %}
+        {{- "," if not loop.last }}
+        {%- endfor %}
+    );
+    insert into {{ relation }} ({{ stored | join(', ') }})
+    select {{ stored | join(', ') }}
+    from (
+        {{ compiled_code }}
+    ) as model_subq;
+{%- endmacro %}
+
+{% macro duckdb__get_delete_insert_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) -%}
+    {%- set virtual = config.get('virtual_columns') or {} -%}
+    {%- set stored = dest_columns | rejectattr('name', 'in', virtual.keys() | list) | list -%}
+    {{ return(dbt.duckdb__get_delete_insert_merge_sql(target, source, unique_key, stored,
+                                                      incremental_predicates)) }}
+{%- endmacro %}
