@@ -325,9 +325,10 @@ def _load_plan_table(con: "duckdb.DuckDBPyConnection", settings: Settings, catal
         cells, parent = plain.columns()
         if len(parent):
             reviewed_docs.update(cells["source_doc"].unique().to_pylist() if "source_doc" in cells else [""])
+        statuses = pa.array([f[1] for f in plain_files], pa.string()).take(parent)
         if table == "plan_indicators":
-            unresolved += _count_unresolved_plain(cells, parent, plain_files, catalog)
-        constants = {"review_status": pa.array([f[1] for f in plain_files], pa.string()).take(parent),
+            unresolved += _count_unresolved_plain(cells, parent, statuses, plain_files, catalog)
+        constants = {"review_status": statuses,
                      "source_file": pa.array([f[2] for f in plain_files], pa.string()).take(parent)}
         staged.add_arrow(cells, len(parent), annual_columns(plain.header), constants)
         plain, plain_files[:] = None, []
@@ -411,25 +412,29 @@ def _count_unresolved(path: Path, columns: Columns, catalog: Catalog) -> int:
     for code, name in zip(cells.get("indicator_code", [""] * rows), names):
         if code not in catalog.indicators:
             count += 1
-            log.warning("%s: indicator_code=%r of %r is not in raw/reference/indicators.csv", path.name, code, name)
+            _warn_unresolved(path, code, name)
     return count
 
 
-def _count_unresolved_plain(cells: dict[str, "pa.Array"], parent: "pa.Array", files: list[tuple[Path, str, str]],
-                            catalog: Catalog) -> int:
-    """`_count_unresolved` over a plain batch's reviewed rows (`parent`: each row's index in `files`)."""
+def _count_unresolved_plain(cells: dict[str, "pa.Array"], parent: "pa.Array", statuses: "pa.Array",
+                            files: list[tuple[Path, str, str]], catalog: Catalog) -> int:
+    """`_count_unresolved` over a plain batch's reviewed rows (`parent`: each row's index in `files`;
+    `statuses`: each row's review_status)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     codes = cells.get("indicator_code", pa.array([""] * len(parent), pa.string()))
     unknown = pc.invert(pc.is_in(codes, value_set=pa.array(list(catalog.indicators), pa.string())))
-    reviewed = pc.equal(pa.array([f[1] for f in files], pa.string()).take(parent), "reviewed")
-    rows = pc.indices_nonzero(pc.and_(unknown, reviewed)).to_pylist()
+    rows = pc.indices_nonzero(pc.and_(unknown, pc.equal(statuses, "reviewed"))).to_pylist()
     names = cells.get("indicator_name")
     for i in rows:
-        log.warning("%s: indicator_code=%r of %r is not in raw/reference/indicators.csv", files[parent[i].as_py()][0].name,
-                    codes[i].as_py(), None if names is None else names[i].as_py())
+        _warn_unresolved(files[parent[i].as_py()][0], codes[i].as_py(), None if names is None else names[i].as_py())
     return len(rows)
+
+
+def _warn_unresolved(path: Path, code: str, name: str | None) -> None:
+    """The one warning of both readers for a reviewed row whose indicator_code the catalog lacks."""
+    log.warning("%s: indicator_code=%r of %r is not in raw/reference/indicators.csv", path.name, code, name)
 
 
 def _header(path: Path) -> list[str]:
