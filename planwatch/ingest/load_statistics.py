@@ -435,6 +435,20 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
     """Split `_sub` into rows accepted as they stand (left in temp table `_clean`) and the rest, judged
     row by row; returns (rows in `_clean`, outcome of the rest). A small file, or one naming its
     indicators by printed name, is judged row by row whole, without `_clean`: (0, outcome)."""
+    clean, outcome = _judge(con, sub, catalog, today, plan_units, to_arrow=False)
+    return int(clean), outcome  # type: ignore[arg-type]
+
+
+def _judge(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Catalog, today: date,
+           plan_units: PrintedUnits | None, to_arrow: bool) -> "tuple[int | pa.Table, FileOutcome]":
+    """`_judge_file`; with `to_arrow`, the clean rows are made as an Arrow table (registered as `_clean`
+    and returned) instead of a temp table: `judge_ahead` hands them over as Arrow, and writing them
+    into a temp table only to read them back cost about 0.06 s of CPU a county file (bench/README.md,
+    eleventh pass). The store's connection keeps the temp table: a file judged there is over
+    READ_AHEAD_MAX_BYTES, and its clean rows stay within DuckDB's memory limit."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     sql = _clean_rows_sql(sub.header)
     if sql is None or sub.is_small:
         rows = con.execute("select * from _sub order by line_no").fetchall()
@@ -445,12 +459,18 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
     # instead (2.6 -> 1.8 s of CPU, +600 -> +150 MiB; bench/README.md). The setting is the
     # database's, not the connection's: put back at once.
     con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    table: pa.Table | None = None
     try:
-        con.execute(f"create or replace temp table _clean as {sql}", [last_closed_quarter(today).index])
+        if to_arrow:
+            table = con.sql(sql, params=[last_closed_quarter(today).index]).to_arrow_table()
+        else:
+            con.execute(f"create or replace temp table _clean as {sql}", [last_closed_quarter(today).index])
     except BaseException:
         _put_back_optimizers(con, after_error=True)
         raise
     _put_back_optimizers(con)
+    if table is not None:
+        con.register("_clean", table)
 
     def rest(extra_lines: list[int]) -> list[TRow]:
         return con.execute(
@@ -458,17 +478,17 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
             "order by line_no", [extra_lines]).fetchall()
 
     def clean_rows() -> int:
+        if table is not None:
+            return table.num_rows
         # fetchall: a result left open (fetchone) makes DuckDB refuse the next register()
         return int(con.execute("select count(*) from _clean").fetchall()[0][0])
 
     # A file whose rows are all clean (most of them) skips the search for the others.
-    everything_clean = clean_rows() == (con.execute("select count(*) from _sub").fetchone() or [0])[0]
+    everything_clean = clean_rows() == con.execute("select count(*) from _sub").fetchall()[0][0]
     outcome = judge_rows([] if everything_clean else rest([]), sub.header, catalog, today, plan_units, sub.notes)
     if outcome.rows_loaded:
         # A clean row and a judged row may share a key once normalised (城镇 vs urban, a name vs a code):
         # judge both together so that the duplicate rule sees them.
-        import pyarrow as pa
-
         keys = pa.table({k: pa.array(outcome.columns[k], pa.string())
                          for k in ("region_code", "period", "indicator_code", "breakdown")})
         con.register("_judged_keys", keys)
@@ -479,9 +499,13 @@ def _judge_file(con: "duckdb.DuckDBPyConnection", sub: Submission, catalog: Cata
         finally:
             con.unregister("_judged_keys")
         if shared:
-            con.execute("delete from _clean where list_contains(?, line_no)", [shared])
+            if table is not None:
+                table = table.filter(pc.invert(pc.is_in(table["line_no"], pa.array(shared, pa.int64()))))
+                con.register("_clean", table)
+            else:
+                con.execute("delete from _clean where list_contains(?, line_no)", [shared])
             outcome = judge_rows(rest(shared), sub.header, catalog, today, plan_units, sub.notes)
-    return clean_rows(), outcome
+    return (table if table is not None else clean_rows()), outcome
 
 
 def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: Submission, clean: int,
@@ -581,12 +605,11 @@ def judge_ahead(private: "duckdb.DuckDBPyConnection", settings: Settings, catalo
     sub, table = read_file(private, settings, catalog, rel)
     private.register("_sub", table)
     try:
-        clean, outcome = _judge_file(private, sub, catalog, today, plan_units)
-        rows = private.sql("select * from _clean").to_arrow_table() if clean else None
-        private.execute("drop table if exists _clean")
+        clean, outcome = _judge(private, sub, catalog, today, plan_units, to_arrow=True)
     finally:
         private.unregister("_sub")
-    return JudgedFile(sub, table.num_rows, rows, outcome)
+        private.unregister("_clean")
+    return JudgedFile(sub, table.num_rows, None if isinstance(clean, int) or not clean.num_rows else clean, outcome)
 
 
 def _readable_ahead(settings: Settings, rel: str) -> bool:

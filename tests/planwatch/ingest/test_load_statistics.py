@@ -450,9 +450,11 @@ def test_a_failing_clean_row_query_raises_its_own_error(settings: Settings, clea
 def test_files_read_ahead_load_as_files_read_one_at_a_time(tmp_path: Path, clean_row_query: None,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """load_statistics reads and judges the next file on a private DuckDB while it writes the current
-    one (judge_ahead, READ_AHEAD_MAX_BYTES): a refused file between loaded ones, a fault, a revision
-    and a GB18030 file give the same ledger, rows, quarantine and metrics as a load that reads and
-    judges each file in its turn on the store's connection."""
+    one (judge_ahead, READ_AHEAD_MAX_BYTES): a refused file between loaded ones, a fault, a revision,
+    a GB18030 file and a file whose judged row shares its key with a clean row (urban and 城镇: the
+    clean rows, Arrow ahead and a temp table in turn, lose that row) give the same ledger, rows,
+    quarantine and metrics as a load that reads and judges each file in its turn on the store's
+    connection."""
     import planwatch.ingest.load_statistics as loader
 
     def load(home: Path, read_ahead_bytes: int) -> tuple[dict[str, object], list[list[tuple]]]:
@@ -461,6 +463,11 @@ def test_files_read_ahead_load_as_files_read_one_at_a_time(tmp_path: Path, clean
         for i, fixture in enumerate(("valid_320583_2023Q2.csv", "bad/header_only.csv", "faults_320583_2023Q3.csv",
                                      "gb18030_350582_2023Q2.csv", "revision_320583_2023Q2.csv")):
             _drop(settings, fixture, f"{i}_{Path(fixture).name}")
+        (settings.statistics_dir / "5_shared_key.csv").write_text(
+            "region_code,period,indicator_code,breakdown,value,unit,reported_on,source\n"
+            "320583,2023Q2,COM_SERVICE_COVERAGE,urban,100,%,2023-07-20,局\n"
+            "320583,2023Q2,COM_SERVICE_COVERAGE,rural,90,%,2023-07-20,局\n"
+            "320583,2023Q2,COM_SERVICE_COVERAGE,城镇,99,%,2023-07-20,局\n", encoding="utf-8")
         metrics = _load(settings)
         metrics.pop("seconds")
         tables = [_query(settings, "select path, status, error, rows_read, rows_loaded, rows_quarantined "
@@ -475,7 +482,10 @@ def test_files_read_ahead_load_as_files_read_one_at_a_time(tmp_path: Path, clean
     ahead, one_by_one = load(tmp_path / "ahead", 1 << 30), load(tmp_path / "in_turn", 0)
     assert ahead == one_by_one
     metrics, (ledger, observations, quarantine) = ahead
-    assert (metrics["files_loaded"], metrics["files_refused"]) == (4, 1)
-    assert [row[1] for row in ledger] == ["loaded", "refused", "loaded", "loaded", "loaded"]
+    assert (metrics["files_loaded"], metrics["files_refused"]) == (5, 1)
+    assert [row[1] for row in ledger] == ["loaded", "refused", "loaded", "loaded", "loaded", "loaded"]
+    assert ledger[-1][3:] == (3, 1, 2)  # the rural row loaded; urban and 城镇 give one key two values
+    assert [(row[1], row[3]) for row in quarantine if row[0].endswith("5_shared_key.csv")] == [
+        (2, "duplicate_in_file"), (4, "duplicate_in_file")]
     assert metrics["rows_read"] == metrics["rows_loaded"] + metrics["rows_quarantined"] > 0
     assert metrics["rows_revising"] > 0 and len(quarantine) == metrics["rows_quarantined"] > 0
