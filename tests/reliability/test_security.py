@@ -105,6 +105,11 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
         "min(rest): an integer, int() of a period_index of the facts' quarters (DuckDB's integers or the record's INTEGER column)",
     ("planwatch/serve/parquet_export.py", "last"): "Quarter(year, 4).index: an integer from a year computed from an integer",
     ("planwatch/serve/parquet_export.py", "INDEX_COLUMN"): "a constant column name of planwatch/serve/partition_state.py",
+    ("planwatch/quality/validate.py", "table"): "a table of a suite's `inputs`, a constant of expectations/suites (code)",
+    ("planwatch/quality/validate.py", "tables[rule.name]"):
+        "a kept rule-rows table named by its suite and rule, constants of expectations/suites (code)",
+    ("planwatch/quality/validate.py", "rule.gx_query().replace('{batch}', f'({suite.batch_sql}) as subselect')"):
+        "a rule's SQL with its suite's batch SQL, both from expectations/suites (code, reviewed)",
     ("planwatch/serve/partition_state.py", "STATE_SCHEMA"): "the module's constant schema name",
     ("planwatch/serve/partition_state.py", "STATE_NAME"): "the module's constant table name",
     ("planwatch/serve/partition_state.py", "table"): "mart names of the PARTITIONED constants (serve/parquet_export.py) found in DuckDB's catalog",
