@@ -11,9 +11,14 @@ from ._common import BOUNDS, KeptBatch, KeptRuleRows, Rule, Suite, SuiteParams, 
 NAME = "raw_statistics"
 
 
-# The columns the batch reads from raw.stat_observations (and that SOURCES_SQL checksums).
+# The columns the batch reads from raw.stat_observations (and that SOURCES_SQL checksums). Not file_id:
+# a 64-character string carried through the window's sort and written for every row (6.3 -> 5.1 s of
+# CPU for the national batch, bench/README.md, eleventh pass); file_seq names the file as well, and
+# the rules that show a row's file look its file_id up in the ledger (FILE_ID).
 COLUMNS = ("region_code, indicator_code, breakdown, period, period_type, value, numerator, denominator, "
-           "file_id, file_seq, line_no, period_index")  # period_index: written by the loader (Quarter.index)
+           "file_seq, line_no, period_index")  # period_index: written by the loader (Quarter.index)
+# The file_id of a batch row `b`, for an offending row's sample: one ledger row per file_seq.
+FILE_ID = "(select l.file_id from raw.file_ledger l where l.file_seq = b.file_seq) as file_id"
 # value_within_region_history sums a series' earlier values as whole millionths, exactly (hugeint): n times
 # the sum of squares stays below 2^127 for values up to about 1e11 over 100 quarters; beyond, DuckDB
 # reports an overflow and the rule is recorded as not run.
@@ -162,14 +167,14 @@ def build(params: SuiteParams) -> Suite:
             name="region_code_known",
             severity="error",
             description="every region_code is in the region catalog (raw.regions)",
-            query="""select b.region_code, b.indicator_code, b.period, b.file_id, b.line_no from batch_rows b
+            query=f"""select b.region_code, b.indicator_code, b.period, {FILE_ID}, b.line_no from batch_rows b
                      where b.region_code not in (select region_code from raw.regions)""",
         ),
         Rule(
             name="indicator_code_known",
             severity="error",
             description="every indicator_code is in the indicator catalog (raw.indicators)",
-            query="""select b.region_code, b.indicator_code, b.period, b.file_id, b.line_no from batch_rows b
+            query=f"""select b.region_code, b.indicator_code, b.period, {FILE_ID}, b.line_no from batch_rows b
                      where b.indicator_code not in (select indicator_code from raw.indicators)""",
         ),
         Rule(
@@ -179,7 +184,7 @@ def build(params: SuiteParams) -> Suite:
                          "[0, 1000] for ‰ unless the catalog says otherwise; counts and amounts >= 0)"),
             query=f"""with k as ({BOUNDS})
                       select b.region_code, b.indicator_code, b.breakdown, b.period, b.value, k.lo, k.hi,
-                             b.file_id, b.line_no
+                             {FILE_ID}, b.line_no
                       from batch_rows b join k using (indicator_code)
                       where {outside_bounds('b.value')}""",
         ),
@@ -188,7 +193,7 @@ def build(params: SuiteParams) -> Suite:
             severity="error",
             description="values of indicators the catalog marks is_integral are whole numbers",
             query=f"""with k as ({BOUNDS})
-                      select b.region_code, b.indicator_code, b.breakdown, b.period, b.value, b.file_id, b.line_no
+                      select b.region_code, b.indicator_code, b.breakdown, b.period, b.value, {FILE_ID}, b.line_no
                       from batch_rows b join k using (indicator_code)
                       where k.integral and b.value is not null and not isinf(b.value)
                         and b.value <> round(b.value)""",
@@ -200,7 +205,7 @@ def build(params: SuiteParams) -> Suite:
                          f"scale within {t.ratio_abs_tolerance:g} or {t.ratio_rel_tolerance:.2%}"),
             query=f"""with k as ({BOUNDS})
                       select b.region_code, b.indicator_code, b.breakdown, b.period, b.value,
-                             b.numerator, b.denominator, b.file_id, b.line_no
+                             b.numerator, b.denominator, {FILE_ID}, b.line_no
                       from batch_rows b join k using (indicator_code)
                       where k.share_scale is not null and b.numerator is not null and b.denominator is not null
                         and (b.denominator <= 0 or b.value is null

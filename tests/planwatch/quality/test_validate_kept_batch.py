@@ -31,8 +31,8 @@ select 'f3', 3, line_no, region_code, period, period_type, indicator_code, break
        null, null, reported_on, source, is_simulated, loaded_at, mapped, period_index
 from raw.stat_observations
 where file_seq = 1 and ((region_code = '110102' and indicator_code = 'ELD_NURSING_BED_SHARE' and period = '2024Q1')
-                     or (region_code = '110105' and indicator_code = 'AST_DIBAO_STANDARD' and period = '2024Q4'))
-"""
+                     or (region_code = '110105' and indicator_code = 'AST_DIBAO_STANDARD' and period = '2024Q4'));
+""" + dqdata.LEDGER_ROWS
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_kept_batch_gives_the_findings_of_a_check_from_scratch(tmp_path: Path, c
     assert bounds[:3] == ("error", False, 1) and '"period": "2024Q1"' in bounds[3][0] and '"f3"' in bounds[3][0]
     assert kept[("raw_statistics", "stock_quarter_jump")][:3] == ("warn", False, 1)
     # the 2025Q1 row of file f2 is after the run's quarter: not in the batch
-    assert max(r[11] for r in kept_rows) == Quarter.parse("2024Q4").index
+    assert max(r[10] for r in kept_rows) == Quarter.parse("2024Q4").index  # period_index
 
     # a row changed in place, no file added: its file's checksum changed, so its periods are recomputed
     _apply(settings, (dqdata.BAD / "ingest" / "share_above_100_percent.sql").read_text(encoding="utf-8"))
@@ -160,8 +160,8 @@ ONE_QUARTER_ROW = """
 insert into raw.stat_observations
 select 'f9', 9, 1, region_code, '2024Q4', 'quarter', indicator_code, breakdown, value, unit, raw_value, raw_unit,
        numerator, denominator, reported_on, source, is_simulated, loaded_at, mapped, period_index
-from raw.stat_observations where region_code = '110102' and indicator_code = 'AST_DIBAO_PERSONS' and period = '2024'
-"""
+from raw.stat_observations where region_code = '110102' and indicator_code = 'AST_DIBAO_PERSONS' and period = '2024';
+""" + dqdata.LEDGER_ROWS
 
 
 def test_kept_missing_quarters_follow_a_pair_no_longer_yearly_and_the_plan(
