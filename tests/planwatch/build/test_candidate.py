@@ -515,6 +515,32 @@ def test_same_every_quarter_models_read_no_statistics_and_no_quarter(tmp_path: P
     assert compiled["2023Q4"] == compiled["2030Q1"]
 
 
+def test_incremental_build_tests_only_what_it_wrote(tmp_path: Path) -> None:
+    """An incremental build leaves out the tests of the sources the fingerprint holds equal (reference
+    and plans, tagged in their yml), and every test of the tables it extends by period checks the
+    rows from the rebuild bound on (`__rebuilt_rows__`, dbt/README.md)."""
+    import json
+
+    from planwatch.build.candidate import SAME_EVERY_QUARTER_TAG
+
+    run = _dbt_ls(tmp_path, "ls", "--resource-type", "test", "--exclude", f"tag:{SAME_EVERY_QUARTER_TAG}",
+                  "--indirect-selection", "cautious", "--output", "name")
+    sources = [name for name in run if name.startswith("source_")]
+    assert sources and all("_stats_" in name for name in sources), sources
+    assert "source_unique_reference_regions_region_code" not in run
+    tests = [json.loads(line) for line in _dbt_ls(tmp_path, "ls", "--resource-type", "test", "--output", "json",
+                                                  "--output-keys", "name config depends_on")]
+    extended = ("model.planwatch.fct_indicator_progress", "model.planwatch.fct_indicator_status_history",
+                "model.planwatch.stg_stats__observations", "source.planwatch.stats.stat_observations")
+    for node in extended:
+        # (the singular test assert_period_index_matches_loader applies the bound in its own SQL)
+        on_node = [t for t in tests if node in t["depends_on"]["nodes"] and not t["name"].startswith("assert_")]
+        assert len(on_node) >= 2, node
+        assert all(t["config"]["where"] == "__rebuilt_rows__" for t in on_node), [
+            t["name"] for t in on_node if t["config"]["where"] != "__rebuilt_rows__"]
+    assert sum(node in t["depends_on"]["nodes"] for t in tests for node in extended[:1]) >= 29
+
+
 def test_bi_views_kept_by_an_incremental_build_read_no_quarter(tmp_path: Path) -> None:
     """An incremental build keeps the bi views from the published file (planwatch.build.candidate.BI_VIEWS):
     right only if the selection holds views alone (no rows to bring up to date) whose SQL does not
