@@ -110,6 +110,8 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
         "a kept rule-rows table named by its suite and rule, constants of expectations/suites (code)",
     ("planwatch/quality/validate.py", "rule.gx_query().replace('{batch}', f'({suite.batch_sql}) as subselect')"):
         "a rule's SQL with its suite's batch SQL, both from expectations/suites (code, reviewed)",
+    ("planwatch/serve/partition_state.py", "period_index_sql('previous_period')"):
+        "planwatch.core.periods' expression of a constant column name",
     ("planwatch/serve/partition_state.py", "STATE_SCHEMA"): "the module's constant schema name",
     ("planwatch/serve/partition_state.py", "STATE_NAME"): "the module's constant table name",
     ("planwatch/serve/partition_state.py", "table"): "mart names of the PARTITIONED constants (serve/parquet_export.py) found in DuckDB's catalog",

@@ -39,16 +39,22 @@ def _published(path: Path) -> duckdb.DuckDBPyConnection:
     con.execute("create table marts.fct_indicator_progress (series_id varchar, period_index integer, "
                 "source_file_seq integer, actual_value double)")
     con.execute("create table marts.fct_indicator_status_history (series_id varchar, period_index integer, "
-                "source_file_seq integer, status varchar, is_latest boolean)")
+                "source_file_seq integer, status varchar, is_latest boolean, previous_period varchar)")
     rows = [("A", _i(q), 1) for q in ("2022Q4", "2023Q4", "2024Q4", "2025Q1", "2025Q2", "2025Q3")]
     rows += [("B", _i(q), 1) for q in ("2022Q4", "2023Q4")]
     con.executemany("insert into raw.stat_observations values (?, ?, ?)", rows)
     con.execute("insert into marts.fct_indicator_progress select series_id, period_index, file_seq, "
                 "period_index / 10 from raw.stat_observations")
     con.execute("insert into marts.fct_indicator_status_history select series_id, period_index, file_seq, "
-                "'on_track', period_index = max(period_index) over (partition by series_id) "
+                "'on_track', period_index = max(period_index) over (partition by series_id), "
+                f"lag({LABEL}) over (partition by series_id order by period_index) "
                 "from raw.stat_observations")
     return con
+
+
+# A row's period as the model prints it: B's yearly rows as YYYY (at their Q4's index), A's as YYYYQn.
+LABEL = ("case when series_id = 'B' then (period_index // 4)::varchar "
+         "else (period_index // 4)::varchar || 'Q' || (period_index % 4 + 1)::varchar end")
 
 
 def _build_2025q4(con: duckdb.DuckDBPyConnection) -> None:
@@ -58,8 +64,10 @@ def _build_2025q4(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("insert into marts.fct_indicator_progress select series_id, period_index, file_seq, 1.5 "
                 "from raw.stat_observations where file_seq = 2")
     con.execute("update marts.fct_indicator_status_history set is_latest = false")
+    # each new row names the series' row before it, the anchor, as its previous period (B's: 2023)
     con.execute("insert into marts.fct_indicator_status_history select series_id, period_index, file_seq, "
-                "'lagging', true from raw.stat_observations where file_seq = 2")
+                "'lagging', true, case series_id when 'A' then '2025Q3' else '2023' end "
+                "from raw.stat_observations where file_seq = 2")
 
 
 def test_an_incremental_publish_marks_the_changed_quarters_and_the_anchors(tmp_path: Path) -> None:
