@@ -33,3 +33,34 @@ having count(*) > 1
 {% macro duckdb__test_unique(model, column_name) %}
 {{ duplicate_rows(model, [column_name], column_name ~ ' as unique_field', 'n_records', skip_nulls=true) }}
 {% endmacro %}
+
+
+{#- tests/generic/unique_id.sql: no two rows share the string id `column_name`. Spark stores the
+    ids: dbt's `unique` on the column there. -#}
+{% macro default__test_unique_id(model, column_name) %}
+{{ adapter.dispatch('test_unique', 'dbt')(model, column_name) }}
+{% endmacro %}
+
+{% macro duckdb__test_unique_id(model, column_name) %}
+{%- set key = id_key(column_name) -%}
+{%- set columns = key['columns'] -%}
+-- the repeated keys (the id is null when a column of its key is, and dbt's `unique` leaves null
+-- ids out); any_value: one key has one id
+{{ duplicate_rows(model, columns, 'any_value(' ~ column_name ~ ') as unique_field', 'n_records', skip_nulls=true) }}
+{%- if key['text_columns'] %}
+
+union all
+
+-- the ids two different keys could share, only when the id may not split back (none, when no row
+-- holds '|' in the key's text columns)
+select {{ column_name }} as unique_field, count(*) as n_records
+from {{ model }}
+where ({% for column in columns %}contains({{ column }}, '|'){{ " or " if not loop.last }}{% endfor %})
+  and exists (
+      select 1 from {{ model }}
+      where {% for column in key['text_columns'] %}contains({{ column }}, '|'){{ " or " if not loop.last }}{% endfor %}
+  )
+group by {{ column_name }}
+having count(*) > 1
+{%- endif %}
+{% endmacro %}

@@ -1,15 +1,38 @@
-{#- The facts' string ids, each in one place: the model computes it with this expression, and on
-    DuckDB the published table holds it as a virtual generated column with the same expression
-    (below). Bare column names: they name the table's own columns in the generated column.
-    `relation` qualifies them inside a model's query. -#}
+{#- The facts' string ids, each in one place: the columns an id joins with '|' (id_key, also read by
+    the ids' unique test, tests/generic/unique_id.sql), and the expression the model computes it
+    with, which on DuckDB the published table holds as a virtual generated column (below). Bare
+    column names: they name the table's own columns in the generated column. `relation`
+    qualifies them inside a model's query.
+
+    `text_columns`: the key's text columns that must hold no '|' for the id to split back into its
+    key, i.e. all of them but one (`breakdown` is free text; a series_id is made with '|', and a
+    period index is a number). -#}
+{% macro id_key(id_column) -%}
+    {%- set keys = {
+        'progress_id': {'columns': ['region_code', 'indicator_code', 'breakdown', 'period'],
+                        'text_columns': ['region_code', 'indicator_code', 'period']},
+        'status_history_id': {'columns': ['series_id', 'period_index'], 'text_columns': []},
+    } -%}
+    {%- if id_column not in keys -%}
+        {{ exceptions.raise_compiler_error("id_key: no key is defined for the id `" ~ id_column ~ "`") }}
+    {%- endif -%}
+    {{ return(keys[id_column]) }}
+{%- endmacro %}
+
 {% macro progress_id_expression(relation=none) -%}
     {%- set p = (relation ~ '.') if relation else '' -%}
-    {{ dbt.concat([p ~ "region_code", "'|'", p ~ "indicator_code", "'|'", p ~ "breakdown", "'|'", p ~ "period"]) }}
+    {%- set parts = [] -%}
+    {%- for column in id_key('progress_id')['columns'] -%}
+        {%- do parts.append(p ~ column) -%}
+        {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
+    {%- endfor -%}
+    {{ dbt.concat(parts) }}
 {%- endmacro %}
 
 {% macro status_history_id_expression(relation=none) -%}
     {%- set p = (relation ~ '.') if relation else '' -%}
-    {{ dbt.concat([p ~ "series_id", "'|'", "cast(" ~ p ~ "period_index as " ~ dbt.type_string() ~ ")"]) }}
+    {%- set series, period_index = id_key('status_history_id')['columns'] -%}
+    {{ dbt.concat([p ~ series, "'|'", "cast(" ~ p ~ period_index ~ " as " ~ dbt.type_string() ~ ")"]) }}
 {%- endmacro %}
 
 {#- Virtual columns (config `virtual_columns`: {name: expression over the table's other columns},
@@ -22,8 +45,9 @@
     full build: the progress fact's write 12.1-12.3 -> 10.3-10.6 s of CPU, the two facts,
     fct_indicator_latest and their tests 39.2-43.1 -> 37.4-38.8 s (bench/README.md, tenth pass).
     What reads an id pays for it instead: a unique test computes it (0.9-1.0 -> 1.5-1.7 s for
-    progress_id), so fct_indicator_latest finds its row without it and the ids' not_null tests
-    are left to the columns they are made of.
+    progress_id), so fct_indicator_latest finds its row without it, the ids' not_null tests are
+    left to the columns they are made of, and their unique tests group the key (id_key above,
+    tests/generic/unique_id.sql).
 
     The table is created with its columns' types as DuckDB binds the model's query (`describe`),
     the virtual ones `generated always as (...) virtual`, then filled with the other columns; the
