@@ -101,8 +101,10 @@ def plan_monitoring() -> None:
     def report(**context: object) -> dict:
         return _stage("report", **context)
 
-    (register_files() >> load_plans() >> load_statistics() >> validate_raw()
-     >> dbt_build() >> validate_marts() >> publish() >> report())
+    # The raw checks and the build run side by side (planwatch.core.types.CONCURRENT_STAGES): publish
+    # gates on both, through validate_marts.
+    loaded = register_files() >> load_plans() >> load_statistics()
+    loaded >> [validate_raw(), dbt_build()] >> validate_marts() >> publish() >> report()
 
 
 plan_monitoring()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planwatch.build.snapshot import KEPT_WHEN_EXTENDED
-from planwatch.core.db import STORAGE_VERSION, STORAGE_VERSION_NUMBER, connect, storage_version_number
+from planwatch.core.db import STORAGE_VERSION, STORAGE_VERSION_NUMBER, attach_read_only, connect, storage_version_number
 from planwatch.core.periods import Quarter
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def ingest_fingerprint(ingest_db: Path, dbt_dir: Path, dbt_vars: dict[str, Any])
 
     digest = hashlib.sha256()
     with connect(Path(":memory:")) as con:
-        con.execute("ATTACH ? AS ingest (READ_ONLY)", [str(ingest_db)])
+        attach_read_only(con, ingest_db, "ingest")
         try:
             for table in FINGERPRINT_TABLES:
                 # Hashed inside DuckDB and order-independent (a sum of row hashes, with the count):

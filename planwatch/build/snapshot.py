@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from planwatch.core.db import (STORAGE_VERSION_NUMBER, connect, ensure_audit_schema, quote_identifier,
+from planwatch.core.db import (STORAGE_VERSION_NUMBER, attach_read_only, connect, ensure_audit_schema, quote_identifier,
                                storage_version_number)
 from planwatch.core.errors import TerminalError
 from planwatch.core.periods import Quarter
@@ -108,7 +108,7 @@ def copy_raw_tables(con: "duckdb.DuckDBPyConnection", ingest_db: Path, quarter: 
     exactly those tables' rows in the ingest store (build/fingerprint.py), equals this build's, so
     the copy already holds them (270 k plan rows at 2,850 regions, bench/README.md).
     """
-    con.execute("ATTACH ? AS ingest (READ_ONLY)", [str(ingest_db)])
+    attach_read_only(con, ingest_db, "ingest")
     try:
         _require_raw_tables(ingest_db, {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_catalog = 'ingest' and table_schema = 'raw'"

@@ -14,12 +14,14 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from planwatch.core.errors import ConfigError, WarehouseLocked
 
 if TYPE_CHECKING:
     import duckdb
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -158,14 +160,7 @@ def connect(path: Path, read_only: bool = False, retries: int = 5,
         except duckdb.Error as exc:
             if _replaced_while_opening(path, before, attempt, retries, exc):
                 continue
-            if not isinstance(exc, duckdb.IOException) or "lock" not in str(exc).lower():
-                raise
-            if attempt == retries:
-                raise WarehouseLocked(
-                    f"`file={path}` is locked by another process ({exc}). "
-                    "Wait for the running pipeline to finish, or stop the process that holds it."
-                ) from exc
-            time.sleep(delay)
+            _wait_or_refuse(path, exc, attempt, retries, delay)
             delay *= 2
             continue
         if _replaced_while_opening(path, before, attempt, retries, None):
@@ -179,6 +174,45 @@ def connect(path: Path, read_only: bool = False, retries: int = 5,
         yield con
     finally:
         con.close()
+
+
+def _wait_or_refuse(path: Path, exc: Exception, attempt: int, retries: int, delay: float) -> None:
+    """After a failed open or attach of `path`: re-raise anything but another process's lock on the file,
+    give up with WarehouseLocked after the last try, else sleep `delay` before the next."""
+    import duckdb
+
+    if not isinstance(exc, duckdb.IOException) or "lock" not in str(exc).lower():
+        raise exc
+    if attempt == retries:
+        raise WarehouseLocked(
+            f"`file={path}` is locked by another process ({exc}). "
+            "Wait for the running pipeline to finish, or stop the process that holds it."
+        ) from exc
+    time.sleep(delay)
+
+
+def retry_while_locked(path: Path | str, action: Callable[[], T], retries: int = 5) -> T:
+    """`action()` (an open or attach of `path`), tried again like `connect` while another process writes the file.
+
+    Two stages of one run read the ingest store side by side (planwatch.core.types.CONCURRENT_STAGES),
+    and each writes to it for a moment: validate_raw its findings, every stage its run-log row."""
+    import duckdb
+
+    delay = 0.2
+    for attempt in range(retries + 1):
+        try:
+            return action()
+        except duckdb.Error as exc:
+            _wait_or_refuse(Path(path), exc, attempt, retries, delay)
+            delay *= 2
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def attach_read_only(con: "duckdb.DuckDBPyConnection", path: Path, alias: str) -> None:
+    """`ATTACH path AS alias (READ_ONLY)`, retried while another process writes the file (retry_while_locked)."""
+    if not alias.isidentifier():  # ATTACH takes no parameter for its alias
+        raise ValueError(f"not a plain SQL identifier: {alias!r}")
+    retry_while_locked(path, lambda: con.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(path)]))
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:

@@ -19,6 +19,12 @@ TStage = Literal[
 ]
 # The stages in run order, read from TStage so the two cannot drift apart.
 STAGES: tuple[TStage, ...] = get_args(TStage)
+# Stages of one run that run side by side: the DAG's parallel tasks, run_all's two processes. Neither
+# reads what the other writes: validate_raw reads the ingest store and writes only its findings there
+# (publish gates on them), dbt_build reads the store only to snapshot it and then writes only its
+# candidate. Together they keep both cores busy where dbt alone leaves about a third of them idle
+# (bench/README.md, eleventh pass). The first runs in a process of its own under run_all.
+CONCURRENT_STAGES: tuple[TStage, ...] = ("validate_raw", "dbt_build")
 
 TSeverity = Literal["error", "warn"]
 TDirection = Literal["increase", "decrease", "maintain"]

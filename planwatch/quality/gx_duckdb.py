@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from planwatch.core.db import memory_limit
+from planwatch.core.db import memory_limit, retry_while_locked
 
 DIALECT_NAME = "duckdb.buffered"
 # connect_args key: {alias: path} of DuckDB files every connection attaches read-only (for example
@@ -160,7 +160,11 @@ def _dialect_class() -> type:
 
         def connect(self, *cargs: Any, **cparams: Any) -> Any:
             attach = dict(cparams.pop(ATTACH_ARG, None) or {})
-            connection = BufferedConnection(super().connect(*cargs, **cparams))
+            # read-only opens of the ingest store, which validate_raw shares with dbt_build's snapshot and
+            # each stage's run-log write (planwatch.core.types.CONCURRENT_STAGES)
+            where = cparams.get("database") or (cargs[0] if cargs else "duckdb")
+            connection = BufferedConnection(retry_while_locked(where, lambda: super(BufferedDuckDBDialect, self)
+                                                               .connect(*cargs, **cparams)))
             _OPEN.add(connection)
             # The limit every planwatch connection has (planwatch.core.db): without it DuckDB takes up
             # to 80 % of RAM, and the raw suites' history windows made validate_raw the peak of a run

@@ -28,7 +28,7 @@ from typing import Any
 
 from planwatch.quality import gx_duckdb
 from planwatch.core.config import Settings
-from planwatch.core.db import connect, ensure_ingest_schema, table_exists
+from planwatch.core.db import attach_read_only, connect, ensure_ingest_schema, table_exists
 from planwatch.core.errors import ConfigError, WarehouseLocked
 from planwatch.core.faults import crash_point
 from planwatch.core.suites import SUITES_PACKAGE, load_suites
@@ -221,7 +221,7 @@ def materialize_batches(db_path: Path, suites: list[Any], scratch: Path) -> tupl
     queries: dict[str, str] = {}
     rule_queries: dict[str, str] = {}
     with connect(scratch) as con:
-        con.execute("ATTACH ? AS source_db (READ_ONLY)", [str(db_path)])
+        attach_read_only(con, db_path, "source_db")
         # The suites' SQL names tables as schema.table of the checked file: make it the default.
         con.execute("USE source_db")
         for suite in wanted:

@@ -41,7 +41,7 @@ from typing import Any
 from planwatch.core.config import Settings
 from planwatch.core.errors import TerminalError, TransientError
 from planwatch.core.periods import Quarter
-from planwatch.core.types import RunContext
+from planwatch.core.types import CONCURRENT_STAGES, RunContext
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,9 @@ def run_lock(settings: Settings, run: RunContext, stage: str, wait: timedelta | 
                 log.info("waiting for the planwatch home: %s", refused)
                 said = now
             time.sleep(min(POLL_SECONDS, deadline - now))
+    if fd is None:  # beside its sibling stage, under the sibling's lock (_beside_sibling)
+        yield
+        return
     _held[key] = (fd, run.run_id)
     try:
         yield
@@ -123,13 +126,19 @@ def run_lock(settings: Settings, run: RunContext, stage: str, wait: timedelta | 
         os.close(fd)
 
 
-def _acquire(settings: Settings, run: RunContext, stage: str, path: Path) -> int:
-    """Take the process lock and check the run claim; the locked fd, or RunLocked (nothing held)."""
+def _acquire(settings: Settings, run: RunContext, stage: str, path: Path) -> int | None:
+    """Take the process lock and check the run claim; the locked fd, None when the stage runs beside its
+    sibling under the sibling's lock (_beside_sibling), or RunLocked (nothing held)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            holder = _read_holder(fd)
+            if _beside_sibling(run, stage, holder):
+                log.info("`run_id=%s` stage %s runs beside %s, under its lock", run.run_id, stage, holder.get("stage"))
+                os.close(fd)
+                return None
             raise RunLocked(
                 f"`run_id={run.run_id}` stage {stage}: {settings.home} is in use by {_holder_text(path)}. "
                 f"Only one pipeline run may write at a time (lock `file={path}`); this one runs after "
@@ -152,6 +161,18 @@ def _acquire(settings: Settings, run: RunContext, stage: str, path: Path) -> int
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
         raise
+
+
+def _beside_sibling(run: RunContext, stage: str, holder: dict[str, Any]) -> bool:
+    """Whether `stage` may run while `holder` holds the lock: the holder is the same run in its sibling
+    stage (CONCURRENT_STAGES: the DAG's parallel tasks), or run_all of the same run, which starts the
+    pair itself. Such a stage takes no lock of its own. Another run stays out all the same: while the
+    holder has the lock the flock stops it, and after the holder let go its run claim (this run,
+    `running` and seen moments ago) refuses it. What is lost: a stage killed while running beside its
+    sibling leaves no name in the lock file, so its run counts as abandoned only after
+    PLANWATCH_STALE_RUN_HOURS without a sign of life, as when a runner stops between stages."""
+    return (stage in CONCURRENT_STAGES and holder.get("run_id") == run.run_id
+            and holder.get("stage") in (*CONCURRENT_STAGES, "run_all") and holder.get("stage") != stage)
 
 
 def _read_holder(fd: int) -> dict[str, Any]:

@@ -7,6 +7,9 @@ it: the run log, timing, and one log line of numbers per stage.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,7 +17,8 @@ from datetime import timedelta
 from planwatch.build.candidate import build_candidate
 from planwatch.core.config import Settings
 from planwatch.core.periods import Quarter
-from planwatch.core.types import STAGES, Metrics, RunContext, TStage
+from planwatch.core.errors import TerminalError, TransientError
+from planwatch.core.types import CONCURRENT_STAGES, STAGES, Metrics, RunContext, TStage
 from planwatch.ingest.load_plans import load_plans
 from planwatch.ingest.load_statistics import load_statistics
 from planwatch.ingest.register import register_files
@@ -101,12 +105,43 @@ def before_stage(stage: TStage) -> None:
 
 
 def run_all(quarter: str, run_id: str, settings: Settings | None = None) -> dict[str, Metrics]:
-    """Every stage in order, without Airflow: for the CLI, the benchmark and quick local checks."""
+    """Every stage in order, without Airflow: for the CLI, the benchmark and quick local checks.
+    CONCURRENT_STAGES run side by side, as the DAG's tasks do (run_concurrent_stages)."""
     settings = settings or Settings.from_env()
     settings.ensure_dirs()
     results: dict[str, Metrics] = {}
     with run_lock(settings, RunContext(run_id=run_id, quarter=Quarter.parse(quarter)), "run_all"):
         for stage in STAGES:
+            if stage in results:
+                continue
             before_stage(stage)
-            results[stage] = run_stage(stage, quarter, run_id, settings)
+            if stage in CONCURRENT_STAGES:
+                results.update(run_concurrent_stages(quarter, run_id, settings))
+            else:
+                results[stage] = run_stage(stage, quarter, run_id, settings)
     return results
+
+
+def run_concurrent_stages(quarter: str, run_id: str, settings: Settings) -> dict[str, Metrics]:
+    """CONCURRENT_STAGES side by side: the first in a process of its own (`python -m planwatch stage`, as an
+    Airflow task runs it), the second in this one, which holds the run's lock (run_all) or takes it; the
+    child runs beside it (planwatch.run.locking). Each records itself in the run log as when run alone.
+    A failure of either is raised once both have ended."""
+    first, second = CONCURRENT_STAGES
+    command = [sys.executable, "-m", "planwatch", *(["-v"] if log.isEnabledFor(logging.INFO) else []),
+               "stage", first, "--quarter", quarter, "--run-id", run_id]
+    # stdout carries the stage's metrics line, which the run log has too; its messages go to stderr
+    child = subprocess.Popen(command, env={**os.environ, "PLANWATCH_HOME": str(settings.home)},
+                             stdout=subprocess.DEVNULL)
+    try:
+        results = {second: run_stage(second, quarter, run_id, settings)}
+    finally:
+        code = child.wait()
+    if code != 0:
+        error = TransientError if code == TransientError.exit_code else TerminalError
+        raise error(f"`run_id={run_id}` `quarter={quarter}`: stage {first} failed (exit code {code}); its message "
+                    "is above and in the run log (`python -m planwatch status`). Rerun the quarter when mended.")
+    from planwatch.run.runlog import read_run
+
+    row = read_run(settings, run_id) or {}
+    return {first: dict(row.get("metrics", {}).get(first) or {}), **results}

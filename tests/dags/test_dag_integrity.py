@@ -11,8 +11,13 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((REPO_ROOT / "dags").glob("*.py"))
-EXPECTED_ORDER = ["register_files", "load_plans", "load_statistics", "validate_raw", "dbt_build",
-                  "validate_marts", "publish", "report"]
+# Each task's upstream tasks: a chain, but for the raw checks and the build, which run side by side
+# (planwatch.core.types.CONCURRENT_STAGES) and both gate the mart checks.
+EXPECTED_UPSTREAM = {
+    "register_files": set(), "load_plans": {"register_files"}, "load_statistics": {"load_plans"},
+    "validate_raw": {"load_statistics"}, "dbt_build": {"load_statistics"},
+    "validate_marts": {"validate_raw", "dbt_build"}, "publish": {"validate_marts"}, "report": {"publish"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,19 +34,14 @@ def test_dag_file_imports_without_errors(dagbag, dag_file: Path) -> None:
 
 
 def test_plan_monitoring_tasks_in_order(dagbag) -> None:
+    from planwatch.core.types import CONCURRENT_STAGES, STAGES
+
     dag = dagbag.dags.get("plan_monitoring")
     assert dag is not None, "dags/plan_monitoring.py defines no DAG with dag_id 'plan_monitoring'"
-    # Walk the single chain from its root: each task has exactly one downstream task.
-    roots = [t for t in dag.tasks if not t.upstream_task_ids]
-    assert [t.task_id for t in roots] == ["register_files"]
-    order, task = [], roots[0]
-    while True:
-        order.append(task.task_id)
-        if not task.downstream_task_ids:
-            break
-        (next_id,) = task.downstream_task_ids
-        task = dag.get_task(next_id)
-    assert order == EXPECTED_ORDER
+    assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == EXPECTED_UPSTREAM
+    # every stage is a task, and the two side by side are exactly the package's concurrent stages
+    assert sorted(t.task_id for t in dag.tasks) == sorted(STAGES)
+    assert {s for s, up in EXPECTED_UPSTREAM.items() if up == {"load_statistics"}} == set(CONCURRENT_STAGES)
 
 
 def test_plan_monitoring_schedule_is_quarterly_in_shanghai(dagbag) -> None:

@@ -66,6 +66,38 @@ def test_a_second_writer_is_refused_while_a_stage_runs(checked_home: Path, tmp_p
     assert run_status(settings, "intruder") is None, "a refused run must leave no trace in the run log"
 
 
+def test_the_raw_checks_run_beside_their_own_runs_build_only(checked_home: Path, tmp_path: Path) -> None:
+    """validate_raw and dbt_build of one run run side by side (CONCURRENT_STAGES: the DAG's parallel tasks,
+    run_all's two processes): the checks run under the build's lock, which stays the build's; another
+    run's checks are refused as before."""
+    settings = copy_home(checked_home, tmp_path / "home")
+    holder = _hold_lock(settings.home, RUN_ID)  # dbt_build of RUN_ID
+    try:
+        with pytest.raises(RunLocked):
+            run_stages(settings, QUARTER, "intruder", ("validate_raw",))
+        with connect(settings.ingest_db, read_only=True) as con:
+            before = con.execute("select count(*), max(checked_at) from audit.dq_results where run_id = ? "
+                                 "and suite = 'raw_statistics'", [RUN_ID]).fetchone()
+        started = time.monotonic()
+        run_stages(settings, QUARTER, RUN_ID, ("validate_raw",))
+        assert time.monotonic() - started < 120, "the checks ran, they did not wait for the build"
+        holder_text = lock_path(settings).read_text()
+        assert f'"pid": {holder.pid}' in holder_text and '"dbt_build"' in holder_text, holder_text
+        # not any stage of the same run: the mart checks read what the build writes
+        with pytest.raises(RunLocked):
+            run_stages(settings, QUARTER, RUN_ID, ("validate_marts",))
+    finally:
+        holder.stdin.close()  # type: ignore[union-attr]
+        holder.wait(timeout=30)
+    with connect(settings.ingest_db, read_only=True) as con:
+        after = con.execute("select count(*), max(checked_at) from audit.dq_results where run_id = ? "
+                            "and suite = 'raw_statistics'", [RUN_ID]).fetchone()
+        metrics = con.execute("select metrics from audit.run_log where run_id = ?", [RUN_ID]).fetchone()[0]
+    assert before[0] > 0 and after[0] == before[0] and after[1] > before[1], "the checks ran again, replacing their findings"
+    assert "validate_raw" in metrics
+    assert run_status(settings, "intruder") is None
+
+
 def test_the_kernel_drops_the_lock_of_a_killed_holder(checked_home: Path, tmp_path: Path) -> None:
     settings = copy_home(checked_home, tmp_path / "home")
     holder = _hold_lock(settings.home, RUN_ID)

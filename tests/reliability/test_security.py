@@ -44,6 +44,7 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
     ("planwatch/ingest/load_plans.py", "table"): "table names from the REFERENCE_TABLES / RULE_TABLES / PLAN_TABLES constants",
     ("planwatch/ingest/load_plans.py", "self.table"):
         "_StagedRows' table: a name from the REFERENCE_TABLES / PLAN_TABLES constants, given by load_plans",
+    ("planwatch/core/db.py", "alias"): "attach_read_only's alias: a plain identifier (checked there), a constant of its callers",
     ("planwatch/core/db.py", "period_index_sql('period')"): "planwatch.core.periods' SQL expression over a constant column name",
     ("planwatch/ingest/load_statistics.py", "period_index_sql('period')"):
         "planwatch.core.periods' SQL expression over a constant column name",
