@@ -75,3 +75,19 @@ def test_a_killed_builds_link_and_log_are_not_replayed_into_the_next_candidate(t
     with connect(tmp_path / "next.duckdb", read_only=True) as con:
         assert con.execute("select count(*) from duckdb_tables() where table_name = 'marker'").fetchone() == (0,)
     assert sorted(p.name for p in parse_dir.iterdir()) == ["lock", PARSE_FILE]
+
+
+def test_a_build_keeps_its_parse_and_writes_no_json_artifacts(tmp_path: Path) -> None:
+    """A build writes no manifest.json or run_results.json (nothing reads them: 0.3 s of CPU per build),
+    and still leaves its parse for the next build."""
+    parse_dir = tmp_path / "candidates" / ".dbt-parse"
+    candidate = tmp_path / "build.duckdb"
+    with connect(candidate):
+        pass
+    work = tmp_path / "build.dbt"
+    # the selection matches no node: dbt parses, keeps its parse and would write its manifest, builds nothing
+    outcome = run_dbt(REPO_ROOT / "dbt", candidate, work, {"as_of_quarter": "2023Q4"}, command="build",
+                      select=["tag:no_such_tag"], parse_dir=parse_dir)
+    assert outcome.success, outcome.errors
+    assert (parse_dir / PARSE_FILE).exists()
+    assert not (work / "target" / "manifest.json").exists() and not (work / "target" / "run_results.json").exists()
