@@ -301,7 +301,7 @@ def _cpu_seconds(children: bool = True) -> float:
 def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
     from planwatch.core.config import Settings
     from planwatch.run.pipeline import before_stage, run_concurrent_stages, run_stage
-    from planwatch.core.types import CONCURRENT_STAGES, STAGES
+    from planwatch.core.types import CONCURRENT_STAGES, STAGES, side_by_side
 
     stages: dict[str, float] = {}
     metrics: dict[str, Any] = {}
@@ -315,7 +315,7 @@ def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
         started = time.perf_counter()
         wall_start = time.time()
         cpu_start, own_start = _cpu_seconds(), _cpu_seconds(children=False)
-        if stage in CONCURRENT_STAGES:
+        if stage in CONCURRENT_STAGES and side_by_side():
             # as run_all does: the first in a child process beside the second in this one. Each stage's
             # wall time is its own (the child's from the run log); the pair's is the refresh's share.
             metrics.update(run_concurrent_stages(quarter, run_id, Settings.from_env()))

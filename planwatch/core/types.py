@@ -25,6 +25,16 @@ STAGES: tuple[TStage, ...] = get_args(TStage)
 # candidate. Together they keep both cores busy where dbt alone leaves about a third of them idle
 # (bench/README.md, eleventh pass). The first runs in a process of its own under run_all.
 CONCURRENT_STAGES: tuple[TStage, ...] = ("validate_raw", "dbt_build")
+# Two processes hold two DuckDB memory limits: at 4x national (11,400 regions) the pair peaked at
+# 2,649 MiB against 1,695 MiB one after the other (bench/README.md). `0` runs them one after the other.
+SIDE_BY_SIDE_ENV = "PLANWATCH_SIDE_BY_SIDE"
+
+
+def side_by_side() -> bool:
+    """Whether CONCURRENT_STAGES run side by side (the default) or one after the other (SIDE_BY_SIDE_ENV=0)."""
+    import os
+
+    return os.environ.get(SIDE_BY_SIDE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 TSeverity = Literal["error", "warn"]
 TDirection = Literal["increase", "decrease", "maintain"]

@@ -41,7 +41,7 @@ from typing import Any
 from planwatch.core.config import Settings
 from planwatch.core.errors import TerminalError, TransientError
 from planwatch.core.periods import Quarter
-from planwatch.core.types import CONCURRENT_STAGES, RunContext
+from planwatch.core.types import CONCURRENT_STAGES, RunContext, side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def _acquire(settings: Settings, run: RunContext, stage: str, path: Path) -> int
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            holder = _holder_named(fd)
             if _beside_sibling(run, stage, holder):
                 log.info("`run_id=%s` stage %s runs beside %s, under its lock", run.run_id, stage, holder.get("stage"))
                 os.close(fd)
@@ -168,11 +168,24 @@ def _beside_sibling(run: RunContext, stage: str, holder: dict[str, Any]) -> bool
     stage (CONCURRENT_STAGES: the DAG's parallel tasks), or run_all of the same run, which starts the
     pair itself. Such a stage takes no lock of its own. Another run stays out all the same: while the
     holder has the lock the flock stops it, and after the holder let go its run claim (this run,
-    `running` and seen moments ago) refuses it. What is lost: a stage killed while running beside its
+    `running` and seen moments ago) refuses it. With PLANWATCH_SIDE_BY_SIDE=0 the second waits for the
+    first, as any stage does (the DAG's tasks: DAG_WAIT). What is lost: a stage killed while running beside its
     sibling leaves no name in the lock file, so its run counts as abandoned only after
     PLANWATCH_STALE_RUN_HOURS without a sign of life, as when a runner stops between stages."""
-    return (stage in CONCURRENT_STAGES and holder.get("run_id") == run.run_id
+    return (side_by_side() and stage in CONCURRENT_STAGES and holder.get("run_id") == run.run_id
             and holder.get("stage") in (*CONCURRENT_STAGES, "run_all") and holder.get("stage") != stage)
+
+
+def _holder_named(fd: int, within: float = 2.0) -> dict[str, Any]:
+    """The lock file's holder, waiting up to `within` seconds for one that has just taken the lock to write
+    its name: two runs started together otherwise meet an empty file, and the refusal could not say who
+    holds the home (nor a sibling stage tell its own run: _beside_sibling)."""
+    deadline = time.monotonic() + within
+    while True:
+        info = _read_holder(fd)
+        if info or time.monotonic() >= deadline:
+            return info
+        time.sleep(0.05)
 
 
 def _read_holder(fd: int) -> dict[str, Any]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -18,7 +20,7 @@ from planwatch.build.candidate import build_candidate
 from planwatch.core.config import Settings
 from planwatch.core.periods import Quarter
 from planwatch.core.errors import TerminalError, TransientError
-from planwatch.core.types import CONCURRENT_STAGES, STAGES, Metrics, RunContext, TStage
+from planwatch.core.types import CONCURRENT_STAGES, STAGES, Metrics, RunContext, TStage, side_by_side
 from planwatch.ingest.load_plans import load_plans
 from planwatch.ingest.load_statistics import load_statistics
 from planwatch.ingest.register import register_files
@@ -115,24 +117,47 @@ def run_all(quarter: str, run_id: str, settings: Settings | None = None) -> dict
             if stage in results:
                 continue
             before_stage(stage)
-            if stage in CONCURRENT_STAGES:
+            if stage in CONCURRENT_STAGES and side_by_side():
                 results.update(run_concurrent_stages(quarter, run_id, settings))
             else:
                 results[stage] = run_stage(stage, quarter, run_id, settings)
     return results
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """For the child, run between fork and exec: the kernel sends it SIGKILL when the parent dies
+    (Linux only). Looked up here, in the parent: between fork and exec the child may not import
+    (another thread of the parent may hold the import lock)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return lambda: prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
+def _die_with_child(child: subprocess.Popen) -> None:
+    """When the child was killed by a signal, this process dies by the same signal at once."""
+    code = child.wait()
+    if code < 0:
+        log.error("stage %s was killed (signal %d): the run dies with it", CONCURRENT_STAGES[0], -code)
+        os.kill(os.getpid(), -code)
+
+
 def run_concurrent_stages(quarter: str, run_id: str, settings: Settings) -> dict[str, Metrics]:
     """CONCURRENT_STAGES side by side: the first in a process of its own (`python -m planwatch stage`, as an
     Airflow task runs it), the second in this one, which holds the run's lock (run_all) or takes it; the
     child runs beside it (planwatch.run.locking). Each records itself in the run log as when run alone.
-    A failure of either is raised once both have ended."""
+    A failure of either is raised once both have ended. A kill of either is a kill of the run, as when
+    one process ran both: the child dies with this process (Linux), and this one with the child
+    (the crash points of tests/reliability/test_crash.py kill the stage's own process)."""
     first, second = CONCURRENT_STAGES
     command = [sys.executable, "-m", "planwatch", *(["-v"] if log.isEnabledFor(logging.INFO) else []),
                "stage", first, "--quarter", quarter, "--run-id", run_id]
     # stdout carries the stage's metrics line, which the run log has too; its messages go to stderr
     child = subprocess.Popen(command, env={**os.environ, "PLANWATCH_HOME": str(settings.home)},
-                             stdout=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent())
+    threading.Thread(target=_die_with_child, args=(child,), name=f"watch-{first}", daemon=True).start()
     try:
         results = {second: run_stage(second, quarter, run_id, settings)}
     finally:

@@ -98,6 +98,22 @@ def test_the_raw_checks_run_beside_their_own_runs_build_only(checked_home: Path,
     assert run_status(settings, "intruder") is None
 
 
+def test_side_by_side_off_makes_the_checks_wait_for_the_build(checked_home: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """PLANWATCH_SIDE_BY_SIDE=0 (memory first): the checks are refused beside the build, as any stage."""
+    from planwatch.core.types import SIDE_BY_SIDE_ENV
+
+    settings = copy_home(checked_home, tmp_path / "home")
+    monkeypatch.setenv(SIDE_BY_SIDE_ENV, "0")
+    holder = _hold_lock(settings.home, RUN_ID)  # dbt_build of RUN_ID
+    try:
+        with pytest.raises(RunLocked, match="dbt_build"):
+            run_stages(settings, QUARTER, RUN_ID, ("validate_raw",))
+    finally:
+        holder.stdin.close()  # type: ignore[union-attr]
+        holder.wait(timeout=30)
+
+
 def test_the_kernel_drops_the_lock_of_a_killed_holder(checked_home: Path, tmp_path: Path) -> None:
     settings = copy_home(checked_home, tmp_path / "home")
     holder = _hold_lock(settings.home, RUN_ID)
