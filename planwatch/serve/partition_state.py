@@ -108,7 +108,7 @@ def _earliest_changed_index(con: "duckdb.DuckDBPyConnection", table: str, bounds
         # the earliest rebuilt period on is the earliest anchor or before it (a kept row there may name
         # an earlier one: its quarter is then written again too, never missed). It reads the rows from
         # that period on, not every kept row joined to the changed series as the model does (0.32-0.41
-        # -> 0.01 s of CPU nationally at +2025Q4, bench/README.md, eleventh pass).
+        # -> 0.01 s of CPU nationally at a new quarter, bench/README.md, eleventh pass).
         if not column_exists(con, MART_SCHEMA, table, "previous_period"):
             return -1  # a status history without it: every quarter
         row = con.execute(f"SELECT min({INDEX_COLUMN}) FROM {MART_SCHEMA}.{FACT} "
