@@ -56,7 +56,7 @@ class MartComparison:
 
 
 def mart_keys(dbt_dir: Path) -> dict[str, list[str]]:
-    """Each mart's key, from the `unique` test (or unique_combination_of_columns) in its YAML."""
+    """Each mart's key, from the `unique` (or `unique_id`) test or unique_combination_of_columns in its YAML."""
     keys: dict[str, list[str]] = {}
     for path in sorted((dbt_dir / "models" / "marts").glob("*.yml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -68,7 +68,8 @@ def mart_keys(dbt_dir: Path) -> dict[str, list[str]]:
                     keys.setdefault(model["name"], list(args["combination_of_columns"]))
             for column in model.get("columns", []):
                 tests = (column.get("data_tests") or column.get("tests") or [])
-                if "unique" in [t if isinstance(t, str) else next(iter(t)) for t in tests]:
+                # unique_id: the facts' id test (dbt/tests/generic/unique_id.sql), a `unique` on Spark
+                if {"unique", "unique_id"} & {t if isinstance(t, str) else next(iter(t)) for t in tests}:
                     keys.setdefault(model["name"], [column["name"]])
     return keys
 
