@@ -300,27 +300,25 @@ def _cpu_seconds(children: bool = True) -> float:
 
 def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
     from planwatch.core.config import Settings
-    from planwatch.run.pipeline import before_stage, run_concurrent_stages, run_stage
-    from planwatch.core.types import CONCURRENT_STAGES, STAGES, side_by_side
+    from planwatch.run.pipeline import before_stage, run_concurrent_stages, run_stage, run_steps
 
     stages: dict[str, float] = {}
     metrics: dict[str, Any] = {}
     windows: dict[str, list[float]] = {}
     cpu: dict[str, float] = {}
     overlap = 0.0
-    for stage in STAGES:
-        if stage in metrics:
-            continue
+    for step in run_steps():
+        stage = step[0]
         before_stage(stage)  # as run_all does: one process runs every stage but the concurrent child
         started = time.perf_counter()
         wall_start = time.time()
         cpu_start, own_start = _cpu_seconds(), _cpu_seconds(children=False)
-        if stage in CONCURRENT_STAGES and side_by_side():
+        if len(step) > 1:
             # as run_all does: the first in a child process beside the second in this one. Each stage's
             # wall time is its own (the child's from the run log); the pair's is the refresh's share.
             metrics.update(run_concurrent_stages(quarter, run_id, Settings.from_env()))
             pair = time.perf_counter() - started
-            first, second = CONCURRENT_STAGES
+            first, second = step
             stages[first] = round(float(metrics[first].get("seconds") or 0.0), 3)
             stages[second] = round(float(metrics[second].get("seconds") or 0.0), 3)
             overlap = round(stages[first] + stages[second] - pair, 3)
@@ -593,6 +591,10 @@ def _grouped(stages: dict[str, float], overlap: float = 0.0) -> dict[str, float]
     return out
 
 
+def _refresh_total(result: dict[str, Any]) -> float:
+    return _grouped(result["stages"], result.get("overlap_s", 0.0))["total"]
+
+
 def _summarize_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     grouped = [_grouped(r["stages"], r.get("overlap_s", 0.0)) for r in runs]
     return {
@@ -663,7 +665,7 @@ class Workspace:
         log.info("%s: full refresh run %d (publish %s)", self.root.name, i + 1, BEFORE_QUARTER)
         result = run_child(["pipeline", "--home", str(self.home), "--quarter", BEFORE_QUARTER,
                             "--run-id", f"bench-full-{i}"], self.home, self.root / "logs" / f"full-{i}.log")
-        log.info("%s: full refresh %.1f s (peak %.0f MiB): %s", self.root.name, sum(result["stages"].values()) - result.get("overlap_s", 0.0),
+        log.info("%s: full refresh %.1f s (peak %.0f MiB): %s", self.root.name, _refresh_total(result),
                  result["peak_rss_mib"], {s: (w, result.get("cpu_s", {}).get(s)) for s, w in result["stages"].items()})
         return result
 
@@ -678,7 +680,7 @@ class Workspace:
         log.info("%s: incremental run %d (add %s)", self.root.name, i + 1, FULL_QUARTER)
         result = run_child(["pipeline", "--home", str(self.home), "--quarter", FULL_QUARTER,
                             "--run-id", f"bench-incr-{i}"], self.home, self.root / "logs" / f"incr-{i}.log")
-        log.info("%s: incremental %.1f s (peak %.0f MiB): %s", self.root.name, sum(result["stages"].values()) - result.get("overlap_s", 0.0),
+        log.info("%s: incremental %.1f s (peak %.0f MiB): %s", self.root.name, _refresh_total(result),
                  result["peak_rss_mib"], {s: (w, result.get("cpu_s", {}).get(s)) for s, w in result["stages"].items()})
         return result
 

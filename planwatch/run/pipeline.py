@@ -100,7 +100,8 @@ def rollback(settings: Settings, to: str | None = None) -> Metrics:
 def before_stage(stage: TStage) -> None:
     """For a process that runs every stage in turn (`run_all`, the benchmark): GX's import (3-4 s of
     one core) starts in the background with the statistics load, whose DuckDB queries release the
-    GIL, so that `validate_raw` finds it done. Not earlier: the stages before it are mostly Python,
+    GIL, so that the checks run in this process (`validate_marts`, and `validate_raw` when it does not
+    run beside the build) find it done. Not earlier: the stages before it are mostly Python,
     which the import would only slow (register_files 6.1 s against 1.6 s under load, bench/README.md)."""
     if stage == "load_statistics":
         import_gx_in_background()
@@ -113,15 +114,26 @@ def run_all(quarter: str, run_id: str, settings: Settings | None = None) -> dict
     settings.ensure_dirs()
     results: dict[str, Metrics] = {}
     with run_lock(settings, RunContext(run_id=run_id, quarter=Quarter.parse(quarter)), "run_all"):
-        for stage in STAGES:
-            if stage in results:
-                continue
-            before_stage(stage)
-            if stage in CONCURRENT_STAGES and side_by_side():
+        for step in run_steps():
+            before_stage(step[0])
+            if len(step) > 1:
                 results.update(run_concurrent_stages(quarter, run_id, settings))
             else:
-                results[stage] = run_stage(stage, quarter, run_id, settings)
+                results[step[0]] = run_stage(step[0], quarter, run_id, settings)
     return results
+
+
+def run_steps() -> list[tuple[TStage, ...]]:
+    """The stages in run order, one step each, but CONCURRENT_STAGES one step together when they run side
+    by side (planwatch.core.types.side_by_side): for run_all and the benchmark."""
+    together = side_by_side()
+    steps: list[tuple[TStage, ...]] = []
+    for stage in STAGES:
+        if not (together and stage in CONCURRENT_STAGES):
+            steps.append((stage,))
+        elif stage == CONCURRENT_STAGES[0]:
+            steps.append(CONCURRENT_STAGES)
+    return steps
 
 
 def _die_with_parent() -> Callable[[], None] | None:
