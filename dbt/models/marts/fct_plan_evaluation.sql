@@ -138,7 +138,7 @@ with_actual as (
         and year_figures.breakdown = evaluations.breakdown
         and year_figures.period_year = evaluations.evaluation_year
     left join files
-        on files.file_id = year_figures.source_file_id
+        on files.file_seq = year_figures.source_file_seq
     left join cumulative_actuals
         on cumulative_actuals.plan_target_id = evaluations.plan_target_id
         and cumulative_actuals.evaluation_kind = evaluations.evaluation_kind
