@@ -75,3 +75,26 @@ changed_series as (
 )
 {% endmacro %}
 
+
+{#- fct_indicator_status_history's post-hook. After an incremental build's insert, a changed series
+    has two rows with is_latest: its anchor (not written again) and its new last row. The earlier
+    one's is turned off; no other column of the kept row changes. One statement on both engines:
+    MERGE updates rows in place on DuckDB and on Spark's table formats that replace rows (delta,
+    iceberg, hudi); on plain Parquet the model is a table rebuilt whole and never incremental
+    (macros/portability.sql, incremental_by_key). -#}
+{% macro clear_superseded_latest() %}
+{%- if is_incremental() %}
+merge into {{ this }} as kept
+using (
+    select series_id, max(period_index) as last_period_index
+    from {{ this }}
+    where is_latest
+    group by series_id
+    having count(*) > 1
+) as newest
+    on newest.series_id = kept.series_id
+    and kept.period_index < newest.last_period_index
+    and kept.is_latest
+when matched then update set is_latest = false
+{%- endif %}
+{% endmacro %}

@@ -3,11 +3,14 @@
     number). The plans' mid-term (third year) and final (target year) evaluations are flagged.
 
     Incremental like fct_indicator_progress: per series, from the earliest period with a newer
-    fact on. The kept row just before it is the first recomputed row's previous one, and is
-    written again as no longer the latest. -#}
+    fact on. The kept row just before it (the anchor) gives the first recomputed row its previous
+    period and status; it is not written again: the post-hook turns its is_latest off
+    (clear_superseded_latest below). Writing each anchor's wide row again only for that cost a
+    third of the model's rows in an incremental build (bench/README.md, twelfth pass). -#}
 {#- status_history_id is series_id|period_index: on DuckDB the table computes it on read, and an
     incremental build replaces rows by those two columns (macros/virtual_columns.sql) -#}
-{{ config(**incremental_by_key(['series_id', 'period_index'],
+{{ config(post_hook=["{{ clear_superseded_latest() }}"],
+          **incremental_by_key(['series_id', 'period_index'],
                                virtual_columns={'status_history_id': status_history_id_expression()})) }}
 
 with
@@ -22,27 +25,54 @@ progress as (
 {%- set from_index = earliest_changed_period_index(ref('fct_indicator_progress'), this) %}
 {{ changed_series_rows('progress', 'in_scope', from_index, relation=ref('fct_indicator_progress')) }},
 
-anchors as (
+latest_kept as (
 
+    -- each changed series' latest kept row: its anchor when the rebuild starts after it (a new
+    -- quarter), found without reading the series' older rows
+    select
+        kept.series_id,
+        kept.period_index,
+        kept.period,
+        kept.status,
+        changed_series.from_period_index
+
+    from {{ this }} as kept
+    inner join changed_series
+        on changed_series.series_id = kept.series_id
+    where kept.is_latest
+
+),
+
+revised_anchors as (
+
+    -- a series rebuilt from its latest kept row or before (a revision): its last kept row before
+    -- the rebuilt ones
     select
         kept.series_id,
         max(kept.period_index) as anchor_period_index
 
     from {{ this }} as kept
-    inner join changed_series
-        on changed_series.series_id = kept.series_id
-        and kept.period_index < changed_series.from_period_index
+    inner join latest_kept
+        on latest_kept.series_id = kept.series_id
+        and latest_kept.period_index >= latest_kept.from_period_index
+        and kept.period_index < latest_kept.from_period_index
     group by kept.series_id
 
 ),
 
 anchor_rows as (
 
-    select kept.*
+    select series_id, period, status
+    from latest_kept
+    where period_index < from_period_index
+
+    union all
+
+    select kept.series_id, kept.period, kept.status
     from {{ this }} as kept
-    inner join anchors
-        on anchors.series_id = kept.series_id
-        and anchors.anchor_period_index = kept.period_index
+    inner join revised_anchors
+        on revised_anchors.series_id = kept.series_id
+        and revised_anchors.anchor_period_index = kept.period_index
 
 ),
 {% else %}
@@ -204,21 +234,4 @@ final as (
 
 )
 
-{% if is_incremental() %}
-, anchors_no_longer_latest as (
-
-    select
-        {%- for column in adapter.get_columns_in_relation(this) | map(attribute='name') %}
-        {% if column == 'is_latest' %}false as is_latest{% else %}anchor_rows.{{ column }}{% endif %}{{ "," if not loop.last }}
-        {%- endfor %}
-
-    from anchor_rows
-
-)
-
 select * from final
-union all
-select * from anchors_no_longer_latest
-{% else %}
-select * from final
-{% endif %}
