@@ -13,8 +13,10 @@
     `scope`, when given, is a CTE of the caller (region_code, period) holding the region × quarter
     pairs to compute: only their figures come out, each as a computation over all its data would
     give it (every version of a figure; a series' reporting kind over its whole history), which is
-    how bi.submission_counts rebuilds only what new statistics change. -#}
-{% macro submission_figures(with_source_file, scope=none) %}
+    how bi.submission_counts rebuilds only what new statistics change. `series_kinds`, when given,
+    is a CTE of the caller with every series' `is_yearly` over all its observations, which
+    `yearly_series` then reads instead of grouping the observations again. -#}
+{% macro submission_figures(with_source_file, scope=none, series_kinds=none) %}
 with
 
 printed_plan_rows as (
@@ -106,6 +108,11 @@ yearly_series as (
     -- over every period of the series, not only the scope's; from the source, not from `latest`:
     -- DuckDB writes out a CTE read twice before reading it (the 5 M grouped rows of a full build:
     -- bi.submission_counts' query CPU 6.6 -> 4.8-4.9 s nationally, bench/README.md, ninth pass)
+    {%- if series_kinds %}
+    select region_code, indicator_code, breakdown
+    from {{ series_kinds }}
+    where is_yearly
+    {%- else %}
     select region_code, indicator_code, breakdown
     from {{ source('stats', 'stat_observations') }}
     {%- if scope %}
@@ -113,6 +120,7 @@ yearly_series as (
     {%- endif %}
     group by all
     having bool_and(period_type = 'year')
+    {%- endif %}
 
 ),
 
