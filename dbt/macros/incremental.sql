@@ -98,3 +98,19 @@ using (
 when matched then update set is_latest = false
 {%- endif %}
 {% endmacro %}
+
+{#- fct_plan_evaluation's rebuild: the earliest evaluation year whose rows this build can change.
+    Its year figures (a year's annual figure, else its Q4) change only from the year of the rebuild
+    bound on, and so do a cumulative target's running total and a chained base, which only
+    evaluations of later years read; `is_due` can turn only on a row not yet due. So: the bound's
+    year, or the earliest year not yet due in the table, whichever is earlier. None (rebuild every
+    row) without a bound, as in a build by hand. -#}
+{% macro evaluation_rebuild_year() %}
+    {%- set bound = rebuilt_from_period_index() -%}
+    {%- if bound is none or not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set not_due = run_query('select min(evaluation_year) from ' ~ this ~ ' where not is_due').columns[0].values()[0] -%}
+    {%- set year = year_of_period_index(bound) | int -%}
+    {{ return([year, not_due | int] | min if not_due is not none else year) }}
+{% endmacro %}

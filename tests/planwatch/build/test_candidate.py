@@ -322,6 +322,47 @@ def test_incremental_build_rebuilds_a_revised_base_year_and_a_new_series(tmp_pat
     assert (before[0], after[0]) == (0, after[1])
 
 
+
+def test_incremental_evaluations_turn_due_without_new_figures_of_their_year(tmp_path: Path) -> None:
+    """fct_plan_evaluation recomputes the evaluations from the rebuild bound's year on and those not
+    yet due: a build for 2024Q1 whose only new figure is of 2024 turns the 14th plan's 2023 mid-term
+    evaluations due, and equals a full build (with only the bound's year they would stay not due)."""
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_dirs()
+    builder = _fixture_builder()
+    builder.build_ingest(settings.ingest_db, max_file_seq=2)  # up to 2023Q2
+    first = build_candidate(settings, RunContext("run-2023Q3", Quarter.parse("2023Q3")))
+    assert first["build_mode"] == "full_refresh"
+    published = settings.candidate_db("run-2023Q3")
+    _publish(published, settings)
+
+    # file 5 reports 2024Q1 only (files 3-4, of 2022Q4 and 2023Q4, never arrive, nor does the
+    # annual 2023 figure of file 2, which a 2023Q3 build leaves out)
+    builder.build_ingest(settings.ingest_db, extra_observations=[
+        {"file_seq": "5", "line_no": "2", "region_code": "330100", "period": "2024Q1",
+         "indicator_code": "ELD_NURSING_BED_SHARE", "breakdown": "", "value": "57", "unit": "%",
+         "numerator": "5700", "denominator": "10000", "source": "fixture"}])
+    with connect(settings.ingest_db) as con:
+        con.execute("delete from raw.stat_observations where file_seq in (3, 4) or period = '2023'")
+    second = build_candidate(settings, RunContext("run-2024Q1", Quarter.parse("2024Q1")))
+    assert second["build_mode"] == "incremental"
+    assert second["rebuilt_from_period_index"] == Quarter.parse("2024Q1").index
+    incremental = settings.candidate_db("run-2024Q1")
+    build_from_ingest(settings.ingest_db, tmp_path / "full.duckdb", Quarter.parse("2024Q1"), settings.dbt_dir,
+                      full_refresh=True)
+    assert _rows(incremental, "marts.fct_plan_evaluation") == _rows(tmp_path / "full.duckdb",
+                                                                    "marts.fct_plan_evaluation")
+
+    due_sql = ("select evaluation_year, evaluation_kind, bool_and(is_due), count(*) from marts.fct_plan_evaluation "
+               "where plan = '14th' group by all order by all")
+    with connect(published, read_only=True) as con:
+        before = con.execute(due_sql).fetchall()
+    with connect(incremental, read_only=True) as con:
+        after = con.execute(due_sql).fetchall()
+    assert [row[:3] for row in before] == [(2023, "mid_term", False), (2025, "final", False)]
+    assert [row[:3] for row in after] == [(2023, "mid_term", True), (2025, "final", False)]
+    assert before[0][3] == after[0][3] > 0
+
 # The tests restricted to rebuilt rows (their `where` config) and the table each one checks.
 REBUILT_ROWS_TESTS = {
     "unique_combination_of_columns_int_observations_latest_region_code__indicator_code__breakdown__period":
