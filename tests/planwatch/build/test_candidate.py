@@ -79,6 +79,16 @@ def _publish(candidate: Path, settings: Settings) -> None:
     shutil.copyfile(candidate, settings.published_db)
 
 
+def _incremental_and_full(settings: Settings, tmp_path: Path, quarter: str) -> tuple[Path, Path, dict[str, Any]]:
+    """Build `quarter` on the published file (it must extend it: incremental) and, from the same ingest
+    store, a full build beside it; returns both files and the incremental build's metrics."""
+    metrics = build_candidate(settings, RunContext(f"run-{quarter}", Quarter.parse(quarter)))
+    assert metrics["build_mode"] == "incremental"
+    full = tmp_path / "full.duckdb"
+    build_from_ingest(settings.ingest_db, full, Quarter.parse(quarter), settings.dbt_dir, full_refresh=True)
+    return settings.candidate_db(f"run-{quarter}"), full, metrics
+
+
 def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
     settings.ensure_dirs()
@@ -298,15 +308,11 @@ def test_incremental_build_rebuilds_a_revised_base_year_and_a_new_series(tmp_pat
         line | {"line_no": "2", "period": "2020Q4", "value": "5"},
         line | {"line_no": "3", "period": "2022Q4", "value": "6"},
     ])
-    second = build_candidate(settings, RunContext("run-2023Q4", Quarter.parse("2023Q4")))
-    assert second["build_mode"] == "incremental"
+    incremental, full, second = _incremental_and_full(settings, tmp_path, "2023Q4")
     assert second["rebuilt_from_period_index"] == Quarter.parse("2020Q4").index
-    incremental = settings.candidate_db("run-2023Q4")
-    build_from_ingest(settings.ingest_db, tmp_path / "full.duckdb", Quarter.parse("2023Q4"), settings.dbt_dir,
-                      full_refresh=True)
     for table in ("intermediate.int_plan_bases_chained", "marts.fct_plan_figures", "marts.fct_plan_evaluation",
                   "intermediate.int_progress_series_counted", "marts.fct_indicator_progress"):
-        assert _rows(incremental, table) == _rows(tmp_path / "full.duckdb", table), table
+        assert _rows(incremental, table) == _rows(full, table), table
 
     base_sql = ("select baseline_source, baseline_value from intermediate.int_plan_bases_chained "
                 "where plan_target_id = '330100|14th|SOC_ORGS_PER_10K|'")
@@ -344,14 +350,9 @@ def test_incremental_evaluations_turn_due_without_new_figures_of_their_year(tmp_
          "numerator": "5700", "denominator": "10000", "source": "fixture"}])
     with connect(settings.ingest_db) as con:
         con.execute("delete from raw.stat_observations where file_seq in (3, 4) or period = '2023'")
-    second = build_candidate(settings, RunContext("run-2024Q1", Quarter.parse("2024Q1")))
-    assert second["build_mode"] == "incremental"
+    incremental, full, second = _incremental_and_full(settings, tmp_path, "2024Q1")
     assert second["rebuilt_from_period_index"] == Quarter.parse("2024Q1").index
-    incremental = settings.candidate_db("run-2024Q1")
-    build_from_ingest(settings.ingest_db, tmp_path / "full.duckdb", Quarter.parse("2024Q1"), settings.dbt_dir,
-                      full_refresh=True)
-    assert _rows(incremental, "marts.fct_plan_evaluation") == _rows(tmp_path / "full.duckdb",
-                                                                    "marts.fct_plan_evaluation")
+    assert _rows(incremental, "marts.fct_plan_evaluation") == _rows(full, "marts.fct_plan_evaluation")
 
     due_sql = ("select evaluation_year, evaluation_kind, bool_and(is_due), count(*) from marts.fct_plan_evaluation "
                "where plan = '14th' group by all order by all")
