@@ -46,7 +46,8 @@
     `source` of those series from that period on: what the model rebuilds). `source` is a CTE of
     the model, or with `relation` the name under which that table is read: DuckDB writes out a
     CTE that is read twice before reading it, and a wide one costs more than both reads
-    (marts/fct_indicator_latest.sql). `from_index` comes from earliest_changed_period_index. -#}
+    (marts/fct_indicator_latest.sql). `from_index` comes from earliest_changed_period_index; with
+    `scope_name` none, only `changed_series`. -#}
 {% macro changed_series_rows(source, scope_name, from_index, built_columns=('source_file_seq', 'period_index'),
                              relation=none) %}
 {%- set read = (relation ~ ' as ' ~ source) if relation is not none else source %}
@@ -61,7 +62,8 @@ changed_series as (
       and {{ newer_than_built(source ~ '.source_file_seq', source ~ '.period_index', this, built_columns) }}
     group by {{ source }}.series_id
 
-),
+)
+{%- if scope_name is not none %},
 
 {{ scope_name }} as (
 
@@ -73,6 +75,7 @@ changed_series as (
     where {{ period_index_at_least(source ~ '.period_index', from_index) }}
 
 )
+{%- endif %}
 {% endmacro %}
 
 

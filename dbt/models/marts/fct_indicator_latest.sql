@@ -13,30 +13,38 @@
     ranked: what this table has seen, for the rule. -#}
 {{ config(**incremental_by_key('series_id')) }}
 {%- set built_columns = ('built_file_seq', 'built_period_index') %}
-{#- the fact table is read as a table, never through a CTE: DuckDB writes out a CTE read twice
-    before reading it, and this one is five million wide rows (a full build at 2,850 regions: 10 s
-    against 2 s; an incremental one at 712: 2.2 against 0.8 s) -#}
-{%- set rows = 'candidates' if is_incremental() else ref('fct_indicator_progress') %}
-{%- set seen = ('seen_file_seq', 'seen_period_index') if is_incremental() else ('source_file_seq', 'period_index') %}
 {%- set progress_columns = adapter.get_columns_in_relation(ref('fct_indicator_progress')) | map(attribute='name') | list %}
 
+{#- The ranking of a row (of the alias written `__row__`), one number unique within a series: not past
+    the target year first, then with an actual value, then the latest period, then the annual row
+    before the Q4 row of the same year. -#}
+{%- set ranking_of_row -%}
+    (((case when __row__.status <> 'target_year_passed' then 2 else 0 end
+       + case when __row__.actual_value is not null then 1 else 0 end) * 1000000 + __row__.period_index) * 2
+     + case when __row__.period_type = 'year' then 1 else 0 end)
+{%- endset %}
+
 {% if is_incremental() %}
+{#- A changed series' candidates are its rebuilt fact rows, its kept row (still the best of the rows
+    before them), or for a series that is new or whose kept row was rebuilt, its fact rows before the
+    rebuilt ones. They are ranked on their narrow columns first and only the winners read whole: at
+    a Q4, when every series has a new row, the 536k wide candidates written out and grouped cost
+    more than reading the three sources twice (the query's CPU 0.95-0.98 -> 0.62-0.65 s nationally,
+    bench/README.md, thirteenth pass). Each source is read by name, never through a CTE: DuckDB
+    writes out a CTE read twice before reading it. -#}
+{%- set from_index = earliest_changed_period_index(ref('fct_indicator_progress'), this, built_columns) %}
+{%- set sources = {
+    'rebuilt': (ref('fct_indicator_progress') ~ ' as progress', 'progress', 'changed_series',
+                'progress.period_index >= changed_series.from_period_index and '
+                ~ period_index_at_least('progress.period_index', from_index)),
+    'before': (ref('fct_indicator_progress') ~ ' as progress', 'progress', 'ranked_again',
+               'progress.period_index < ranked_again.from_period_index'),
+    'kept': (this ~ ' as kept', 'kept', 'changed_series',
+             'kept.period_index < changed_series.from_period_index'),
+} %}
 with
 
-{%- set from_index = earliest_changed_period_index(ref('fct_indicator_progress'), this, built_columns) %}
-{{ changed_series_rows('progress', 'in_scope', from_index, built_columns, relation=ref('fct_indicator_progress')) }},
-
-kept as (
-
-    select
-        kept.*,
-        changed_series.from_period_index
-
-    from {{ this }} as kept
-    inner join changed_series
-        on changed_series.series_id = kept.series_id
-
-),
+{{ changed_series_rows('progress', none, from_index, built_columns, relation=ref('fct_indicator_progress')) }},
 
 ranked_again as (
 
@@ -46,58 +54,65 @@ ranked_again as (
         changed_series.from_period_index
 
     from changed_series
-    left join kept
+    left join {{ this }} as kept
         on kept.series_id = changed_series.series_id
     where kept.series_id is null
        or kept.period_index >= changed_series.from_period_index
 
 ),
 
-candidates as (
+ranked as (
 
+    -- what the table has seen of a series: the kept row's built columns, the fact rows' own
     select
-        in_scope.*,
-        in_scope.source_file_seq as seen_file_seq,
-        in_scope.period_index as seen_period_index
+        candidates.series_id,
+        max(candidates.ranking) as ranking,
+        max(candidates.seen_file_seq) as built_file_seq,
+        max(candidates.seen_period_index) as built_period_index
 
-    from in_scope
+    from (
+        {%- for name, (relation, alias, series, condition) in sources.items() %}
+        select
+            {{ alias }}.series_id,
+            {{ ranking_of_row | replace('__row__', alias) }} as ranking,
+            {{ alias }}.{{ 'built_file_seq' if name == 'kept' else 'source_file_seq' }} as seen_file_seq,
+            {{ alias }}.{{ 'built_period_index' if name == 'kept' else 'period_index' }} as seen_period_index
 
-    union all
-
-    select
-        progress.*,
-        progress.source_file_seq as seen_file_seq,
-        progress.period_index as seen_period_index
-
-    from {{ ref('fct_indicator_progress') }} as progress
-    inner join ranked_again
-        on ranked_again.series_id = progress.series_id
-        and progress.period_index < ranked_again.from_period_index
-
-    union all
-
-    select
-        {%- for column in progress_columns %}
-        kept.{{ column }},
+        from {{ relation }}
+        inner join {{ series }}
+            on {{ series }}.series_id = {{ alias }}.series_id
+            and {{ condition }}
+        {{ 'union all' if not loop.last }}
         {%- endfor %}
-        kept.built_file_seq as seen_file_seq,
-        kept.built_period_index as seen_period_index
+    ) as candidates
+    group by candidates.series_id
 
-    from kept
-    where kept.period_index < kept.from_period_index
+)
 
-),
+{%- for name, (relation, alias, series, condition) in sources.items() %}
+
+select
+    {%- for column in progress_columns %}
+    {{ alias }}.{{ column }},
+    {%- endfor %}
+    ranked.built_file_seq,
+    ranked.built_period_index
+
+from {{ relation }}
+inner join {{ series }}
+    on {{ series }}.series_id = {{ alias }}.series_id
+    and {{ condition }}
+inner join ranked
+    on ranked.series_id = {{ alias }}.series_id
+    and ranked.ranking = {{ ranking_of_row | replace('__row__', alias) }}
+{{ 'union all' if not loop.last }}
+{%- endfor %}
+
 {% else %}
+{#- the fact table is read as a table, never through a CTE: DuckDB writes out a CTE read twice
+    before reading it, and this one is five million wide rows (a full build at 2,850 regions: 10 s
+    against 2 s; an incremental one at 712: 2.2 against 0.8 s) -#}
 with
-{% endif %}
-
-{#- The ranking, one number unique within a series: not past the target year first, then with an
-    actual value, then the latest period, then the annual row before the Q4 row of the same year. -#}
-{%- set ranking -%}
-    (((case when facts.status <> 'target_year_passed' then 2 else 0 end
-       + case when facts.actual_value is not null then 1 else 0 end) * 1000000 + facts.period_index) * 2
-     + case when facts.period_type = 'year' then 1 else 0 end)
-{%- endset %}
 
 ranked as (
 
@@ -109,11 +124,11 @@ ranked as (
     -- unique test of this table's series_id)
     select
         facts.series_id,
-        max({{ ranking }}) as ranking,
-        max({{ seen[0] }}) as built_file_seq,
-        max({{ seen[1] }}) as built_period_index
+        max({{ ranking_of_row | replace('__row__', 'facts') }}) as ranking,
+        max(facts.source_file_seq) as built_file_seq,
+        max(facts.period_index) as built_period_index
 
-    from {{ rows }} as facts
+    from {{ ref('fct_indicator_progress') }} as facts
     group by facts.series_id
 
 )
@@ -125,7 +140,8 @@ select
     ranked.built_file_seq,
     ranked.built_period_index
 
-from {{ rows }} as facts
+from {{ ref('fct_indicator_progress') }} as facts
 inner join ranked
     on ranked.series_id = facts.series_id
-    and ranked.ranking = {{ ranking }}
+    and ranked.ranking = {{ ranking_of_row | replace('__row__', 'facts') }}
+{% endif %}
