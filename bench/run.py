@@ -314,19 +314,23 @@ def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
         wall_start = time.time()
         cpu_start, own_start = _cpu_seconds(), _cpu_seconds(children=False)
         if len(step) > 1:
-            # as run_all does: the first in a child process beside the second in this one. Each stage's
-            # wall time is its own (the child's from the run log); the pair's is the refresh's share.
+            # as run_all does: the raw checks in a child process beside the build in this one, then the
+            # mart checks in the child. Each stage's wall time is its own (the child's from the run log);
+            # the step's is the refresh's share, and what the stages overlapped is counted once.
             metrics.update(run_concurrent_stages(quarter, run_id, Settings.from_env()))
-            pair = time.perf_counter() - started
-            first, second = step
-            stages[first] = round(float(metrics[first].get("seconds") or 0.0), 3)
-            stages[second] = round(float(metrics[second].get("seconds") or 0.0), 3)
-            overlap = round(stages[first] + stages[second] - pair, 3)
+            together = time.perf_counter() - started
+            first, second, after = step
+            for name in step:
+                stages[name] = round(float(metrics[name].get("seconds") or 0.0), 3)
+            overlap = round(sum(stages[name] for name in step) - together, 3)
             own = _cpu_seconds(children=False) - own_start
             cpu[second] = round(own, 2)
-            cpu[first] = round(_cpu_seconds() - cpu_start - own, 2)  # the waited-for child's
+            child = _cpu_seconds() - cpu_start - own  # the waited-for child's, both checks stages
+            cpu[after] = round(min(child, float(metrics[after].get("cpu_s") or 0.0)), 2)
+            cpu[first] = round(child - cpu[after], 2)
             windows[first] = [wall_start, wall_start + stages[first]]
-            windows[second] = [wall_start, time.time()]
+            windows[second] = [wall_start, wall_start + stages[second]]
+            windows[after] = [time.time() - stages[after], time.time()]
             continue
         metrics[stage] = run_stage(stage, quarter, run_id)
         stages[stage] = round(time.perf_counter() - started, 3)

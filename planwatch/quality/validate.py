@@ -19,7 +19,6 @@ import importlib
 import json
 import logging
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from planwatch.quality import gx_duckdb
+from planwatch.core.background_import import import_in_background, wait_for_import
 from planwatch.core.config import Settings
 from planwatch.core.db import attach_read_only, connect, ensure_ingest_schema, table_exists
 from planwatch.core.errors import ConfigError, WarehouseLocked
@@ -62,32 +62,13 @@ def quiet_logging() -> None:
 # function ..."). Setting levels is cheap and imports nothing.
 quiet_logging()
 
-
-_gx_import: threading.Thread | None = None
+GX_MODULE = "great_expectations"
 
 
 def import_gx_in_background() -> None:
-    """Start importing GX (about 4 s of one core, bench/README.md) in a daemon thread, for a process
-    that runs `validate_raw` after other stages (`run_all`, the benchmark; planwatch.run.pipeline.
-    before_stage): the import then overlaps the statistics load, whose DuckDB queries release the GIL. Airflow runs each stage in its own process,
-    so its tasks do not call this. `_run_gx` waits for the thread before using GX; an import error
-    surfaces there, from its own `import`."""
-    global _gx_import
-    if _gx_import is not None:
-        return
-    # Imported here first, so that the thread and the load stages never import them at the same time.
-    import numpy  # noqa: F401
-    import pyarrow  # noqa: F401
-
-    def target() -> None:
-        try:
-            importlib.import_module("great_expectations")
-        except Exception:  # noqa: BLE001 - reported by the stage's own import
-            log.debug("importing great_expectations in the background failed", exc_info=True)
-        quiet_logging()  # GX adds its own handlers and levels on import
-
-    _gx_import = threading.Thread(target=target, name="import-great-expectations", daemon=True)
-    _gx_import.start()
+    """Start GX's import (3-4 s of one core, bench/README.md) in the background
+    (planwatch.core.background_import): for a process that runs the checks after other stages."""
+    import_in_background(GX_MODULE, then=quiet_logging)  # GX adds its own handlers and levels on import
 
 
 def _params(settings: Settings, run: RunContext, previous_row_counts: dict[str, int]) -> Any:
@@ -429,8 +410,7 @@ def _run_gx(settings: Settings, db_path: Path, suites: list[Any], sample_size: i
             batch_queries: dict[str, str], attach: dict[str, str],
             rule_queries: dict[str, str] | None = None) -> list[Finding]:
     quiet_logging()
-    if _gx_import is not None:
-        _gx_import.join()  # a half-imported module must not be used
+    wait_for_import(GX_MODULE)
     import great_expectations as gx
 
     quiet_logging()  # GX adds its own handlers and levels on import

@@ -41,7 +41,7 @@ from typing import Any
 from planwatch.core.config import Settings
 from planwatch.core.errors import TerminalError, TransientError
 from planwatch.core.periods import Quarter
-from planwatch.core.types import CONCURRENT_STAGES, RunContext, side_by_side
+from planwatch.core.types import CHECKS_AFTER_BUILD, CONCURRENT_STAGES, RunContext, side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -166,14 +166,18 @@ def _acquire(settings: Settings, run: RunContext, stage: str, path: Path) -> int
 def _beside_sibling(run: RunContext, stage: str, holder: dict[str, Any]) -> bool:
     """Whether `stage` may run while `holder` holds the lock: the holder is the same run in its sibling
     stage (CONCURRENT_STAGES: the DAG's parallel tasks), or run_all of the same run, which starts the
-    pair itself. Such a stage takes no lock of its own. Another run stays out all the same: while the
+    pair itself (and whose checks process runs CHECKS_AFTER_BUILD once the build has passed). Such a stage takes no lock of its own. Another run stays out all the same: while the
     holder has the lock the flock stops it, and after the holder let go its run claim (this run,
     `running` and seen moments ago) refuses it. With PLANWATCH_SIDE_BY_SIDE=0 the second waits for the
     first, as any stage does (the DAG's tasks: DAG_WAIT). What is lost: a stage killed while running beside its
     sibling leaves no name in the lock file, so its run counts as abandoned only after
     PLANWATCH_STALE_RUN_HOURS without a sign of life, as when a runner stops between stages."""
-    return (side_by_side() and stage in CONCURRENT_STAGES and holder.get("run_id") == run.run_id
-            and holder.get("stage") in (*CONCURRENT_STAGES, "run_all") and holder.get("stage") != stage)
+    if not side_by_side() or holder.get("run_id") != run.run_id:
+        return False
+    if stage == CHECKS_AFTER_BUILD:  # run_all's own checks process, which it tells to go once the build passed
+        return holder.get("stage") == "run_all" and holder.get("pid") == os.getppid()
+    return (stage in CONCURRENT_STAGES and holder.get("stage") in (*CONCURRENT_STAGES, "run_all")
+            and holder.get("stage") != stage)
 
 
 def _holder_named(fd: int, within: float = 2.0) -> dict[str, Any]:

@@ -17,10 +17,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from planwatch.build.candidate import build_candidate
+from planwatch.build.dbt_runner import DBT_MODULE
+from planwatch.core.background_import import import_in_background
 from planwatch.core.config import Settings
 from planwatch.core.periods import Quarter
 from planwatch.core.errors import TerminalError, TransientError
-from planwatch.core.types import CONCURRENT_STAGES, STAGES, Metrics, RunContext, TStage, side_by_side
+from planwatch.core.types import CHECKS_AFTER_BUILD, CONCURRENT_STAGES, STAGES, Metrics, RunContext, TStage, side_by_side
 from planwatch.ingest.load_plans import load_plans
 from planwatch.ingest.load_statistics import load_statistics
 from planwatch.ingest.register import register_files
@@ -65,7 +67,7 @@ def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Met
 
     if stage == STAGES[0]:
         runlog.start_run(settings, run)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _own_cpu_seconds()
     try:
         metrics = STAGE_FUNCTIONS[stage](settings, run)
     except Exception as exc:
@@ -81,11 +83,19 @@ def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Met
     if run.extra.get("requested_quarter"):
         metrics["requested_quarter"] = run.extra["requested_quarter"]
     metrics["seconds"] = round(time.perf_counter() - started, 3)
+    metrics["cpu_s"] = round(_own_cpu_seconds() - cpu_started, 2)
     runlog.record_task(settings, run, stage, metrics)
     log.info("%s %s: %s", run.quarter, stage, " ".join(f"{k}={v}" for k, v in metrics.items()))
     if stage == "publish":
         runlog.finish_run(settings, run, status="published", published=True, reason=None)
     return metrics
+
+
+def _own_cpu_seconds() -> float:
+    """User + system CPU of this process (DuckDB's threads included): a stage's CPU over its seconds says how
+    much of the machine's cores it kept busy."""
+    t = os.times()
+    return t.user + t.system
 
 
 def rollback(settings: Settings, to: str | None = None) -> Metrics:
@@ -98,12 +108,20 @@ def rollback(settings: Settings, to: str | None = None) -> Metrics:
 
 
 def before_stage(stage: TStage) -> None:
-    """For a process that runs every stage in turn (`run_all`, the benchmark): GX's import (3-4 s of
-    one core) starts in the background with the statistics load, whose DuckDB queries release the
-    GIL, so that the checks run in this process (`validate_marts`, and `validate_raw` when it does not
-    run beside the build) find it done. Not earlier: the stages before it are mostly Python,
-    which the import would only slow (register_files 6.1 s against 1.6 s under load, bench/README.md)."""
-    if stage == "load_statistics":
+    """For a process that runs every stage in turn (`run_all`, the benchmark): the next heavy import
+    starts in the background with the statistics load, whose DuckDB queries release the GIL
+    (planwatch.core.background_import). Not earlier: the stages before it are mostly Python, which an
+    import would only slow (register_files 6.1 s against 1.6 s under load, bench/README.md).
+    Side by side (the default) both checks stages run in the checks' own process (run_concurrent_stages)
+    and this one never imports GX: dbt's import (about 1 s), for the build that follows the load.
+    One after the other (PLANWATCH_SIDE_BY_SIDE=0) GX's (3-4 s), for the checks that follow the load.
+    GX's import here beside the checks' own cost the side-by-side run 0.7-1.5 s (bench/README.md,
+    thirteenth pass)."""
+    if stage != "load_statistics":
+        return
+    if side_by_side():
+        import_in_background(DBT_MODULE)
+    else:
         import_gx_in_background()
 
 
@@ -124,15 +142,18 @@ def run_all(quarter: str, run_id: str, settings: Settings | None = None) -> dict
 
 
 def run_steps() -> list[tuple[TStage, ...]]:
-    """The stages in run order, one step each, but CONCURRENT_STAGES one step together when they run side
-    by side (planwatch.core.types.side_by_side): for run_all and the benchmark."""
-    together = side_by_side()
+    """The stages in run order, one step each; but when CONCURRENT_STAGES run side by side
+    (planwatch.core.types.side_by_side), one step of the pair and CHECKS_AFTER_BUILD, which the checks'
+    process runs after the build (run_concurrent_stages): for run_all and the benchmark."""
+    if not side_by_side():
+        return [(stage,) for stage in STAGES]
+    together = (*CONCURRENT_STAGES, CHECKS_AFTER_BUILD)
     steps: list[tuple[TStage, ...]] = []
     for stage in STAGES:
-        if not (together and stage in CONCURRENT_STAGES):
+        if stage not in together:
             steps.append((stage,))
-        elif stage == CONCURRENT_STAGES[0]:
-            steps.append(CONCURRENT_STAGES)
+        elif stage == together[0]:
+            steps.append(together)
     return steps
 
 
@@ -157,28 +178,57 @@ def _die_with_child(child: subprocess.Popen) -> None:
 
 
 def run_concurrent_stages(quarter: str, run_id: str, settings: Settings) -> dict[str, Metrics]:
-    """CONCURRENT_STAGES side by side: the first in a process of its own (`python -m planwatch stage`, as an
-    Airflow task runs it), the second in this one, which holds the run's lock (run_all) or takes it; the
-    child runs beside it (planwatch.run.locking). Each records itself in the run log as when run alone.
-    A failure of either is raised once both have ended. A kill of either is a kill of the run, as when
-    one process ran both: the child dies with this process (Linux), and this one with the child
-    (the crash points of tests/reliability/test_crash.py kill the stage's own process)."""
+    """CONCURRENT_STAGES side by side, then CHECKS_AFTER_BUILD: the checks in a process of their own
+    (`python -m planwatch stage validate_raw --then validate_marts`, as an Airflow task runs a stage), the
+    build in this one, which holds the run's lock (run_all) or takes it; the child runs beside it
+    (planwatch.run.locking). Once the build has passed, the child, which has GX imported, runs the mart
+    checks too (told on its stdin; on a failed build its stdin closes and it ends). Each stage records
+    itself in the run log as when run alone. A failure of either process is raised once both have
+    ended. A kill of either is a kill of the run, as when one process ran both: the child dies with
+    this process (Linux), and this one with the child (the crash points of
+    tests/reliability/test_crash.py kill the stage's own process)."""
     first, second = CONCURRENT_STAGES
     command = [sys.executable, "-m", "planwatch", *(["-v"] if log.isEnabledFor(logging.INFO) else []),
-               "stage", first, "--quarter", quarter, "--run-id", run_id]
+               "stage", first, "--quarter", quarter, "--run-id", run_id, "--then", CHECKS_AFTER_BUILD]
     # stdout carries the stage's metrics line, which the run log has too; its messages go to stderr
     child = subprocess.Popen(command, env={**os.environ, "PLANWATCH_HOME": str(settings.home)},
-                             stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent())
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent())
     threading.Thread(target=_die_with_child, args=(child,), name=f"watch-{first}", daemon=True).start()
+    built = False
     try:
         results = {second: run_stage(second, quarter, run_id, settings)}
+        built = True
     finally:
+        _tell_checks(child, go=built)
         code = child.wait()
-    if code != 0:
-        error = TransientError if code == TransientError.exit_code else TerminalError
-        raise error(f"`run_id={run_id}` `quarter={quarter}`: stage {first} failed (exit code {code}); its message "
-                    "is above and in the run log (`python -m planwatch status`). Rerun the quarter when mended.")
     from planwatch.run.runlog import read_run
 
-    row = read_run(settings, run_id) or {}
-    return {first: dict(row.get("metrics", {}).get(first) or {}), **results}
+    metrics = (read_run(settings, run_id) or {}).get("metrics", {})
+    if code != 0:
+        failed = CHECKS_AFTER_BUILD if "error" in (metrics.get(CHECKS_AFTER_BUILD) or {}) else first
+        error = TransientError if code == TransientError.exit_code else TerminalError
+        raise error(f"`run_id={run_id}` `quarter={quarter}`: stage {failed} failed (exit code {code}); its message "
+                    "is above and in the run log (`python -m planwatch status`). Rerun the quarter when mended.")
+    return {first: dict(metrics.get(first) or {}), **results,
+            CHECKS_AFTER_BUILD: dict(metrics.get(CHECKS_AFTER_BUILD) or {})}
+
+
+def _tell_checks(child: subprocess.Popen, go: bool) -> None:
+    """Tell the checks' process to run CHECKS_AFTER_BUILD (go) or to end; it may have ended already
+    (its own stage failed), so a closed pipe is not an error."""
+    try:
+        if go:
+            child.stdin.write(b"go\n")
+        child.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def run_stage_then(stage: TStage, then: TStage, quarter: str, run_id: str, settings: Settings) -> list[Metrics]:
+    """The checks' process of run_concurrent_stages: `stage`, then `then` once this process's stdin says
+    `go` (the build beside it has passed); on end of input (a failed build) only `stage`."""
+    results = [run_stage(stage, quarter, run_id, settings)]
+    if sys.stdin.readline().strip() == "go":
+        results.append(run_stage(then, quarter, run_id, settings))
+    return results
+

@@ -31,14 +31,15 @@ HOLDER = textwrap.dedent("""
     from planwatch.run.locking import run_lock
     from planwatch.core.periods import Quarter
     from planwatch.core.types import RunContext
-    with run_lock(Settings.from_env(), RunContext({run_id!r}, Quarter.parse({quarter!r})), "dbt_build"):
+    with run_lock(Settings.from_env(), RunContext({run_id!r}, Quarter.parse({quarter!r})), {stage!r}):
         print("held", flush=True)
         sys.stdin.read()  # hold until the test closes our stdin
 """)
 
 
-def _hold_lock(home: Path, run_id: str) -> subprocess.Popen:
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER.format(run_id=run_id, quarter=QUARTER)], cwd=REPO_ROOT,
+def _hold_lock(home: Path, run_id: str, stage: str = "dbt_build") -> subprocess.Popen:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER.format(run_id=run_id, quarter=QUARTER, stage=stage)],
+                              cwd=REPO_ROOT,
                               env=child_env(home), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     return holder
@@ -96,6 +97,22 @@ def test_the_raw_checks_run_beside_their_own_runs_build_only(checked_home: Path,
     assert before[0] > 0 and after[0] == before[0] and after[1] > before[1], "the checks ran again, replacing their findings"
     assert "validate_raw" in metrics
     assert run_status(settings, "intruder") is None
+
+
+def test_the_mart_checks_beside_run_all_only_from_its_own_checks_process(checked_home: Path, tmp_path: Path) -> None:
+    """run_all's checks process runs validate_marts under run_all's lock once told the build passed
+    (planwatch.run.pipeline.run_concurrent_stages); any other process of the same run is refused, as the
+    mart checks read what the build writes."""
+    settings = copy_home(checked_home, tmp_path / "home")
+    holder = _hold_lock(settings.home, RUN_ID, stage="run_all")
+    try:
+        with pytest.raises(RunLocked, match="run_all"):
+            run_stages(settings, QUARTER, RUN_ID, ("validate_marts",))
+        # the raw checks, run_all's other stage beside the build, are admitted from any process
+        run_stages(settings, QUARTER, RUN_ID, ("validate_raw",))
+    finally:
+        holder.stdin.close()  # type: ignore[union-attr]
+        holder.wait(timeout=30)
 
 
 def test_side_by_side_off_makes_the_checks_wait_for_the_build(checked_home: Path, tmp_path: Path,

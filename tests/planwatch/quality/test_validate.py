@@ -213,32 +213,36 @@ def test_log_stays_readable(tmp_path: Path, clean: tuple[Path, Path], caplog: py
     assert any("stock_quarter_jump" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
 
 
-def test_gx_imported_in_background_before_the_checks_use_it() -> None:
-    """run_all starts GX's import with the statistics load; the checks wait for it, and GX's
-    import chatter stays at warnings. A fresh interpreter: this test process has GX already."""
+@pytest.mark.parametrize("side_by_side", ["1", "0"])
+def test_the_next_heavy_import_starts_with_the_statistics_load(side_by_side: str) -> None:
+    """run_all starts a heavy import with the statistics load: side by side dbt's (its checks run in a
+    process of their own, planwatch.run.pipeline.before_stage), else GX's, whose import chatter stays at
+    warnings. The stage waits for it. A fresh interpreter: this test process has both imported."""
+    import os
     import subprocess
 
     code = (
         "import sys, logging\n"
+        "from planwatch.core import background_import\n"
         "from planwatch.quality import validate\n"
         "from planwatch.run.pipeline import before_stage\n"
-        "assert 'great_expectations' not in sys.modules\n"
+        "assert 'great_expectations' not in sys.modules and 'dbt.cli.main' not in sys.modules\n"
         "before_stage('load_plans')\n"
-        "assert validate._gx_import is None, 'not before the statistics load'\n"
+        "assert background_import._threads == {}, 'not before the statistics load'\n"
         "before_stage('load_statistics')\n"
-        "first = validate._gx_import\n"
-        "validate.import_gx_in_background()\n"
-        "assert validate._gx_import is first, 'a second call starts no second import'\n"
-        "first.join(120)\n"
-        "assert not first.is_alive()\n"
-        "import great_expectations\n"
-        "print(great_expectations.ExpectationSuite.__name__,"
-        " logging.getLogger('great_expectations').level)\n"
+        "(module, first), = background_import._threads.items()\n"
+        "before_stage('load_statistics')\n"
+        "assert background_import._threads == {module: first}, 'a second call starts no second import'\n"
+        "background_import.wait_for_import(module)\n"
+        "assert not first.is_alive() and module in sys.modules\n"
+        "print(module, logging.getLogger('great_expectations').level)\n"
     )
+    env = {**os.environ, "PLANWATCH_SIDE_BY_SIDE": side_by_side}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
-                         cwd=Path(__file__).resolve().parents[3])
+                         cwd=Path(__file__).resolve().parents[3], env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["ExpectationSuite", str(logging.WARNING)]
+    expected = ["dbt.cli.main"] if side_by_side == "1" else ["great_expectations"]
+    assert out.stdout.split() == [*expected, str(logging.WARNING)]
 
 
 def test_data_docs_render_new_and_missing_pages_only(tmp_path: Path, clean: tuple[Path, Path]) -> None:

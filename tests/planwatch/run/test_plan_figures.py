@@ -238,3 +238,18 @@ def test_cumulative_targets_are_measured_by_the_running_total_since_the_plan_sta
             # the expected path runs from 0 at the end of 2020 to the whole target at the end of 2025
             t = r["period_year"] - 1 + r["period_quarter"] / 4 - 2020
             assert r["expected_value"] == pytest.approx(r["target_value"] * t / 5), r
+
+
+def test_run_all_has_the_mart_checks_from_its_checks_process(demo: dict[str, Any]) -> None:
+    """Side by side (the default) run_all's checks process runs validate_marts after the build
+    (planwatch.run.pipeline.run_concurrent_stages): its findings and metrics reach the run log and
+    run_all's results as when the stage ran in run_all's own process."""
+    from planwatch.run.runlog import read_run
+
+    marts = demo["results"]["validate_marts"]
+    assert marts["expectations"] > 0 and marts["passed"] == marts["expectations"] - marts["failed_error"] - marts["failed_warn"]
+    assert marts["cpu_s"] > 0
+    assert read_run(demo["settings"], "test_plan_figures")["metrics"]["validate_marts"] == marts
+    raw = demo["results"]["validate_raw"]
+    checked = _query(demo["settings"], "select count(*) as n from audit.dq_results where run_id = 'test_plan_figures'")
+    assert checked[0]["n"] == raw["expectations"] + marts["expectations"]
