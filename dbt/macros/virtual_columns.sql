@@ -52,12 +52,16 @@
     The table is created with its columns' types as DuckDB binds the model's query (`describe`),
     the virtual ones `generated always as (...) virtual`, then filled with the other columns; the
     value the model's query computes for a virtual column is not read. A temporary table (the
-    rows an incremental build rebuilds) is made as before, and delete+insert leaves the virtual
-    columns out of its insert (DuckDB refuses a value for them). -#}
+    rows an incremental build rebuilds) is made as before, empty (macros/insert_in_place.sql), and
+    the insert leaves the virtual columns out (DuckDB refuses a value for them). -#}
 {% macro duckdb__create_table_as(temporary, relation, compiled_code, language='sql', partitioned_by=none,
                                  sorted_by=none) -%}
     {%- set virtual = config.get('virtual_columns') or {} -%}
-    {%- if temporary or language != 'sql' or not virtual or partitioned_by or sorted_by
+    {%- if temporary and language == 'sql' and inserts_in_place() -%}
+        {#- only the columns: the rows go straight into the table (macros/insert_in_place.sql) -#}
+        {{ return(dbt.duckdb__create_table_as(temporary, relation,
+                                              'select * from (' ~ compiled_code ~ ') as model_subq limit 0')) }}
+    {%- elif temporary or language != 'sql' or not virtual or partitioned_by or sorted_by
            or config.get('contract').enforced -%}
         {{ return(dbt.duckdb__create_table_as(temporary, relation, compiled_code, language,
                                               partitioned_by, sorted_by)) }}
@@ -83,11 +87,4 @@
     from (
         {{ compiled_code }}
     ) as model_subq;
-{%- endmacro %}
-
-{% macro duckdb__get_delete_insert_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) -%}
-    {%- set virtual = config.get('virtual_columns') or {} -%}
-    {%- set stored = dest_columns | rejectattr('name', 'in', virtual.keys() | list) | list -%}
-    {{ return(dbt.duckdb__get_delete_insert_merge_sql(target, source, unique_key, stored,
-                                                      incremental_predicates)) }}
 {%- endmacro %}
