@@ -1,8 +1,9 @@
 """Heavy imports started in a daemon thread, for a process that runs several stages in turn (`run_all`,
 the benchmark; planwatch.run.pipeline.before_stage).
 
-GX's import takes 3-4 s of one core and dbt's about 1 s: started while the statistics load runs, whose
-DuckDB queries release the GIL and leave the second core free, they are done when their stage begins.
+GX's import takes 3-4 s of one core, dbt's about 1 s, altair's with the report's chart 0.3-0.4 s: started
+while a stage whose DuckDB queries release the GIL runs (the statistics load, publish's export), they are
+done when the stage that needs them begins.
 Airflow runs each stage in its own process, so its tasks never call this. A stage waits for its module's
 thread before the import of its own (a half-imported module must not be used); an import error surfaces
 there, from that import.
@@ -31,10 +32,10 @@ def import_in_background(module: str, then: Callable[[], None] | None = None) ->
     def target() -> None:
         try:
             importlib.import_module(module)
-        except Exception:  # noqa: BLE001 - reported by the stage's own import
+            if then is not None:
+                then()
+        except Exception:  # noqa: BLE001 - the stage meets the error again, where it is reported
             log.debug("importing %s in the background failed", module, exc_info=True)
-        if then is not None:
-            then()
 
     thread = threading.Thread(target=target, name=f"import-{module}", daemon=True)
     _threads[module] = thread

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from planwatch.core.background_import import import_in_background, wait_for_import
 from planwatch.core.config import Settings
 from planwatch.core.db import connect, table_exists
 from planwatch.core.errors import ConfigError
@@ -360,6 +361,7 @@ def chart_spec(latest: dict[str, Any], points: list[dict[str, Any]],
         if p["actual_value"] is not None:
             series.append({"layer": "actual", "date": p["period_end"], "value": p["actual_value"],
                            "period": p["period"]})
+    wait_for_import(CHART_MODULE)  # warm_up_charts' thread may be computing the template
     spec: dict[str, Any] = json.loads(_chart_template())
     spec["datasets"] = {
         "pw_series": series,
@@ -374,7 +376,16 @@ def chart_spec(latest: dict[str, Any], points: list[dict[str, Any]],
     return spec
 
 
+CHART_MODULE = "altair"
 TEMPLATE_LAYERS = ("expected", "annual", "actual", "baseline", "target")  # order of _chart_template's layers
+
+
+def warm_up_charts() -> None:
+    """For a process that runs publish before this stage (`run_all`, the benchmark;
+    planwatch.run.pipeline.before_stage): altair's import and the chart template's schema checks
+    (0.3-0.4 s of one core) in the background while publish's Parquet export, which releases the GIL,
+    runs. Side by side nothing else in that process imports altair (GX did)."""
+    import_in_background(CHART_MODULE, then=_chart_template)
 
 
 @functools.lru_cache(maxsize=1)
