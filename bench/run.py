@@ -291,16 +291,9 @@ def run_child(args: list[str], home: Path, log_path: Path) -> dict[str, Any]:
     return result
 
 
-def _cpu_seconds(children: bool = True) -> float:
-    """User + system CPU of this process and (by default) its waited-for children: a stage's CPU over its
-    wall time says how much of the two cores it kept busy."""
-    t = os.times()
-    return t.user + t.system + ((t.children_user + t.children_system) if children else 0.0)
-
-
 def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
     from planwatch.core.config import Settings
-    from planwatch.run.pipeline import before_stage, run_concurrent_stages, run_stage, run_steps
+    from planwatch.run.pipeline import before_stage, cpu_seconds, run_concurrent_stages, run_stage, run_steps
 
     stages: dict[str, float] = {}
     metrics: dict[str, Any] = {}
@@ -312,7 +305,7 @@ def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
         before_stage(stage)  # as run_all does: one process runs every stage but the concurrent child
         started = time.perf_counter()
         wall_start = time.time()
-        cpu_start, own_start = _cpu_seconds(), _cpu_seconds(children=False)
+        cpu_start, own_start = cpu_seconds(children=True), cpu_seconds()
         if len(step) > 1:
             # as run_all does: the raw checks in a child process beside the build in this one, then the
             # mart checks in the child. Each stage's wall time is its own (the child's from the run log);
@@ -323,9 +316,9 @@ def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
             for name in step:
                 stages[name] = round(float(metrics[name].get("seconds") or 0.0), 3)
             overlap = round(sum(stages[name] for name in step) - together, 3)
-            own = _cpu_seconds(children=False) - own_start
+            own = cpu_seconds() - own_start
             cpu[second] = round(own, 2)
-            child = _cpu_seconds() - cpu_start - own  # the waited-for child's, both checks stages
+            child = cpu_seconds(children=True) - cpu_start - own  # the waited-for child's, both checks stages
             cpu[after] = round(min(child, float(metrics[after].get("cpu_s") or 0.0)), 2)
             cpu[first] = round(child - cpu[after], 2)
             windows[first] = [wall_start, wall_start + stages[first]]
@@ -334,7 +327,7 @@ def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
             continue
         metrics[stage] = run_stage(stage, quarter, run_id)
         stages[stage] = round(time.perf_counter() - started, 3)
-        cpu[stage] = round(_cpu_seconds() - cpu_start, 2)
+        cpu[stage] = round(cpu_seconds(children=True) - cpu_start, 2)
         windows[stage] = [wall_start, time.time()]
     candidate = Path(str(metrics["dbt_build"].get("candidate", "")))
     dbt_log = candidate.with_suffix(".dbt") / "logs" / "dbt.log"

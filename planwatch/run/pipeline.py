@@ -67,7 +67,7 @@ def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Met
 
     if stage == STAGES[0]:
         runlog.start_run(settings, run)
-    started, cpu_started = time.perf_counter(), _own_cpu_seconds()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     try:
         metrics = STAGE_FUNCTIONS[stage](settings, run)
     except Exception as exc:
@@ -83,7 +83,7 @@ def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Met
     if run.extra.get("requested_quarter"):
         metrics["requested_quarter"] = run.extra["requested_quarter"]
     metrics["seconds"] = round(time.perf_counter() - started, 3)
-    metrics["cpu_s"] = round(_own_cpu_seconds() - cpu_started, 2)
+    metrics["cpu_s"] = round(cpu_seconds() - cpu_started, 2)
     runlog.record_task(settings, run, stage, metrics)
     log.info("%s %s: %s", run.quarter, stage, " ".join(f"{k}={v}" for k, v in metrics.items()))
     if stage == "publish":
@@ -91,11 +91,12 @@ def _run_stage_locked(stage: TStage, settings: Settings, run: RunContext) -> Met
     return metrics
 
 
-def _own_cpu_seconds() -> float:
-    """User + system CPU of this process (DuckDB's threads included): a stage's CPU over its seconds says how
-    much of the machine's cores it kept busy."""
+def cpu_seconds(children: bool = False) -> float:
+    """User + system CPU of this process (DuckDB's threads included) and, with `children`, of its
+    waited-for children: a stage's CPU over its seconds says how much of the cores it kept busy (the
+    run log's `cpu_s`; the benchmark's stage figures)."""
     t = os.times()
-    return t.user + t.system
+    return t.user + t.system + ((t.children_user + t.children_system) if children else 0.0)
 
 
 def rollback(settings: Settings, to: str | None = None) -> Metrics:
