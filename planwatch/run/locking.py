@@ -166,7 +166,8 @@ def _acquire(settings: Settings, run: RunContext, stage: str, path: Path) -> int
 def _beside_sibling(run: RunContext, stage: str, holder: dict[str, Any]) -> bool:
     """Whether `stage` may run while `holder` holds the lock: the holder is the same run in its sibling
     stage (CONCURRENT_STAGES: the DAG's parallel tasks), or run_all of the same run, which starts the
-    pair itself (and whose checks process runs CHECKS_AFTER_BUILD once the build has passed). Such a stage takes no lock of its own. Another run stays out all the same: while the
+    pair itself (and whose checks process runs CHECKS_AFTER_BUILD once the build has passed). Such a
+    stage takes no lock of its own. Another run stays out all the same: while the
     holder has the lock the flock stops it, and after the holder let go its run claim (this run,
     `running` and seen moments ago) refuses it. With PLANWATCH_SIDE_BY_SIDE=0 the second waits for the
     first, as any stage does (the DAG's tasks: DAG_WAIT). What is lost: a stage killed while running beside its
