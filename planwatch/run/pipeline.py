@@ -208,7 +208,10 @@ def run_concurrent_stages(quarter: str, run_id: str, settings: Settings) -> dict
 
     metrics = (read_run(settings, run_id) or {}).get("metrics", {})
     if code != 0:
-        failed = CHECKS_AFTER_BUILD if "error" in (metrics.get(CHECKS_AFTER_BUILD) or {}) else first
+        # the raw checks' error first: a mart checks' error in the log may be an earlier attempt's
+        # (a rerun of the same run id), and a process whose raw checks failed never ran the mart checks
+        raw_error, marts_error = ("error" in (metrics.get(stage) or {}) for stage in (first, CHECKS_AFTER_BUILD))
+        failed = CHECKS_AFTER_BUILD if marts_error and not raw_error else first
         error = TransientError if code == TransientError.exit_code else TerminalError
         raise error(f"`run_id={run_id}` `quarter={quarter}`: stage {failed} failed (exit code {code}); its message "
                     "is above and in the run log (`python -m planwatch status`). Rerun the quarter when mended.")

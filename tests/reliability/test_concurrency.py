@@ -115,6 +115,26 @@ def test_the_mart_checks_beside_run_all_only_from_its_own_checks_process(checked
         holder.wait(timeout=30)
 
 
+def test_a_failure_of_the_raw_checks_is_named_even_after_an_earlier_attempts_mart_checks_failed(
+        built_home: Path, tmp_path: Path) -> None:
+    """run_all's checks process fails in validate_raw on a rerun of a run id whose earlier attempt failed
+    in validate_marts: the message names the stage that failed now, not the run log's older error."""
+    from planwatch.run.pipeline import run_concurrent_stages
+    from planwatch.run.runlog import read_run, record_task
+
+    settings = copy_home(built_home, tmp_path / "home")
+    record_task(settings, RunContext(RUN_ID, Quarter.parse(QUARTER)), "validate_marts",
+                {"error": "TerminalError: an earlier attempt's mart checks"})
+    gx = settings.warehouse_dir / "gx"
+    shutil.rmtree(gx, ignore_errors=True)
+    gx.write_text("a file where the checks keep their results: validate_raw cannot write them")
+    with pytest.raises(TerminalError, match="stage validate_raw failed") as failed:
+        run_concurrent_stages(QUARTER, RUN_ID, settings)
+    assert "validate_marts" not in str(failed.value)
+    metrics = (read_run(settings, RUN_ID) or {})["metrics"]
+    assert "error" in metrics["validate_raw"] and "dbt_build" in metrics and "error" not in metrics["dbt_build"]
+
+
 def test_side_by_side_off_makes_the_checks_wait_for_the_build(checked_home: Path, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """PLANWATCH_SIDE_BY_SIDE=0 (memory first): the checks are refused beside the build, as any stage."""
