@@ -117,3 +117,17 @@ when matched then update set is_latest = false
     {%- set year = year_of_period_index(bound) | int -%}
     {{ return([year, not_due | int] | min if not_due is not none else year) }}
 {% endmacro %}
+
+{#- The least period_index of CTE `name` (with a `period_index` column) of the CTEs `ctes` (their SQL,
+    without `with`): asked before the model's query, for a literal bound that DuckDB pushes into its
+    scans, as earliest_changed_period_index's. None when `name` is empty. -#}
+{% macro first_period_index_of(ctes, name) %}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set sql -%}
+        with {{ ctes }}
+        select min({{ name }}.period_index) from {{ name }}
+    {%- endset -%}
+    {{ return(run_query(sql).columns[0].values()[0]) }}
+{% endmacro %}

@@ -15,8 +15,11 @@
     give it (every version of a figure; a series' reporting kind over its whole history), which is
     how bi.submission_counts rebuilds only what new statistics change. `series_kinds`, when given,
     is a CTE of the caller with every series' `is_yearly` over all its observations, which
-    `yearly_series` then reads instead of grouping the observations again. -#}
-{% macro submission_figures(with_source_file, scope=none, series_kinds=none) %}
+    `yearly_series` then reads instead of grouping the observations again (a series missing
+    there is not yearly). `scope_start`, with `scope`: the least period_index of the scope, a
+    literal (first_period_index_of), so that only the statistics from it on are read (none: the
+    scope is empty, and nothing is). -#}
+{% macro submission_figures(with_source_file, scope=none, series_kinds=none, scope_start=none) %}
 with
 
 printed_plan_rows as (
@@ -98,6 +101,7 @@ latest as (
         on scope.region_code = observations.region_code
         and scope.period = case when observations.period_type = 'year' then observations.period || 'Q4'
                                 else observations.period end
+    where {{ period_index_at_least('observations.period_index', scope_start) }}
     {%- endif %}
     group by all
 
@@ -148,6 +152,7 @@ expected as (
         and yearly_series.breakdown = plan_indicators.breakdown
     where (yearly_series.region_code is null or periods.period_quarter = 4)
     {%- if scope %}
+      and {{ period_index_at_least('periods.period_index', scope_start) }}
       and exists (
           select 1 from {{ scope }} as scope
           where scope.region_code = plan_indicators.region_code and scope.period = periods.period
