@@ -300,9 +300,10 @@ def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
     windows: dict[str, list[float]] = {}
     cpu: dict[str, float] = {}
     overlap = 0.0
+    settings = Settings.from_env()
     for step in run_steps():
         stage = step[0]
-        before_stage(stage)  # as run_all does: one process runs every stage but the concurrent child
+        before_stage(stage, settings, run_id)  # as run_all does: one process runs every stage but the concurrent child
         started = time.perf_counter()
         wall_start = time.time()
         cpu_start, own_start = cpu_seconds(children=True), cpu_seconds()
@@ -310,7 +311,7 @@ def _child_pipeline(quarter: str, run_id: str) -> dict[str, Any]:
             # as run_all does: the raw checks in a child process beside the build in this one, then the
             # mart checks in the child. Each stage's wall time is its own (the child's from the run log);
             # the step's is the refresh's share, and what the stages overlapped is counted once.
-            metrics.update(run_concurrent_stages(quarter, run_id, Settings.from_env()))
+            metrics.update(run_concurrent_stages(quarter, run_id, settings))
             together = time.perf_counter() - started
             first, second, after = step
             for name in step:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from planwatch.build import prepared_copy
 from planwatch.build.dbt_parse import PARSE_DIR_NAME
 from planwatch.build.dbt_runner import run_dbt
 from planwatch.build.bi_views import check_bi_views
@@ -144,15 +145,21 @@ def build_from_ingest(
     dbt_vars["as_of_quarter"] = str(quarter)
     fingerprint = ingest_fingerprint(ingest_db, dbt_dir, dbt_vars)
     mode = "full_refresh"
+    copy_of_published = None
     extends: Quarter | None = None
     if previous_db is not None and not full_refresh:
         extends = extendable_quarter(previous_db, quarter, fingerprint)
     if extends is not None:
         # The candidate starts as a copy of the published file, so that dbt's incremental models
-        # find their previous rows in place ({{ this }}) and rebuild only what new files touch.
-        shutil.copyfile(previous_db, candidate_db)
+        # find their previous rows in place ({{ this }}) and rebuild only what new files touch;
+        # run_all made it beside the statistics load (build/prepared_copy.py), a DAG task makes it here.
+        copy_of_published = "made beside the load" if prepared_copy.take(previous_db, candidate_db) else "made here"
+        if copy_of_published == "made here":
+            shutil.copyfile(previous_db, candidate_db)
         mode = "incremental"
         log.info("dbt_build: extending a copy of %s (built for %s, fingerprint unchanged)", previous_db, extends)
+    else:
+        prepared_copy.discard(candidate_db)
     byte_copy = extends is None and copy_ingest_file(ingest_db, candidate_db)
     with connect(candidate_db) as con:
         built = _built_up_to(con) if extends is not None else None
@@ -198,6 +205,7 @@ def build_from_ingest(
     shutil.rmtree(work / "target", ignore_errors=True)
     metrics: Metrics = {
         "build_mode": mode,
+        "copy_of_published": copy_of_published,
         "raw_rows_copied": copied,
         "models_built": outcome.counts.get("model:success", 0),
         "tests_passed": outcome.counts.get("test:pass", 0),

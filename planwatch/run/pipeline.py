@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from planwatch.build import prepared_copy
 from planwatch.build.candidate import build_candidate
 from planwatch.build.dbt_runner import DBT_MODULE
 from planwatch.core.background_import import import_in_background
@@ -108,7 +109,7 @@ def rollback(settings: Settings, to: str | None = None) -> Metrics:
     return result
 
 
-def before_stage(stage: TStage) -> None:
+def before_stage(stage: TStage, settings: Settings | None = None, run_id: str | None = None) -> None:
     """For a process that runs every stage in turn (`run_all`, the benchmark): the next heavy import
     starts in the background with the statistics load, whose DuckDB queries release the GIL
     (planwatch.core.background_import). Not earlier: the stages before it are mostly Python, which an
@@ -118,8 +119,11 @@ def before_stage(stage: TStage) -> None:
     One after the other (PLANWATCH_SIDE_BY_SIDE=0) GX's (3-4 s), for the checks that follow the load.
     Side by side, too, the report's chart (altair, which GX imported before) beside publish's export.
     GX's import here beside the checks' own cost the side-by-side run 0.7-1.5 s (bench/README.md,
-    thirteenth pass)."""
+    thirteenth pass). With `settings` and `run_id`, the copy of the published file that an incremental
+    build starts from is made beside the statistics load too (build/prepared_copy.py)."""
     if stage == "load_statistics":
+        if settings is not None and run_id is not None:
+            prepared_copy.prepare_in_background(settings.published_db, settings.candidate_db(run_id))
         if side_by_side():
             import_in_background(DBT_MODULE)
         else:
@@ -136,7 +140,7 @@ def run_all(quarter: str, run_id: str, settings: Settings | None = None) -> dict
     results: dict[str, Metrics] = {}
     with run_lock(settings, RunContext(run_id=run_id, quarter=Quarter.parse(quarter)), "run_all"):
         for step in run_steps():
-            before_stage(step[0])
+            before_stage(step[0], settings, run_id)
             if len(step) > 1:
                 results.update(run_concurrent_stages(quarter, run_id, settings))
             else:

@@ -75,7 +75,11 @@ def test_rerunning_a_quarter_gives_the_same_warehouse(planwatch_home: Path) -> N
     ensure_demo_statistics(settings)
     run_all("2022Q2", "first", settings)
     first = _published_facts(settings.published_db)
-    run_all("2022Q2", "second", settings)
+    rerun = run_all("2022Q2", "second", settings)
     second = _published_facts(settings.published_db)
     assert len(first) > 100
     assert first == second
+    # the rerun extends a copy of the published file, made beside its statistics load (build/prepared_copy.py)
+    assert rerun["dbt_build"]["build_mode"] == "incremental"
+    assert rerun["dbt_build"]["copy_of_published"] == "made beside the load"
+    assert not list(settings.candidates_dir.glob("*.prepared*"))
