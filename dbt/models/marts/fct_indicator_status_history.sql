@@ -118,6 +118,20 @@ statuses as (
 
 ),
 
+annual_rows as (
+
+    -- the quarter-ends with an annual figure (few): their Q4 row gives way to it. Read from the
+    -- fact, not from `in_scope`: DuckDB writes out a CTE read twice, and a quarter-end in scope has
+    -- its annual row in scope too (the same series and period_index)
+    select series_id, period_index
+    from {{ ref('fct_indicator_progress') }}
+    where period_type = 'year'
+    {%- if is_incremental() %}
+      and {{ period_index_at_least('period_index', from_index) }}
+    {%- endif %}
+
+),
+
 one_per_quarter_end as (
 
     -- only the columns this mart shows: a window carries every column it is given through its
@@ -139,13 +153,19 @@ one_per_quarter_end as (
         progress_ratio,
         status,
         is_simulated,
-        source_file_seq,
-        row_number() over (
-            partition by series_id, period_index
-            order by case when period_type = 'year' then 0 else 1 end
-        ) as period_rank
+        source_file_seq
 
     from in_scope
+    -- one row per quarter-end, the annual one where there is one (the authoritative number): an
+    -- anti join with the few annual rows instead of a window ranking every row by series and
+    -- period, which DuckDB ran as a grouping of every row's columns (the model's incremental query
+    -- at a new quarter, bench/README.md, fourteenth pass)
+    where in_scope.period_type = 'year'
+       or not exists (
+           select 1 from annual_rows
+           where annual_rows.series_id = in_scope.series_id
+             and annual_rows.period_index = in_scope.period_index
+       )
 
 ),
 
@@ -162,7 +182,6 @@ sequenced as (
         count(*) over (partition by series_id) as period_count
 
     from one_per_quarter_end
-    where period_rank = 1
     window by_period as (partition by series_id order by period_index)
 
 ),
