@@ -42,6 +42,7 @@ from planwatch.core.periods import (
     quarter_ending_on,
 )
 from planwatch.core.catalog_loader import load_catalog
+from planwatch.ingest import statistics_io
 from planwatch.ingest.statistics_io import Submission, open_submission
 from planwatch.core.types import Metrics, RunContext
 
@@ -403,18 +404,43 @@ def _clean_rows_sql(header: list[str]) -> str | None:
 
 
 def _register_catalog(con: "duckdb.DuckDBPyConnection", catalog: Catalog) -> None:
-    import pyarrow as pa
-
-    con.register("_catalog_regions", pa.table({"region_code": pa.array(sorted(catalog.regions), pa.string())}))
+    """The catalog's regions and indicators as temp tables of `con`, for `_clean_rows_sql`: made by
+    DuckDB from list parameters, not from Arrow tables, for which pyarrow imports pandas
+    (statistics_io.LIST_PARAMS_MAX_ROWS)."""
     codes = sorted(catalog.indicators)
     bounds = [catalog.effective_bounds(c) for c in codes]
-    con.register("_catalog_indicators", pa.table({
-        "indicator_code": pa.array(codes, pa.string()),
-        "unit": pa.array([catalog.indicators[c].unit for c in codes], pa.string()),
-        "lo": pa.array([b[0] for b in bounds], pa.float64()),
-        "hi": pa.array([b[1] for b in bounds], pa.float64()),
-        "integral": pa.array([catalog.indicators[c].is_integral for c in codes], pa.bool_()),
-    }))
+    _register_rows(con, "_catalog_regions", {"region_code": sorted(catalog.regions)}, force_lists=True)
+    _register_rows(con, "_catalog_indicators", {
+        "indicator_code": codes, "unit": [catalog.indicators[c].unit for c in codes],
+        "lo": [b[0] for b in bounds], "hi": [b[1] for b in bounds],
+        "integral": [catalog.indicators[c].is_integral for c in codes]}, force_lists=True)
+
+
+_SQL_TYPES = {"line_no": "bigint", "value": "double", "numerator": "double", "denominator": "double",
+              "reported_on": "date", "is_simulated": "boolean", "lo": "double", "hi": "double",
+              "integral": "boolean"}  # every other column: varchar
+
+
+def _register_rows(con: "duckdb.DuckDBPyConnection", name: str, columns: dict[str, list[object]],
+                   force_lists: bool = False) -> None:
+    """`columns` (equal lengths) as the relation `name` of `con`, typed by _SQL_TYPES: a temp table
+    (dropped by _unregister_rows), or a registered Arrow table above statistics_io.LIST_PARAMS_MAX_ROWS
+    rows (where pyarrow's import of pandas is small beside the rows' cost)."""
+    rows = len(next(iter(columns.values())))
+    if force_lists or rows <= statistics_io.LIST_PARAMS_MAX_ROWS:
+        select = ", ".join(f"unnest(?::{_SQL_TYPES.get(c, 'varchar')}[]) as {c}" for c in columns)
+        con.execute(f"create or replace temp table {name} as select {select}", list(columns.values()))
+        return
+    import pyarrow as pa
+
+    arrow = {"bigint": pa.int64(), "double": pa.float64(), "date": pa.date32(), "boolean": pa.bool_(),
+             "varchar": pa.string()}
+    con.register(name, pa.table({c: pa.array(v, arrow[_SQL_TYPES.get(c, "varchar")]) for c, v in columns.items()}))
+
+
+def _unregister_rows(con: "duckdb.DuckDBPyConnection", name: str) -> None:
+    con.unregister(name)  # a registered Arrow table, or else (unregister ignores the name) a temp table
+    con.execute(f"drop table if exists {name}")
 
 
 def _put_back_optimizers(con: "duckdb.DuckDBPyConnection", after_error: bool = False) -> None:
@@ -512,8 +538,6 @@ def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: 
             outcome: FileOutcome, loaded_at: datetime) -> None:
     """Insert the file's rows: `clean` rows accepted as they stand from `_clean` (`_judge_file`'s temp
     table, or the same columns judged ahead, registered), the outcome's accepted and quarantined rows."""
-    import pyarrow as pa
-
     file_id, file_seq, rel = entry
     if clean:
         con.execute(
@@ -523,15 +547,8 @@ def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: 
             f"?::timestamp, ?::varchar, {period_index_sql('period')} from _clean",
             [file_id, file_seq, loaded_at, "; ".join(sub.notes) or None],
         )
-    schema = pa.schema([
-        ("line_no", pa.int64()), ("region_code", pa.string()), ("period", pa.string()), ("period_type", pa.string()),
-        ("indicator_code", pa.string()), ("breakdown", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
-        ("raw_value", pa.string()), ("raw_unit", pa.string()), ("numerator", pa.float64()),
-        ("denominator", pa.float64()), ("reported_on", pa.date32()), ("source", pa.string()),
-        ("is_simulated", pa.bool_()), ("mapped", pa.string()),
-    ])
     if outcome.rows_loaded:
-        con.register("_accepted", pa.table(outcome.columns, schema=schema))
+        _register_rows(con, "_accepted", outcome.columns)
         try:
             con.execute(
                 _OBS_INSERT + "select ?::varchar, ?::bigint, line_no, region_code, period, period_type, indicator_code, "
@@ -540,16 +557,13 @@ def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: 
                 [file_id, file_seq, loaded_at],
             )
         finally:
-            con.unregister("_accepted")
+            _unregister_rows(con, "_accepted")
     if outcome.quarantine:
-        # One Arrow batch, not executemany (DuckDB binds that row by row: hours for a file of millions of bad rows).
+        # One batch, not executemany (DuckDB binds that row by row: hours for a file of millions of bad rows).
         q = outcome.quarantine
-        con.register("_quarantined", pa.table({
-            "line_no": pa.array([line for line, _, _ in q], pa.int64()),
-            "raw_text": pa.array([sub.raw_text(line) for line, _, _ in q], pa.string()),
-            "reason_code": pa.array([code for _, code, _ in q], pa.string()),
-            "reason": pa.array([reason for _, _, reason in q], pa.string()),
-        }))
+        _register_rows(con, "_quarantined", {
+            "line_no": [line for line, _, _ in q], "raw_text": [sub.raw_text(line) for line, _, _ in q],
+            "reason_code": [code for _, code, _ in q], "reason": [reason for _, _, reason in q]})
         try:
             con.execute(
                 "insert into raw.stat_quarantine (file_id, path, line_no, raw_text, reason_code, reason, loaded_at) "
@@ -557,7 +571,7 @@ def _insert(con: "duckdb.DuckDBPyConnection", entry: tuple[str, int, str], sub: 
                 [file_id, rel, loaded_at],
             )
         finally:
-            con.unregister("_quarantined")
+            _unregister_rows(con, "_quarantined")
 
 
 def _count(con: "duckdb.DuckDBPyConnection", table: str, file_id: str) -> int:

@@ -52,6 +52,11 @@ _FORMAT_HINT = "see raw/README.md for the submission format"
 # DuckDB's CSV reader and the clean-row query cost about 7 + 10 ms of CPU a file whatever its size,
 # more than the split and the rules take below 1,000-5,000 lines (bench/README.md, sixth pass).
 SMALL_FILE_LINES = 1000
+# Rows made in Python (cells split by the csv module here; rows the loader judged one by one, quarantined
+# rows, the catalog) up to this many reach DuckDB as list parameters; more as an Arrow table, which is
+# faster then. pyarrow imports pandas for its first array made from Python values, and an incremental
+# load otherwise makes none: 0.25-0.45 s of CPU (bench/README.md, fourteenth pass).
+LIST_PARAMS_MAX_ROWS = SMALL_FILE_LINES  # a small file's rows at most
 
 
 @dataclass
@@ -113,16 +118,20 @@ class Submission:
         comma-joined, '' when none are filled) and `c0`…`c{n-1}` (text cells in header order, '' when absent).
 
         A plain CSV (no quotes, no lone carriage returns) is read by DuckDB's CSV reader when it is
-        UTF-8 with plain line feeds and not small (`is_small`), else split by Arrow, both without a Python loop; anything else
-        goes through the csv module, which follows quoting and multi-line records. `con` is the
-        DuckDB connection to read with (the loader's; a new in-memory one when None).
-        """
+        UTF-8 with plain line feeds and not small (`is_small`), else split by Arrow (a small one only
+        without `con`), both without a Python loop; anything else goes through the csv module, which
+        follows quoting and multi-line records. `con` is the DuckDB connection to read with (the
+        loader's; a new in-memory one when None)."""
         import pyarrow as pa
 
         width = self.data_width
         text = self._text
+        # A small file with a connection to read it goes through the loop below, as list parameters:
+        # the Arrow split's first array would import pandas (LIST_PARAMS_MAX_ROWS), DuckDB's reader
+        # costs more than the loop for a few lines.
         if text is not None and self.header_line == 1 and '"' not in text \
-                and ("\r" not in text or text.count("\r") == text.count("\r\n")):
+                and ("\r" not in text or text.count("\r") == text.count("\r\n")) \
+                and not (con is not None and self.is_small):
             read = _read_plain_csv(self.path, text, width, con) \
                 if self.encoding in ("utf-8", "utf-8-sig") and not self.is_small else None
             return _with_constants(read if read is not None else _split_plain_csv(text, width), self.constants, width)
@@ -136,6 +145,16 @@ class Submission:
             extras.append(",".join(cells[width:]) if any(cells[width:]) else "")
             for i in range(width):
                 columns[i].append(cells[i] if i < len(cells) else "")
+        if con is not None and len(line_nos) <= LIST_PARAMS_MAX_ROWS:
+            cells = ", ".join(f"unnest(?::varchar[]) as c{i}" for i in range(width))
+            cursor = con.cursor()  # con.sql refuses while the caller's connection has a result open
+            try:
+                table = cursor.sql(f"select unnest(?::bigint[]) as line_no, unnest(?::integer[]) as ncells, "
+                                   f"unnest(?::varchar[]) as extra{', ' if width else ''}{cells}",
+                                   params=[line_nos, ncells, extras, *columns]).to_arrow_table()
+            finally:
+                cursor.close()
+            return _with_constants(table.cast(_cells_schema(width)), self.constants, width)
         arrays = {"line_no": pa.array(line_nos, pa.int64()), "ncells": pa.array(ncells, pa.int32()),
                   "extra": pa.array(extras, pa.string())}
         arrays.update({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
@@ -175,7 +194,6 @@ def _read_plain_csv(path: Path, text: str, width: int,
     return, the \\x01 it uses as delimiter), when `con` may reorder rows, or when the reader fails:
     the caller splits in Arrow then."""
     import duckdb
-    import pyarrow as pa
 
     if "\r" in text or "\x01" in text:
         return None
@@ -192,8 +210,14 @@ def _read_plain_csv(path: Path, text: str, width: int,
     finally:
         if own:
             reader.close()
-    return table.cast(pa.schema([("line_no", pa.int64()), ("ncells", pa.int32()), ("extra", pa.string())]
-                                + [(f"c{i}", pa.string()) for i in range(width)]))
+    return table.cast(_cells_schema(width))
+
+
+def _cells_schema(width: int) -> "pa.Schema":
+    import pyarrow as pa
+
+    return pa.schema([("line_no", pa.int64()), ("ncells", pa.int32()), ("extra", pa.string())]
+                     + [(f"c{i}", pa.string()) for i in range(width)])
 
 
 def _split_plain_csv(text: str, width: int) -> "pa.Table":

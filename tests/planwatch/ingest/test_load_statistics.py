@@ -489,3 +489,49 @@ def test_files_read_ahead_load_as_files_read_one_at_a_time(tmp_path: Path, clean
         (2, "duplicate_in_file"), (4, "duplicate_in_file")]
     assert metrics["rows_read"] == metrics["rows_loaded"] + metrics["rows_quarantined"] > 0
     assert metrics["rows_revising"] > 0 and len(quarantine) == metrics["rows_quarantined"] > 0
+
+
+def test_rows_judged_one_by_one_load_the_same_as_list_parameters_and_as_arrow(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a few rows reach DuckDB as list parameters (no pandas imported for them), many as an Arrow table
+    def loaded(home: Path) -> tuple[list[tuple], list[tuple]]:
+        settings = make_statistics_home(home)
+        _drop(settings, "faults_320583_2023Q3.csv")
+        _drop(settings, "valid_320583_2023Q2.csv")
+        _load(settings)
+        return (_query(settings, "select * exclude (loaded_at) from raw.stat_observations order by file_id, line_no"),
+                _query(settings, "select * exclude (loaded_at) from raw.stat_quarantine order by file_id, line_no"))
+
+    as_lists = loaded(tmp_path / "lists")
+    monkeypatch.setattr("planwatch.ingest.statistics_io.LIST_PARAMS_MAX_ROWS", 0)
+    as_arrow = loaded(tmp_path / "arrow")
+    assert len(as_lists[0]) == 18 and len(as_lists[1]) == 14
+    assert as_lists == as_arrow
+
+
+def test_a_load_of_small_and_faulty_files_does_not_import_pandas(tmp_path: Path) -> None:
+    # pyarrow imports pandas for its first array made from Python values: 0.25-0.45 s of CPU that an
+    # incremental load's process (run_all's, Airflow's task) does not otherwise pay (bench/README.md)
+    import subprocess
+    import sys
+    import textwrap
+
+    settings = make_statistics_home(tmp_path)
+    _drop(settings, "faults_320583_2023Q3.csv")
+    _drop(settings, "valid_320583_2023Q2.csv")
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from planwatch.core.config import Settings
+        from planwatch.ingest.load_statistics import load_statistics
+        from planwatch.ingest.register import register_files
+        from tests.planwatch.statistics_home import RUN, TODAY
+        settings = Settings(home=Path({str(settings.home)!r}))
+        register_files(settings, RUN)
+        metrics = load_statistics(settings, RUN, today=TODAY)
+        print(metrics["rows_loaded"], metrics["rows_quarantined"], "pandas" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[3])
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["18", "14", "False"]
