@@ -118,6 +118,7 @@ statuses as (
 
 ),
 
+{% if is_incremental() -%}
 annual_rows as (
 
     -- the quarter-ends with an annual figure (few): their Q4 row gives way to it. Read from the
@@ -126,11 +127,10 @@ annual_rows as (
     select series_id, period_index
     from {{ ref('fct_indicator_progress') }}
     where period_type = 'year'
-    {%- if is_incremental() %}
       and {{ period_index_at_least('period_index', from_index) }}
-    {%- endif %}
 
 ),
+{%- endif %}
 
 one_per_quarter_end as (
 
@@ -154,18 +154,28 @@ one_per_quarter_end as (
         status,
         is_simulated,
         source_file_seq
+        {%- if not is_incremental() %},
+        row_number() over (
+            partition by series_id, period_index
+            order by case when period_type = 'year' then 0 else 1 end
+        ) as period_rank
+        {%- endif %}
 
     from in_scope
-    -- one row per quarter-end, the annual one where there is one (the authoritative number): an
-    -- anti join with the few annual rows instead of a window ranking every row by series and
-    -- period, which DuckDB ran as a grouping of every row's columns (the model's incremental query
-    -- at a new quarter, bench/README.md, fourteenth pass)
+    -- one row per quarter-end, the annual one where there is one (the authoritative number). An
+    -- incremental build leaves out the quarter-ends that have one by an anti join with the few
+    -- annual rows: the window ranking every row by series and period ran there as a grouping of
+    -- every row's columns (node CPU 1.79-1.91 -> 1.27-1.44 s at a new quarter). A full build keeps
+    -- the window: over 5 M rows the anti join with its `or` cost more (the statement 5.8-6.4 ->
+    -- 7.4 s, 10.8-11.6 -> 13.8 s of CPU; bench/README.md, fourteenth pass)
+    {%- if is_incremental() %}
     where in_scope.period_type = 'year'
        or not exists (
            select 1 from annual_rows
            where annual_rows.series_id = in_scope.series_id
              and annual_rows.period_index = in_scope.period_index
        )
+    {%- endif %}
 
 ),
 
@@ -182,6 +192,9 @@ sequenced as (
         count(*) over (partition by series_id) as period_count
 
     from one_per_quarter_end
+    {%- if not is_incremental() %}
+    where period_rank = 1
+    {%- endif %}
     window by_period as (partition by series_id order by period_index)
 
 ),
