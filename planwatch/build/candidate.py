@@ -153,9 +153,11 @@ def build_from_ingest(
         # The candidate starts as a copy of the published file, so that dbt's incremental models
         # find their previous rows in place ({{ this }}) and rebuild only what new files touch;
         # run_all made it beside the statistics load (build/prepared_copy.py), a DAG task makes it here.
-        copy_of_published = "made beside the load" if prepared_copy.take(previous_db, candidate_db) else "made here"
-        if copy_of_published == "made here":
+        if prepared_copy.take(previous_db, candidate_db):
+            copy_of_published = "made beside the load"
+        else:
             shutil.copyfile(previous_db, candidate_db)
+            copy_of_published = "made here"
         mode = "incremental"
         log.info("dbt_build: extending a copy of %s (built for %s, fingerprint unchanged)", previous_db, extends)
     else:
