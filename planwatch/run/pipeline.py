@@ -164,16 +164,26 @@ def run_steps() -> list[tuple[TStage, ...]]:
     return steps
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """For the child, run between fork and exec: the kernel sends it SIGKILL when the parent dies
-    (Linux only). Looked up here, in the parent: between fork and exec the child may not import
-    (another thread of the parent may hold the import lock)."""
-    if not sys.platform.startswith("linux"):
-        return None
+# run_concurrent_stages names itself to the checks' process, which asks to die with it (die_with_parent)
+PARENT_ENV = "PLANWATCH_DIE_WITH_PARENT"
+
+
+def die_with_parent() -> None:
+    """In the checks' process of run_concurrent_stages: the kernel sends it SIGKILL when the process
+    that started it dies (Linux only), and it dies at once if that has already happened.
+
+    Asked here, in the child, not between fork and exec: a `preexec_fn` makes Python fork the whole
+    parent instead of vfork, and after the statistics load the parent holds about 1 GB nationally
+    (dbt's parse, DuckDB's buffers), whose pages the child then counts as its own until it execs
+    (bench/README.md, fifteenth pass)."""
+    parent = os.environ.pop(PARENT_ENV, None)
+    if parent is None or not sys.platform.startswith("linux"):
+        return
     import ctypes
 
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    return lambda: prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != int(parent):  # the parent died before the request: this process goes too
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _die_with_child(child: subprocess.Popen) -> None:
@@ -198,8 +208,8 @@ def run_concurrent_stages(quarter: str, run_id: str, settings: Settings) -> dict
     command = [sys.executable, "-m", "planwatch", *(["-v"] if log.isEnabledFor(logging.INFO) else []),
                "stage", first, "--quarter", quarter, "--run-id", run_id, "--then", CHECKS_AFTER_BUILD]
     # stdout carries the stage's metrics line, which the run log has too; its messages go to stderr
-    child = subprocess.Popen(command, env={**os.environ, "PLANWATCH_HOME": str(settings.home)},
-                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent())
+    env = {**os.environ, "PLANWATCH_HOME": str(settings.home), PARENT_ENV: str(os.getpid())}
+    child = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     threading.Thread(target=_die_with_child, args=(child,), name=f"watch-{first}", daemon=True).start()
     built = False
     try:
@@ -237,6 +247,7 @@ def _tell_checks(child: subprocess.Popen, go: bool) -> None:
 def run_stage_then(stage: TStage, then: TStage, quarter: str, run_id: str, settings: Settings) -> list[Metrics]:
     """The checks' process of run_concurrent_stages: `stage`, then `then` once this process's stdin says
     `go` (the build beside it has passed); on end of input (a failed build) only `stage`."""
+    die_with_parent()
     results = [run_stage(stage, quarter, run_id, settings)]
     if sys.stdin.readline().strip() == "go":
         results.append(run_stage(then, quarter, run_id, settings))
