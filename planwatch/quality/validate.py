@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from planwatch.quality import gx_duckdb
+from planwatch.quality.gx_import import defer_unused_dependencies
 from planwatch.core.background_import import import_in_background, wait_for_import
 from planwatch.core.config import Settings
 from planwatch.core.db import attach_read_only, connect, ensure_ingest_schema, table_exists
@@ -68,6 +69,7 @@ GX_MODULE = "great_expectations"
 def import_gx_in_background() -> None:
     """Start GX's import (3-4 s of one core, bench/README.md) in the background
     (planwatch.core.background_import): for a process that runs the checks after other stages."""
+    defer_unused_dependencies()  # here, not in the thread: before anything can import GX
     import_in_background(GX_MODULE, then=quiet_logging)  # GX adds its own handlers and levels on import
 
 
@@ -411,6 +413,7 @@ def _run_gx(settings: Settings, db_path: Path, suites: list[Any], sample_size: i
             rule_queries: dict[str, str] | None = None) -> list[Finding]:
     quiet_logging()
     wait_for_import(GX_MODULE)
+    defer_unused_dependencies()
     import great_expectations as gx
 
     quiet_logging()  # GX adds its own handlers and levels on import
