@@ -5,7 +5,6 @@ copy), so that no later checkpoint rewrites the row groups the build appended.""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -18,19 +17,19 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _candidate_settings() -> dict[str, str]:
-    """The profile's settings as dbt renders them (env_var with its default)."""
+    """The profile's database settings as dbt renders them (env_var with its default)."""
     profile = yaml.safe_load((REPO_ROOT / "dbt" / "profiles.yml").read_text(encoding="utf-8"))
-    settings = profile["planwatch"]["outputs"]["candidate"]["settings"]
+    output = profile["planwatch"]["outputs"]["candidate"]
+    # set on every cursor (`settings`) they would cost each node a statement (the profile's comment)
+    assert "settings" not in output
+    settings = output["config_options"]
     env = jinja2.Environment()
     env.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
     return {key: env.from_string(str(value)).render() for key, value in settings.items()}
 
 
-def _dbt_duckdb_applies(settings: dict[str, str]) -> Callable[[duckdb.DuckDBPyConnection], None]:
-    def apply(con: duckdb.DuckDBPyConnection) -> None:
-        for key, value in settings.items():  # as dbt-duckdb does, on its cursor
-            con.execute(f"SET {key} = '{value}'")
-    return apply
+def _dbt_duckdb_applies(settings: dict[str, str]) -> dict[str, str]:
+    return dict(settings)  # as dbt-duckdb does with config_options: duckdb.connect's config
 
 
 def _row_groups(db: Path) -> int:
@@ -43,12 +42,11 @@ def _row_groups(db: Path) -> int:
         con.close()
 
 
-def _row_groups_after_an_append(db: Path, setup: Callable[[duckdb.DuckDBPyConnection], None]) -> int:
+def _row_groups_after_an_append(db: Path, config: dict[str, str]) -> int:
     """Row groups of a table written whole, then appended to in a second transaction (as an
     incremental model or the snapshot's new statistics are), after the close's checkpoint, on a
-    connection that `setup` configured."""
-    con = duckdb.connect(str(db))
-    setup(con)
+    connection opened with `config`."""
+    con = duckdb.connect(str(db), config=config)
     # 150,000 rows: one full row group of 122,880 and one part-filled, twice
     con.execute("create table t as select range as i, 'built ' || range as s from range(150000)")
     con.execute("checkpoint")
