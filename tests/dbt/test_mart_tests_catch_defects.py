@@ -41,7 +41,8 @@ CASES = {
     "progress_null_status": (
         "update marts.fct_indicator_progress set status = null where progress_id = "
         "(select min(progress_id) from marts.fct_indicator_progress)",
-        "fct_indicator_progress", "not_null_fct_indicator_progress_status"),
+        # the model's not-null columns are one test node (tests/generic/not_null_columns.sql)
+        "fct_indicator_progress", "not_null_columns_fct_indicator_progress"),
     "progress_unknown_region": (
         "update marts.fct_indicator_progress set region_code = '999999' where progress_id = "
         "(select min(progress_id) from marts.fct_indicator_progress)",
@@ -77,6 +78,31 @@ def test_dbt_test_catches_the_defect(tmp_path: Path, built: tuple[Path, dict[str
     assert before is not None and before[0] > 0, f"marts.{model} is empty in the fixture build"
     failed = [label for label in outcome.failed + outcome.errors if label.startswith(twin)]
     assert failed, f"{case}: expected {twin}* to fail; failed: {outcome.failed}, errors: {outcome.errors}"
+
+
+def test_a_failing_not_null_row_names_the_model_the_column_and_the_rule(
+        tmp_path: Path, built: tuple[Path, dict[str, Any]], dbt_dir: Path) -> None:
+    """One not_null_columns node checks all the model's not-null columns: its failing rows say which
+    column holds nulls, in how many rows, so the failure still names the column dbt's name no longer does."""
+    candidate = tmp_path / "candidate.duckdb"
+    shutil.copy2(built[0], candidate)
+    with connect(candidate) as con:
+        con.execute("update marts.fct_indicator_progress set status = null, status_zh = null "
+                    "where progress_id in (select progress_id from marts.fct_indicator_progress order by 1 limit 2)")
+        con.execute("update marts.fct_indicator_progress set actual_value = null "
+                    "where progress_id = (select max(progress_id) from marts.fct_indicator_progress)")
+    outcome = run_dbt(dbt_dir, candidate, tmp_path / "work", {"as_of_quarter": "2023Q4"},
+                      command="test", select=["fct_indicator_progress,test_name:not_null_columns"])
+    assert [label.split(" (")[0][:39] for label in outcome.failed] == ["not_null_columns_fct_indicator_progress"]
+    assert "Got 3 results" in outcome.failed[0]
+    compiled = [path for path in (tmp_path / "work" / "target" / "compiled").rglob("*.sql")
+                if "'fct_indicator_progress' as model_name" in path.read_text()]
+    assert len(compiled) == 1, compiled
+    with connect(candidate, read_only=True) as con:
+        rows = con.execute(compiled[0].read_text()).fetchall()
+    assert sorted(rows) == [("fct_indicator_progress", "actual_value", "not_null", 1),
+                            ("fct_indicator_progress", "status", "not_null", 2),
+                            ("fct_indicator_progress", "status_zh", "not_null", 2)]
 
 
 def test_fact_id_rechecks_the_chain_keys_a_run_leaves_out(tmp_path: Path, built: tuple[Path, dict[str, Any]],
