@@ -256,16 +256,48 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 _MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
+# Side by side (planwatch.core.types.side_by_side) the raw checks run in a process of their own beside
+# dbt's build, both with DuckDB: the build keeps MEMORY_LIMIT_ENV, the raw checks get this one, so that
+# the two processes together stay within 2 GiB. With 1GB each, a national full refresh peaked at
+# 2,206-2,276 MiB once dbt's heavy models no longer waited for its parse (bench/README.md, fifteenth
+# pass); with 512MB at 1,847-1,895 MiB, with 384MB at 1,776 MiB. The raw checks have slack beside the
+# build (12.6 s beside 38.6 s nationally, under load), and DuckDB spills beyond its limit.
+CHECKS_MEMORY_LIMIT_ENV = "PLANWATCH_CHECKS_DUCKDB_MEMORY_LIMIT"
+DEFAULT_CHECKS_MEMORY_LIMIT = "384MB"
+
+_beside_build = False  # set by memory_limit_beside_build() while the raw checks run
+
+
+def _size(env: str, default: str) -> str:
+    value = os.environ.get(env, default).strip()
+    if not _MEMORY_LIMIT.match(value):
+        raise ConfigError(f"`{env}={value}` is not a size such as 3GB or 1500MB; fix or unset it")
+    return value
+
+
 def memory_limit() -> str:
     """DuckDB's memory_limit for planwatch's connections (dbt's profile reads the same variable).
 
     DuckDB's default is 80 % of RAM, and a national build used 6 GiB and more; beyond the limit
-    DuckDB spills to a `.tmp` directory beside the file instead.
+    DuckDB spills to a `.tmp` directory beside the file instead. Inside memory_limit_beside_build(),
+    the raw checks' share of the memory instead.
     """
-    value = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT).strip()
-    if not _MEMORY_LIMIT.match(value):
-        raise ConfigError(f"`{MEMORY_LIMIT_ENV}={value}` is not a size such as 3GB or 1500MB; fix or unset it")
-    return value
+    if _beside_build:
+        return _size(CHECKS_MEMORY_LIMIT_ENV, DEFAULT_CHECKS_MEMORY_LIMIT)
+    return _size(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+
+
+@contextlib.contextmanager
+def memory_limit_beside_build() -> Iterator[None]:
+    """The connections opened meanwhile (planwatch's and GX's) take the raw checks' memory limit:
+    for the raw checks when they run beside dbt's build (validate_raw, side by side)."""
+    global _beside_build
+    before = _beside_build
+    _beside_build = True
+    try:
+        yield
+    finally:
+        _beside_build = before
 
 
 def storage_version_number(path: Path) -> int | None:

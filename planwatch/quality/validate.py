@@ -14,6 +14,7 @@ context; its Data Docs are built into `reports/data_docs/` from validation resul
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -29,11 +30,17 @@ from planwatch.quality import gx_duckdb
 from planwatch.quality.gx_import import defer_unused_dependencies
 from planwatch.core.background_import import import_in_background, wait_for_import
 from planwatch.core.config import Settings
-from planwatch.core.db import attach_read_only, connect, ensure_ingest_schema, table_exists
+from planwatch.core.db import (
+    attach_read_only,
+    connect,
+    ensure_ingest_schema,
+    memory_limit_beside_build,
+    table_exists,
+)
 from planwatch.core.errors import ConfigError, WarehouseLocked
 from planwatch.core.faults import crash_point
 from planwatch.core.suites import SUITES_PACKAGE, load_suites
-from planwatch.core.types import Metrics, RunContext
+from planwatch.core.types import Metrics, RunContext, side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -543,8 +550,11 @@ def validate_raw(settings: Settings, run: RunContext) -> Metrics:
         raise ConfigError(f"`file={settings.ingest_db}` does not exist: run the load stages first")
     params = _params(settings, run, {})
     suites = load_suites(settings).raw_suites(params)
-    return _run_stage(settings, run, "validate_raw", settings.ingest_db, suites,
-                      params.thresholds.sample_size)
+    # side by side, dbt's build runs meanwhile in another process: these checks take a smaller share
+    # of the memory (planwatch.core.db, CHECKS_MEMORY_LIMIT_ENV)
+    with memory_limit_beside_build() if side_by_side() else contextlib.nullcontext():
+        return _run_stage(settings, run, "validate_raw", settings.ingest_db, suites,
+                          params.thresholds.sample_size)
 
 
 def published_row_counts(settings: Settings, tables: tuple[str, ...]) -> dict[str, int]:
