@@ -208,7 +208,6 @@ def build_from_ingest(
     metrics: Metrics = {
         "build_mode": mode,
         "copy_of_published": copy_of_published,
-        "dbt_parse": outcome.parse,
         "raw_rows_copied": copied,
         "models_built": outcome.counts.get("model:success", 0),
         "tests_passed": outcome.counts.get("test:pass", 0),

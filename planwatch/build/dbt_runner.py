@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from planwatch.build import dbt_preparse
 from planwatch.build.dbt_parse import kept_parse
 from planwatch.core.background_import import wait_for_import
 from planwatch.core.errors import WarehouseLocked
@@ -42,8 +41,6 @@ class DbtOutcome:
     failed: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    # where dbt's parse of the project was made (build/dbt_preparse.py)
-    parse: str = "made here"
 
 
 @contextmanager
@@ -88,41 +85,6 @@ def _release_duckdb() -> None:
             DuckDBConnectionManager.close_all_connections()
 
 
-def _split_vars(dbt_vars: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """dbt's `--vars` (the scheduling rules from their one home in Python, then `dbt_vars`), and the
-    values that reach dbt as env vars instead (RUN_ENV_VARS)."""
-    from planwatch.core.scheduling import dbt_vars as scheduling_vars
-
-    all_vars = {**scheduling_vars(), **dbt_vars}
-    run_values = {k: all_vars.pop(k) for k in RUN_ENV_VARS if k in all_vars}
-    return json.dumps(all_vars), run_values
-
-
-def _common_args(command: str, dbt_dir: Path, target_dir: Path, log_dir: Path, vars_json: str) -> list[str]:
-    return [
-        command,
-        "--project-dir", str(dbt_dir),
-        "--profiles-dir", str(dbt_dir),
-        "--target-path", str(target_dir),
-        "--log-path", str(log_dir),
-        "--vars", vars_json,
-        "--log-level", "warn",
-        "--log-level-file", "info",
-        "--no-use-colors",
-        "--no-send-anonymous-usage-stats",
-    ]
-
-
-def parse_ahead(dbt_dir: Path, parse_dir: Path, dbt_vars: dict[str, Any] | None = None) -> None:
-    """Start dbt's parse of the project for the next build with `dbt_vars` in a thread
-    (build/dbt_preparse.py): run_all starts it beside the statistics load."""
-    vars_json, _ = _split_vars(dbt_vars or {})
-    dbt_preparse.parse_in_background(
-        dbt_dir, parse_dir, vars_json,
-        lambda command, target: _common_args(command, dbt_dir, target, target / "logs", vars_json)
-        + ["--no-write-json"])
-
-
 def run_dbt(
     dbt_dir: Path,
     candidate_db: Path,
@@ -144,8 +106,23 @@ def run_dbt(
     wait_for_import(DBT_MODULE)  # started beside the statistics load by run_all (pipeline.before_stage)
     from dbt.cli.main import dbtRunner
 
-    vars_json, run_values = _split_vars(dbt_vars)
-    args = _common_args(command, dbt_dir, work_dir / "target", work_dir / "logs", vars_json)
+    from planwatch.core.scheduling import dbt_vars as scheduling_vars
+
+    all_vars = {**scheduling_vars(), **dbt_vars}
+    run_values = {k: all_vars.pop(k) for k in RUN_ENV_VARS if k in all_vars}
+    args = [
+        command,
+        "--project-dir", str(dbt_dir),
+        "--profiles-dir", str(dbt_dir),
+        "--target-path", str(work_dir / "target"),
+        "--log-path", str(work_dir / "logs"),
+        # the scheduling rules (the submission deadline) come from their one home in Python
+        "--vars", json.dumps(all_vars),
+        "--log-level", "warn",
+        "--log-level-file", "info",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+    ]
     if command == "build":
         # nothing reads a build's manifest.json and run_results.json (the candidate's target/ is removed
         # after it; the kept parse is partial_parse.msgpack): 0.3 s of CPU per build (bench/README.md)
@@ -160,18 +137,15 @@ def run_dbt(
         args += ["--indirect-selection", indirect_selection]
     for resource_type in exclude_resource_types:
         args += ["--exclude-resource-type", resource_type]
-    dbt_preparse.wait()  # it holds the parse folder's lock while it parses
     with kept_parse(parse_dir, candidate_db, work_dir / "target") as (dbt_db, parse_file):
-        manifest = dbt_preparse.take(dbt_dir, parse_dir, vars_json, dbt_db)
-        if parse_file is not None and manifest is None:
+        if parse_file is not None:
             args += ["--partial-parse-file-path", str(parse_file)]
         with _build_db_env(dbt_db, run_values):
             try:
-                result = dbtRunner(manifest=manifest).invoke(args)
+                result = dbtRunner().invoke(args)
             finally:
                 _release_duckdb()
-    outcome = DbtOutcome(success=bool(result.success),
-                         parse="made beside the load" if manifest is not None else "made here")
+    outcome = DbtOutcome(success=bool(result.success))
     if result.exception is not None:
         text = str(result.exception)
         if "lock" in text.lower():

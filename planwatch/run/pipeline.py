@@ -18,8 +18,7 @@ from datetime import timedelta
 
 from planwatch.build import prepared_copy
 from planwatch.build.candidate import build_candidate
-from planwatch.build.dbt_parse import PARSE_DIR_NAME
-from planwatch.build.dbt_runner import DBT_MODULE, parse_ahead
+from planwatch.build.dbt_runner import DBT_MODULE
 from planwatch.core.background_import import import_in_background
 from planwatch.core.config import Settings
 from planwatch.core.periods import Quarter
@@ -121,16 +120,12 @@ def before_stage(stage: TStage, settings: Settings | None = None, run_id: str | 
     Side by side, too, the report's chart (altair, which GX imported before) beside publish's export.
     GX's import here beside the checks' own cost the side-by-side run 0.7-1.5 s (bench/README.md,
     thirteenth pass). With `settings` and `run_id`, the copy of the published file that an incremental
-    build starts from is made beside the statistics load too (build/prepared_copy.py), and side by side,
-    with `settings`, dbt's parse of the project (build/dbt_preparse.py)."""
+    build starts from is made beside the statistics load too (build/prepared_copy.py)."""
     if stage == "load_statistics":
         if settings is not None and run_id is not None:
             prepared_copy.prepare_in_background(settings.published_db, settings.candidate_db(run_id))
         if side_by_side():
             import_in_background(DBT_MODULE)
-            if settings is not None:
-                # and dbt's parse of the project, in a thread that waits for that import
-                parse_ahead(settings.dbt_dir, settings.candidates_dir / PARSE_DIR_NAME)
         else:
             import_gx_in_background()
     elif stage == "publish" and side_by_side():
@@ -179,8 +174,8 @@ def die_with_parent() -> None:
 
     Asked here, in the child, not between fork and exec: a `preexec_fn` makes Python fork the whole
     parent instead of vfork, and after the statistics load the parent holds about 1 GB nationally
-    (dbt's parse, DuckDB's buffers), whose pages the child then counts as its own until it execs
-    (the benchmark's process-tree peak read 2,138 MiB once, bench/README.md, fifteenth pass)."""
+    (pyarrow's and DuckDB's buffers), whose pages the child then counts as its own until it execs
+    (at 4351b26 the checks process read 961-966 MiB in its first samples, bench/README.md, fifteenth pass)."""
     parent = os.environ.pop(PARENT_ENV, None)
     if parent is None or not sys.platform.startswith("linux"):
         return

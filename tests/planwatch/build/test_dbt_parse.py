@@ -91,34 +91,3 @@ def test_a_build_keeps_its_parse_and_writes_no_json_artifacts(tmp_path: Path) ->
     assert outcome.success, outcome.errors
     assert (parse_dir / PARSE_FILE).exists()
     assert not (work / "target" / "manifest.json").exists() and not (work / "target" / "run_results.json").exists()
-
-
-def test_a_parse_made_ahead_serves_only_the_build_it_fits(tmp_path: Path) -> None:
-    """run_all parses the project beside the statistics load (build/dbt_preparse.py): the build takes that
-    parse when its project, vars and profile are the ones parsed, and still compiles its own quarter;
-    with other vars it parses itself."""
-    from planwatch.build.dbt_runner import parse_ahead
-
-    parse_dir = tmp_path / "candidates" / ".dbt-parse"
-    parse_ahead(REPO_ROOT / "dbt", parse_dir)  # as run_all: no extra vars, the quarter not yet known
-    candidate = tmp_path / "run-1.duckdb"
-    with connect(candidate):
-        pass
-    outcome = run_dbt(REPO_ROOT / "dbt", candidate, tmp_path / "run-1.dbt", {"as_of_quarter": "2030Q1"},
-                      command="compile", select=["dim_period"], parse_dir=parse_dir)
-    assert outcome.success, outcome.errors
-    assert outcome.parse == "made beside the load"
-    compiled = next((tmp_path / "run-1.dbt" / "target" / "compiled").rglob("dim_period.sql")).read_text()
-    assert "else 2030" in " ".join(compiled.split())
-    # the parse from scratch made ahead is kept for the next build, and its own folder is gone
-    assert sorted(p.name for p in parse_dir.iterdir()) == ["lock", PARSE_FILE]
-
-    # a parse made with another threshold does not fit a build with the default one
-    parse_ahead(REPO_ROOT / "dbt", parse_dir, {"mid_term_tolerance": 0.2})
-    candidate = tmp_path / "run-2.duckdb"
-    with connect(candidate):
-        pass
-    outcome = run_dbt(REPO_ROOT / "dbt", candidate, tmp_path / "run-2.dbt", {"as_of_quarter": "2030Q1"},
-                      command="compile", select=["dim_period"], parse_dir=parse_dir)
-    assert outcome.success, outcome.errors
-    assert outcome.parse == "made here"
