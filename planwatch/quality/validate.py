@@ -495,14 +495,22 @@ def write_findings(settings: Settings, run: RunContext, suite_names: list[str], 
     ]
     with connect(settings.ingest_db) as con:
         ensure_ingest_schema(con)
-        for name in suite_names:
-            con.execute("delete from audit.dq_results where run_id = ? and suite = ?", [run.run_id, name])
-        if rows:
-            con.executemany(
-                "insert into audit.dq_results (run_id, suite, expectation, severity, success, unexpected_count, "
-                "sample, checked_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        # one transaction: a row inserted on its own commits on its own (partition_state.py says what
+        # that costs), and a run's findings of a suite are replaced whole or not at all
+        con.execute("begin transaction")
+        try:
+            for name in suite_names:
+                con.execute("delete from audit.dq_results where run_id = ? and suite = ?", [run.run_id, name])
+            if rows:
+                con.executemany(
+                    "insert into audit.dq_results (run_id, suite, expectation, severity, success, unexpected_count, "
+                    "sample, checked_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
 
 
 def _metrics(findings: list[Finding], seconds: float) -> Metrics:

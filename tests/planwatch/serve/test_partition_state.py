@@ -144,3 +144,22 @@ def test_a_first_publish_marks_every_quarter_changed_instead_of_hashing(tmp_path
     after = recorded_states(con, "fct_indicator_progress")
     assert {i: s for i, s in after.items() if int(i) < _i("2025Q4")} == first["fct_indicator_progress"]
     assert after[str(_i("2025Q4"))][1] not in {s for _, s in first["fct_indicator_progress"].values()}
+
+
+def test_a_record_that_fails_midway_leaves_the_record_before_it(tmp_path: Path) -> None:
+    """The record is replaced in one transaction: a table that cannot be recorded (here the status
+    history lost its period_index) leaves every table's record as it was, the fact's included."""
+    con = _published(tmp_path / "w.duckdb")
+    record_partition_states(con, TABLES)
+    record = "select * from audit.parquet_partitions order by all"
+    before = con.execute(record).fetchall()
+    assert {r[0] for r in before} == set(TABLES)
+    _build_2025q4(con)
+    con.execute("alter table marts.fct_indicator_status_history rename column period_index to period_idx")
+    try:
+        record_partition_states(con, TABLES)
+    except duckdb.Error:
+        pass
+    else:
+        raise AssertionError("a table without period_index was recorded")
+    assert con.execute(record).fetchall() == before
