@@ -78,8 +78,9 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
         "a constant clause with a bound parameter",
     ("planwatch/serve/report.py", "sql"): "the report's SQL constants, passed to a helper with bound parameters",
     ("planwatch/ingest/receipts.py", "sql"): "the receipt's SQL constants, passed to a helper with bound parameters",
-    ("planwatch/core/db.py", "os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT).strip()"):
-        "an operator's setting, not a file value, matched against a size pattern before use (SET takes no ?)",
+    ("planwatch/core/db.py", "os.environ.get(env, default).strip()"):
+        "an operator's setting (the memory limits), not a file value, matched against a size pattern before use "
+        "(SET takes no ?)",
     ("planwatch/quality/gx_duckdb.py", "match.group('query')"):
         "GX's own generated SELECT, unwrapped from the COUNT(*) GX built around it",
     ("planwatch/quality/gx_duckdb.py", "name"): "an ATTACH alias checked by _identifier() to be a plain identifier",
