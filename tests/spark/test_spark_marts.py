@@ -40,7 +40,9 @@ def test_every_model_and_test_builds_on_spark(builds: EngineBuilds) -> None:
         p.read_text(encoding="utf-8").count('tags: ["chain_logic"]') + p.read_text(encoding="utf-8").count(
             'tags: ["view_logic"]') for p in (DBT_DIR / "models").rglob("*.yml"))
     assert spark["tests_warned"] == duck["tests_warned"]
-    assert 190 <= spark["tests_passed"] <= duck["tests_passed"] + logic
+    # at least the data tests there were when a model's not-null columns became one node each (136 on the
+    # fixture, 2088830): fewer means tests were lost on the way to Spark
+    assert 130 <= spark["tests_passed"] <= duck["tests_passed"] + logic
     # the Spark build runs the unit tests too; a pipeline run on DuckDB leaves them out (candidate.py)
     assert spark["unit_tests_passed"] >= 10
     if duck["unit_tests_passed"]:
