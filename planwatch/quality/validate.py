@@ -36,6 +36,7 @@ from planwatch.core.db import (
     ensure_ingest_schema,
     memory_limit_beside_build,
     table_exists,
+    transaction,
 )
 from planwatch.core.errors import ConfigError, WarehouseLocked
 from planwatch.core.faults import crash_point
@@ -271,18 +272,13 @@ def _update_carried(con: Any, suite: Any) -> tuple[dict[str, str], str]:
                           [BATCHES_ALIAS, [f"{suite.name}__{r.name}" for r in rules]]).fetchone()[0]
     if recorded is not None and recorded[0] == fingerprint and present == len(rules):
         return queries, f"{len(rules)} rules' rows kept, their inputs unchanged"
-    con.begin()
-    try:
+    with transaction(con):
         for rule in rules:
             # the rule as GX runs it, the batch in place of GX's placeholder (rules hold no braces)
             query = rule.gx_query().replace("{batch}", f"({suite.batch_sql}) as subselect")
             con.execute(f"create or replace table {tables[rule.name]} as {query}")
         con.execute(f"delete from {KEPT_CARRIED} where suite = ?", [suite.name])
         con.execute(f"insert into {KEPT_CARRIED} values (?, ?)", [suite.name, fingerprint])
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     return queries, f"{len(rules)} rules' rows computed (their inputs changed)"
 
 
@@ -322,8 +318,7 @@ def _update_kept(con: Any, suite: Any) -> str:
         if kept.high > recorded[1]:
             changed.append(recorded[1] + 1)
         low = min(changed, default=None)
-    con.begin()
-    try:
+    with transaction(con):
         if afresh:
             con.execute(f"create or replace table {table} as {kept.between(None, kept.high)}")
             done = "computed afresh (kept for the next run)"
@@ -342,10 +337,6 @@ def _update_kept(con: Any, suite: Any) -> str:
         con.execute(f"delete from {KEPT_SOURCES} where suite = ?", [suite.name])
         con.executemany(f"insert into {KEPT_SOURCES} values (?, ?, ?, ?, ?)",
                         [(suite.name, f, *v) for f, v in sorted(now.items())])
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     return done
 
 
@@ -495,10 +486,7 @@ def write_findings(settings: Settings, run: RunContext, suite_names: list[str], 
     ]
     with connect(settings.ingest_db) as con:
         ensure_ingest_schema(con)
-        # one transaction: a row inserted on its own commits on its own (partition_state.py says what
-        # that costs), and a run's findings of a suite are replaced whole or not at all
-        con.execute("begin transaction")
-        try:
+        with transaction(con):  # a run's findings of a suite are replaced whole or not at all
             for name in suite_names:
                 con.execute("delete from audit.dq_results where run_id = ? and suite = ?", [run.run_id, name])
             if rows:
@@ -507,10 +495,6 @@ def write_findings(settings: Settings, run: RunContext, suite_names: list[str], 
                     "sample, checked_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
 
 
 def _metrics(findings: list[Finding], seconds: float) -> Metrics:

@@ -33,7 +33,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from planwatch.build.candidate import earliest_new_period
-from planwatch.core.db import column_exists, table_exists
+from planwatch.core.db import column_exists, table_exists, transaction
 from planwatch.core.periods import Quarter, period_index_sql
 
 if TYPE_CHECKING:
@@ -152,41 +152,28 @@ def record_partition_states(con: "duckdb.DuckDBPyConnection", tables: list[str],
                 f"{INDEX_COLUMN} INTEGER NOT NULL, row_count BIGINT NOT NULL, row_hash VARCHAR NOT NULL, "
                 "built_file_seq BIGINT NOT NULL, built_period_index BIGINT NOT NULL)")
     done: dict[str, str] = {}
-    # one transaction: each row inserted on its own commits on its own, 0.17-0.20 s for the 40 rows of a
-    # national warehouse against 0.02-0.03 s (bench/README.md, fifteenth pass); and the record is
-    # replaced whole or not at all
-    con.execute("BEGIN TRANSACTION")
-    try:
-        _record(con, tables, export_exists, done)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with transaction(con):  # the record is replaced whole or not at all
+        for table in tables:
+            found = _recorded(con, table)
+            if found is None:
+                states = quarter_states(con, table) if export_exists else _changed_quarters(con, table, -1)
+                done[table] = "all"
+            else:
+                recorded, bounds = found
+                changed = _earliest_changed_index(con, table, bounds)
+                if changed is None:
+                    states, done[table] = recorded, "none"
+                elif changed < 0:
+                    states, done[table] = quarter_states(con, table), "all"
+                else:
+                    states = {i: s for i, s in recorded.items() if int(i) < changed}
+                    states.update(_changed_quarters(con, table, changed))
+                    done[table] = str(Quarter.from_index(changed))
+            seq, index = _bounds(con, table)
+            con.execute(f"DELETE FROM {STATE_TABLE} WHERE table_name = ?", [table])
+            if states:
+                con.executemany(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                                [[table, int(i), n, h, seq, index] for i, (n, h) in states.items()])
+        con.execute(f"DELETE FROM {STATE_TABLE} WHERE table_name NOT IN (SELECT unnest(?::VARCHAR[]))", [tables])
     log.info("parquet partitions recorded (changed from): %s", done)
     return done
-
-
-def _record(con: "duckdb.DuckDBPyConnection", tables: list[str], export_exists: bool, done: dict[str, str]) -> None:
-    """record_partition_states' work, inside its transaction; `done` gets each table's label."""
-    for table in tables:
-        found = _recorded(con, table)
-        if found is None:
-            states = quarter_states(con, table) if export_exists else _changed_quarters(con, table, -1)
-            done[table] = "all"
-        else:
-            recorded, bounds = found
-            changed = _earliest_changed_index(con, table, bounds)
-            if changed is None:
-                states, done[table] = recorded, "none"
-            elif changed < 0:
-                states, done[table] = quarter_states(con, table), "all"
-            else:
-                states = {i: s for i, s in recorded.items() if int(i) < changed}
-                states.update(_changed_quarters(con, table, changed))
-                done[table] = str(Quarter.from_index(changed))
-        seq, index = _bounds(con, table)
-        con.execute(f"DELETE FROM {STATE_TABLE} WHERE table_name = ?", [table])
-        if states:
-            con.executemany(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-                            [[table, int(i), n, h, seq, index] for i, (n, h) in states.items()])
-    con.execute(f"DELETE FROM {STATE_TABLE} WHERE table_name NOT IN (SELECT unnest(?::VARCHAR[]))", [tables])
