@@ -28,10 +28,6 @@ def _candidate_settings() -> dict[str, str]:
     return {key: env.from_string(str(value)).render() for key, value in settings.items()}
 
 
-def _dbt_duckdb_applies(settings: dict[str, str]) -> dict[str, str]:
-    return dict(settings)  # as dbt-duckdb does with config_options: duckdb.connect's config
-
-
 def _row_groups(db: Path) -> int:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -45,7 +41,7 @@ def _row_groups(db: Path) -> int:
 def _row_groups_after_an_append(db: Path, config: dict[str, str]) -> int:
     """Row groups of a table written whole, then appended to in a second transaction (as an
     incremental model or the snapshot's new statistics are), after the close's checkpoint, on a
-    connection opened with `config`."""
+    connection opened with `config` (as dbt-duckdb opens it with the profile's config_options)."""
     con = duckdb.connect(str(db), config=config)
     # 150,000 rows: one full row group of 122,880 and one part-filled, twice
     con.execute("create table t as select range as i, 'built ' || range as s from range(150000)")
@@ -58,15 +54,15 @@ def _row_groups_after_an_append(db: Path, config: dict[str, str]) -> int:
 def test_the_build_connection_leaves_appended_row_groups_unmerged_at_close(tmp_path: Path) -> None:
     # DuckDB's default vacuum merges the two part-filled row groups (4 -> 3) by rewriting them at
     # the close's checkpoint; the profile turns it off (its comment, bench/README.md's seventh pass)
-    assert _row_groups_after_an_append(tmp_path / "default.duckdb", _dbt_duckdb_applies({})) == 3
+    assert _row_groups_after_an_append(tmp_path / "default.duckdb", {}) == 3
     settings = _candidate_settings()
-    assert _row_groups_after_an_append(tmp_path / "profile.duckdb", _dbt_duckdb_applies(settings)) == 4
+    assert _row_groups_after_an_append(tmp_path / "profile.duckdb", settings) == 4
 
 
 def test_a_later_writer_leaves_the_builds_row_groups_unmerged(tmp_path: Path) -> None:
     # DuckDB vacuums at any checkpoint, of whichever tables: publish's copy of the audit tables into
     # the candidate merged what dbt had left, until its connection went without vacuum too
-    settings = _dbt_duckdb_applies(_candidate_settings())
+    settings = _candidate_settings()
     plain, candidate = tmp_path / "plain.duckdb", tmp_path / "candidate.duckdb"
     assert _row_groups_after_an_append(plain, settings) == _row_groups_after_an_append(candidate, settings) == 4
     con = duckdb.connect(str(plain))  # a writer with DuckDB's default
