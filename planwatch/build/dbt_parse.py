@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from planwatch.build.snapshot import remove_db, wal_of
-from planwatch.core.db import connect
+from planwatch.build.snapshot import remove_db
+from planwatch.core.db import connect, wal_of
 
 log = logging.getLogger(__name__)
 

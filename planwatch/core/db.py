@@ -138,6 +138,11 @@ CREATE TABLE IF NOT EXISTS audit.dq_results (
 INGEST_DDL = RAW_DDL + AUDIT_DDL
 
 
+def wal_of(path: Path) -> Path:
+    """The write-ahead log DuckDB keeps beside `path` until a checkpoint moves its writes into the file."""
+    return path.with_name(path.name + ".wal")
+
+
 @contextlib.contextmanager
 def connect(path: Path, read_only: bool = False, retries: int = 5,
             opener: Callable[..., "duckdb.DuckDBPyConnection"] | None = None) -> Iterator["duckdb.DuckDBPyConnection"]:

@@ -10,8 +10,8 @@ from typing import Any
 import duckdb
 
 from planwatch.build.candidate import build_from_ingest
-from planwatch.build.snapshot import copy_ingest_file, copy_raw_tables, trim_ingest_copy, wal_of
-from planwatch.core.db import STORAGE_VERSION_NUMBER, connect, storage_version_number
+from planwatch.build.snapshot import copy_ingest_file, copy_raw_tables, trim_ingest_copy
+from planwatch.core.db import STORAGE_VERSION_NUMBER, connect, storage_version_number, wal_of
 from planwatch.core.periods import Quarter
 from tests.planwatch.build.test_candidate import REPO_ROOT, _fixture_builder
 
@@ -89,3 +89,25 @@ def test_a_store_in_another_storage_format_is_copied_table_by_table(tmp_path: Pa
     with connect(candidate, read_only=True) as con:
         assert con.execute("select count(*) from marts.fct_indicator_progress").fetchone()[0] > 0  # type: ignore[index]
     shutil.rmtree(tmp_path / "candidate.dbt", ignore_errors=True)
+
+
+def test_an_extended_copy_keeps_only_the_tables_whose_columns_are_the_ingest_stores(tmp_path: Path) -> None:
+    """An incremental candidate keeps its reference and plan tables and extends its statistics, but a
+    table whose columns differ from the ingest store's (an older build's layout) is copied whole again."""
+    ingest = _fixture_builder().build_ingest(tmp_path / "ingest.duckdb")
+    expected = _contents(ingest)
+    quarter = Quarter.from_index(max(r[-1] for r in expected["raw.stat_observations"]))
+    copy = tmp_path / "copy.duckdb"
+    _table_by_table(ingest, copy, quarter)
+    with connect(copy) as con:
+        # kept as they are: the build extends a copy only when its fingerprint says these rows are equal
+        con.execute("delete from raw.regions where region_code = (select min(region_code) from raw.regions)")
+        # other columns than the ingest store's: copied again
+        con.execute("alter table raw.units add column scratch integer")
+        con.execute("alter table raw.stat_observations rename column period_index to period_number")
+    with connect(copy) as con:
+        copy_raw_tables(con, ingest, quarter, extends=quarter)
+    got = _contents(copy)
+    assert len(got["raw.regions"]) == len(expected["raw.regions"]) - 1
+    assert got["raw.units"] == expected["raw.units"]
+    assert got["raw.stat_observations"] == expected["raw.stat_observations"]
