@@ -275,3 +275,31 @@ def test_published_files_are_group_readable_whatever_the_umask(settings: Setting
     assert all(p.stat().st_mode & 0o040 for p in paths), modes
     assert all(p.stat().st_mode & 0o010 for p in paths if p.is_dir()), modes
     assert not settings.published_db.stat().st_mode & 0o004, modes  # others: as the umask says
+
+
+def test_the_published_quarter_is_read_once_per_published_file(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_stage asks for the published quarter before every stage; the file is opened again only
+    when it was replaced or written, and never while it has a WAL."""
+    _built_for(settings.published_db, "2024Q3")
+    opened: list[Path] = []
+    real = publish_mod.built_quarter
+    monkeypatch.setattr(publish_mod, "built_quarter", lambda path: (opened.append(path), real(path))[1])
+
+    assert [publish_mod.published_quarter(settings) for _ in range(3)] == [Quarter.parse("2024Q3")] * 3
+    assert opened == [settings.published_db]  # read once
+
+    replacement = settings.warehouse_dir / "replacement.duckdb"
+    _built_for(replacement, "2024Q4")
+    os.replace(replacement, settings.published_db)  # as publish and rollback do
+    assert publish_mod.published_quarter(settings) == Quarter.parse("2024Q4")
+    assert len(opened) == 2
+
+    _built_for(settings.published_db, "2025Q1")  # written in place (never by planwatch): read again
+    assert publish_mod.published_quarter(settings) == Quarter.parse("2025Q1")
+    assert publish_mod.published_quarter(settings) == Quarter.parse("2025Q1")
+    assert len(opened) == 3
+
+    wal = settings.published_db.with_name(settings.published_db.name + ".wal")
+    wal.write_bytes(b"")  # a file with a WAL: its last writes may be there only, so it is read each time
+    assert [publish_mod.published_quarter(settings) for _ in range(2)] == [Quarter.parse("2025Q1")] * 2
+    assert len(opened) == 5
