@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from planwatch.core.catalog import Catalog
 from planwatch.core.config import Settings
-from planwatch.core.db import connect, ensure_ingest_schema
+from planwatch.core.db import connect, ensure_ingest_schema, transaction
 from planwatch.core.errors import FileRefused, TerminalError
 from planwatch.core.faults import crash_point
 from planwatch.core.normalize import (
@@ -645,43 +645,39 @@ def load_file(con: "duckdb.DuckDBPyConnection", settings: Settings, catalog: Cat
     if judged is None:
         sub, table = read_file(con, settings, catalog, rel)
     loaded_at = datetime.now()
-    con.begin()
     try:
-        if judged is None:
-            con.register("_sub", table)
-        # The ledger only sends a file once; if it was edited by hand, the file's rows are replaced, never doubled.
-        con.execute("delete from raw.stat_observations where file_id = ?", [file_id])
-        con.execute("delete from raw.stat_quarantine where file_id = ?", [file_id])
-        if judged is None:
-            clean, outcome = _judge_file(con, sub, catalog, today, plan_units)
-            rows_read = table.num_rows
-        else:  # its clean rows go in under the temp table's name: _insert reads `_clean` either way
-            sub, outcome, rows_read = judged.sub, judged.outcome, judged.rows_read
-            clean = judged.clean.num_rows if judged.clean is not None else 0
-            if judged.clean is not None:
-                con.register("_clean", judged.clean)
-        try:
-            _insert(con, entry, sub, clean, outcome, loaded_at)
-        finally:
-            if judged is not None and judged.clean is not None:
-                con.unregister("_clean")  # registered for the insert only
-        loaded, quarantined = _count(con, "stat_observations", file_id), _count(con, "stat_quarantine", file_id)
-        if loaded != clean + outcome.rows_loaded or rows_read != loaded + quarantined:
-            raise TerminalError(
-                f"`file={rel}`: rows read {rows_read} ≠ rows loaded {loaded} + rows quarantined {quarantined}; "
-                "this is a loader defect, nothing of the file was kept: report it with the file attached"
+        with transaction(con):
+            if judged is None:
+                con.register("_sub", table)
+            # The ledger only sends a file once; if it was edited by hand, the file's rows are replaced, never doubled.
+            con.execute("delete from raw.stat_observations where file_id = ?", [file_id])
+            con.execute("delete from raw.stat_quarantine where file_id = ?", [file_id])
+            if judged is None:
+                clean, outcome = _judge_file(con, sub, catalog, today, plan_units)
+                rows_read = table.num_rows
+            else:  # its clean rows go in under the temp table's name: _insert reads `_clean` either way
+                sub, outcome, rows_read = judged.sub, judged.outcome, judged.rows_read
+                clean = judged.clean.num_rows if judged.clean is not None else 0
+                if judged.clean is not None:
+                    con.register("_clean", judged.clean)
+            try:
+                _insert(con, entry, sub, clean, outcome, loaded_at)
+            finally:
+                if judged is not None and judged.clean is not None:
+                    con.unregister("_clean")  # registered for the insert only
+            loaded, quarantined = _count(con, "stat_observations", file_id), _count(con, "stat_quarantine", file_id)
+            if loaded != clean + outcome.rows_loaded or rows_read != loaded + quarantined:
+                raise TerminalError(
+                    f"`file={rel}`: rows read {rows_read} ≠ rows loaded {loaded} + rows quarantined {quarantined}; "
+                    "this is a loader defect, nothing of the file was kept: report it with the file attached"
+                )
+            con.execute(
+                "update raw.file_ledger set status = 'loaded', error = null, rows_read = ?, rows_loaded = ?, "
+                "rows_quarantined = ?, loaded_at = ? where file_id = ?",
+                [rows_read, loaded, quarantined, loaded_at, file_id],
             )
-        con.execute(
-            "update raw.file_ledger set status = 'loaded', error = null, rows_read = ?, rows_loaded = ?, "
-            "rows_quarantined = ?, loaded_at = ? where file_id = ?",
-            [rows_read, loaded, quarantined, loaded_at, file_id],
-        )
-        con.execute("drop table if exists _clean")  # a small file has none
-        crash_point("load_statistics.before_commit")  # proves a file is loaded whole or not at all
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+            con.execute("drop table if exists _clean")  # a small file has none
+            crash_point("load_statistics.before_commit")  # proves a file is loaded whole or not at all
     finally:
         if judged is None:
             con.unregister("_sub")

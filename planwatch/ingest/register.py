@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from planwatch.core.config import Settings
-from planwatch.core.db import connect, ensure_ingest_schema
+from planwatch.core.db import connect, ensure_ingest_schema, transaction
 from planwatch.core.faults import crash_point
 from planwatch.core.catalog_loader import REFERENCE_DIRNAME
 from planwatch.ingest.statistics_io import DATA_SUFFIXES
@@ -103,8 +103,7 @@ def register_files(settings: Settings, run: RunContext) -> Metrics:
         hashed = {r[0]: (tuple(r[1:5]), r[5]) for r in con.execute(
             "select path, size_bytes, mtime_ns, ctime_ns, inode, file_id from raw.file_hashes").fetchall()}
         seen: list[tuple[str, int, int, int, int, str]] = []
-        con.begin()
-        try:
+        with transaction(con):
             for path, kind in candidates:
                 rel = path.relative_to(settings.raw_dir).as_posix()
                 file_id, stamp = _file_id(path, hashed.get(rel))
@@ -127,10 +126,6 @@ def register_files(settings: Settings, run: RunContext) -> Metrics:
                     con.execute("insert into raw.file_hashes select unnest(?), unnest(?), unnest(?), unnest(?), "
                                 "unnest(?), unnest(?)", [list(column) for column in zip(*seen)])
             crash_point("register_files.before_commit")
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
     metrics: Metrics = {
         "files_seen": len(candidates),
         "files_new": new,
