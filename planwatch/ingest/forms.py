@@ -93,7 +93,7 @@ def form_spec(settings: Settings, region_code: str, quarter: Quarter, catalog: C
             plans[plan] = (min(old[0], start), max(old[1], end))
         plan, note = _plan_for(plans, quarter.year)
         previous = _previous_figures(con, region_code, quarter.previous())
-        from planwatch.ingest.load_statistics import printed_units
+        from planwatch.ingest.row_rules import printed_units
 
         read_as = printed_units(con)
     form_rows: list[FormRow] = []

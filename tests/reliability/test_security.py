@@ -52,7 +52,7 @@ SQL_PARTS_ALLOWED: dict[tuple[str, str], str] = {
         "planwatch.core.periods' SQL expression over a `s.c<i>` column position",
     ("planwatch/ingest/load_statistics.py", "breakdown"): "`s.c<i>` column positions of the header, or ''",
     ("planwatch/ingest/load_statistics.py", "', '.join((f\"unnest(?::{_SQL_TYPES.get(c, 'varchar')}[]) as {c}\" for c in columns))"):
-        "the loader's own column names (_OBS_COLUMNS, the quarantine's, the catalog's) and types of _SQL_TYPES; the values are parameters",
+        "the loader's own column names (row_rules.OBS_COLUMNS, the quarantine's, the catalog's) and types of _SQL_TYPES; the values are parameters",
     ("planwatch/ingest/load_statistics.py", "name"): "a relation name of the loader's code (_catalog_*, _accepted, _quarantined)",
     ("planwatch/ingest/statistics_io.py", "', ' if width else ''"): "a constant",
     ("planwatch/ingest/statistics_io.py", "', '.join((f'unnest(?::varchar[]) as c{i}' for i in range(width)))"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from planwatch.core.catalog import Catalog
-from planwatch.ingest.load_statistics import judge_rows
+from planwatch.ingest.row_rules import judge_rows
 from planwatch.ingest.submission_layout import (canonical_column, find_header, identity_from_titles,
                                                period_from_title)
 from tests.planwatch.statistics_home import FIXTURES, TODAY
